@@ -1,0 +1,47 @@
+"""GET/POST /authorize (OAuth 2.1 4.1.1): our checks first, then the MCP SDK's handler.
+
+The SDK answers an unknown client or an unregistered redirect URI with JSON; a person in a
+browser gets a readable page from us instead, and is never sent to an unregistered URI.
+"""
+
+from __future__ import annotations
+
+from mcp.server.auth.handlers.authorize import AuthorizationHandler
+from pydantic import AnyUrl, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.auth.pages import message_page
+from app.auth.provider import StoreProvider
+from app.store.store import Store
+
+
+class AuthorizeEndpoint:
+    """Show an error page for requests that cannot be redirected; hand the rest to the SDK."""
+
+    def __init__(self, provider: StoreProvider, store: Store) -> None:
+        self.provider = provider
+        self.store = store
+        self.sdk = AuthorizationHandler(provider)
+
+    async def handle(self, request: Request) -> Response:
+        """Handle one authorization request."""
+        params = request.query_params if request.method == "GET" else await request.form()
+        client_id = params.get("client_id")
+        if not isinstance(client_id, str) or not client_id:
+            return message_page("Missing client", "The link has no client_id; start again from your app.",
+                                status=400)
+        client = await self.provider.get_client(client_id)
+        if client is None:
+            self.store.log_event("unknown client", None, f"/authorize for unknown client_id {client_id[:64]}")
+            return message_page("Unknown app", "This app is not registered with this server (or was removed). "
+                                "Start connecting from your app again so it can register.", status=400)
+        raw_redirect = params.get("redirect_uri")
+        try:
+            redirect = AnyUrl(raw_redirect) if isinstance(raw_redirect, str) else None
+            client.validate_redirect_uri(redirect)
+        except (ValidationError, ValueError) as exc:
+            self.store.log_event("bad redirect", client_id, str(raw_redirect)[:200])
+            detail = getattr(exc, "message", None) or "The redirect URI is not one this app registered."
+            return message_page("Redirect not allowed", str(detail), status=400)
+        return await self.sdk.handle(request)

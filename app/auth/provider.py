@@ -1,0 +1,276 @@
+"""The MCP SDK's OAuthAuthorizationServerProvider over our SQLite store (OAuth 2.1, RFC 7591, 7009, 8707).
+
+The SDK owns the HTTP handlers; this owns storage and the rules the SDK leaves to providers:
+loopback-only `http` redirects, the resource binding, code-replay revocation and refresh rotation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    RefreshToken,
+    RegistrationError,
+    TokenError,
+)
+from mcp.shared.auth import InvalidRedirectUriError, InvalidScopeError, OAuthClientInformationFull, OAuthToken
+from pydantic import AnyUrl
+
+from app.auth.consent_request import ConsentRequest, ConsentSigner
+from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, current_origin
+from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
+from app.store.store import Store, hash_secret
+
+log = logging.getLogger(__name__)
+
+CODE_TTL = 300.0  # seconds: long enough for a slow click, short enough to be useless later
+FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"})
+
+
+class StoredClient(OAuthClientInformationFull):
+    """A registered client with RFC 8252 loopback rules: the port of a loopback redirect may vary."""
+
+    def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
+        if redirect_uri is None:
+            return super().validate_redirect_uri(None)
+        wanted = _without_loopback_port(str(redirect_uri))
+        for registered in self.redirect_uris or []:
+            if str(registered) == str(redirect_uri) or _without_loopback_port(str(registered)) == wanted:
+                return redirect_uri
+        raise InvalidRedirectUriError(f"Redirect URI '{redirect_uri}' is not registered for this client")
+
+    def validate_scope(self, requested_scope: str | None) -> list[str] | None:
+        # The consent page decides what is granted; registration only says what the client may ask.
+        if requested_scope is None:
+            return None
+        requested = requested_scope.split()
+        unknown = [s for s in requested if s not in SUPPORTED_SCOPES]
+        if unknown:
+            raise InvalidScopeError(f"Unknown scope: {' '.join(unknown)}")
+        return requested
+
+
+def _without_loopback_port(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS:
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+    return uri
+
+
+def check_redirect_uri(uri: str) -> str | None:
+    """Why a redirect URI cannot be registered, or None if it can (OAuth 2.1 2.3.1, RFC 8252 7)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "is not a valid URI"
+    scheme = parts.scheme.lower()
+    if parts.fragment:
+        return "must not contain a fragment"
+    if scheme == "https":
+        return None if parts.hostname else "has no host"
+    if scheme == "http":
+        if (parts.hostname or "") in LOOPBACK_HOSTS:
+            return None
+        return "uses http on a host that is not loopback; use https or localhost/127.0.0.1"
+    if not scheme or scheme in FORBIDDEN_SCHEMES:
+        return f"uses the scheme '{scheme}', which is not allowed"
+    return None  # a private-use scheme of a native app (RFC 8252 7.1), e.g. cursor://
+
+
+class StoredAuthorizationCode(AuthorizationCode):
+    """A code loaded from the store, remembering its hash."""
+
+    code_hash: str
+
+
+class StoredRefreshToken(RefreshToken):
+    """A refresh token loaded from the store."""
+
+    token_hash: str
+    grant_id: str
+
+
+class StoredAccessToken(AccessToken):
+    """An access token loaded from the store."""
+
+    token_hash: str
+    grant_id: str
+
+
+@dataclass
+class TokenLifetimes:
+    """How long tokens live, in seconds (the user can change these in Settings)."""
+
+    access: int = 3600
+    refresh: int = 30 * 24 * 3600
+
+
+class StoreProvider:
+    """OAuthAuthorizationServerProvider backed by `Store`."""
+
+    def __init__(
+        self, store: Store, identity: ServerIdentity, signer: ConsentSigner, lifetimes: TokenLifetimes
+    ) -> None:
+        self.store = store
+        self.identity = identity
+        self.signer = signer
+        self.lifetimes = lifetimes
+
+    # -- registration (RFC 7591) -------------------------------------------------------------
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        info = self.store.client_info(client_id)
+        return None if info is None else StoredClient.model_validate(info)
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        uris = [str(u) for u in client_info.redirect_uris or []]
+        if not uris:
+            raise RegistrationError("invalid_redirect_uri", "at least one redirect_uri is required")
+        for uri in uris:
+            problem = check_redirect_uri(uri)
+            if problem:
+                raise RegistrationError("invalid_redirect_uri", f"redirect_uri {uri} {problem}")
+        if client_info.scope:
+            unknown = [s for s in client_info.scope.split() if s not in SUPPORTED_SCOPES]
+            if unknown:
+                raise RegistrationError("invalid_client_metadata", f"unknown scope: {' '.join(unknown)}")
+        if client_info.client_id is None:
+            raise RegistrationError("invalid_client_metadata", "no client_id was assigned")
+        name = (client_info.client_name or "").strip()[:100] or "(unnamed client)"
+        self.store.add_client(client_info.client_id, name, uris, client_info.model_dump(mode="json"))
+        log.info("registered client %s (%s)", client_info.client_id, name)
+
+    # -- authorization --------------------------------------------------------------------------
+
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        if params.resource is not None and not self.identity.names_us(params.resource):
+            raise AuthorizeError("invalid_target", f"resource {params.resource} is not this server")
+        if client.client_id is None:
+            raise AuthorizeError("unauthorized_client", "client has no id")
+        origin = current_origin.get()
+        scopes = params.scopes or (client.scope.split() if client.scope else [DEFAULT_SCOPE])
+        request = ConsentRequest.new(
+            client_id=client.client_id,
+            redirect_uri=str(params.redirect_uri),
+            redirect_explicit=params.redirect_uri_provided_explicitly,
+            scopes=tuple(scopes),
+            state=params.state,
+            code_challenge=params.code_challenge,
+            resource=params.resource,
+            issuer=origin,
+        )
+        return f"{origin}/consent?request={self.signer.sign(request)}"
+
+    async def load_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: str
+    ) -> StoredAuthorizationCode | None:
+        row = self.store.load_code(authorization_code)
+        if row is None or row.client_id != client.client_id:
+            return None
+        if row.used_at is not None:
+            # A replayed code: whoever holds it is not the client that spent it. Revoke the grant.
+            self.store.revoke_grant(row.grant_id, "authorization code replayed")
+            log.warning("authorization code replayed by client %s; grant revoked", row.client_id)
+            return None
+        if row.grant_revoked:
+            return None
+        return StoredAuthorizationCode(
+            code=authorization_code,
+            code_hash=row.code_hash,
+            scopes=list(row.scopes),
+            expires_at=row.expires_at,
+            client_id=row.client_id,
+            code_challenge=row.code_challenge,
+            redirect_uri=AnyUrl(row.redirect_uri),
+            redirect_uri_provided_explicitly=row.redirect_explicit,
+            resource=row.resource,
+        )
+
+    async def exchange_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: StoredAuthorizationCode
+    ) -> OAuthToken:
+        issued = self.store.redeem_code(
+            authorization_code.code_hash, self.lifetimes.access, self.lifetimes.refresh
+        )
+        if issued is None:
+            raise TokenError("invalid_grant", "authorization code was already used or has expired")
+        return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
+
+    # -- refresh (rotation, OAuth 2.1 4.3) ------------------------------------------------------
+
+    async def load_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: str
+    ) -> StoredRefreshToken | None:
+        check = self.store.check_token(refresh_token)
+        if check is None or check.kind != "refresh" or check.client_id != client.client_id:
+            return None
+        if check.rotated_at is not None:
+            # Reuse of a spent refresh token: rotate_refresh revokes the whole grant.
+            self.store.rotate_refresh(check.token_hash, check.scopes, 0, 0)
+            log.warning("spent refresh token reused by client %s; grant revoked", check.client_id)
+            return None
+        if check.revoked:
+            return None
+        return StoredRefreshToken(
+            token=refresh_token,
+            token_hash=check.token_hash,
+            grant_id=check.grant_id,
+            client_id=check.client_id,
+            scopes=list(check.scopes),
+            expires_at=int(check.expires_at),
+            resource=check.resource,
+        )
+
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: StoredRefreshToken, scopes: list[str]
+    ) -> OAuthToken:
+        issued = self.store.rotate_refresh(
+            refresh_token.token_hash, scopes, self.lifetimes.access, self.lifetimes.refresh
+        )
+        if issued is None:
+            raise TokenError("invalid_grant", "refresh token was already used; sign in again")
+        return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
+
+    # -- access tokens and revocation (RFC 7009) ---------------------------------------------------
+
+    async def load_access_token(self, token: str) -> StoredAccessToken | None:
+        check = self.store.check_token(token)
+        if check is None or check.kind != "access" or check.revoked or check.expires_at <= time.time():
+            return None
+        return StoredAccessToken(
+            token=token,
+            token_hash=check.token_hash,
+            grant_id=check.grant_id,
+            client_id=check.client_id,
+            scopes=list(check.scopes),
+            expires_at=int(check.expires_at),
+            resource=check.resource,
+        )
+
+    async def revoke_token(self, token: StoredAccessToken | StoredRefreshToken) -> None:
+        # Revoking either token revokes the grant, so no sibling token lives on.
+        self.store.revoke_grant(token.grant_id, "revoked by the client (RFC 7009)")
+
+    async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: object) -> OAuthToken:
+        raise TokenError("unsupported_grant_type", "the JWT bearer grant is not supported")
+
+
+def _oauth_token(access: str, refresh: str, expires_in: int, scopes: tuple[str, ...]) -> OAuthToken:
+    return OAuthToken(
+        access_token=access,
+        token_type="Bearer",
+        expires_in=expires_in,
+        scope=" ".join(scopes) or None,
+        refresh_token=refresh,
+    )
+
+
+__all__ = ["CODE_TTL", "StoreProvider", "TokenLifetimes", "check_redirect_uri", "hash_secret"]

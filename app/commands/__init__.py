@@ -1,0 +1,1 @@
+"""Command-line commands; each module is one noun (serve, tokens and clients, configure)."""

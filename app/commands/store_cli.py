@@ -1,0 +1,93 @@
+"""`mcp-tray tokens ...` and `mcp-tray clients ...`: the store from the command line, safe while the server runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from app.store.store import Store
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
+    """tokens list | tokens revoke."""
+    store = Store(data_dir)
+    try:
+        if args.tokens_action == "list":
+            tokens = store.list_tokens(include_inactive=args.all)
+            if args.json:
+                print(json.dumps([asdict(t) for t in tokens], indent=2))
+                return 0
+            if not tokens:
+                print("No active tokens.")
+                return 0
+            rows = [[t.token_id, t.kind, t.client_name, t.client_id[:8], " ".join(t.scopes), _when(t.created_at),
+                     _when(t.expires_at), _when(t.last_used_at)] for t in tokens]
+            print(_table(rows, ["ID", "KIND", "CLIENT", "CLIENT ID", "SCOPES", "ISSUED", "EXPIRES", "LAST USED"]))
+            return 0
+        # revoke
+        if args.all:
+            count = store.revoke_all()
+            print(f"Revoked {count} grant(s); every token is now invalid.")
+            return 0
+        if args.client:
+            count = store.revoke_client(args.client)
+            print(f"Revoked {count} grant(s) of client {args.client}.")
+            return 0 if count or store.client_info(args.client) else 1
+        if not args.ids:
+            print("mcp-tray tokens revoke: give token IDs, --client CLIENT_ID or --all", file=sys.stderr)
+            return 2
+        found = store.revoke_tokens(args.ids)
+        missing = [i for i in args.ids if i not in found]
+        for token_id in found:
+            print(f"Revoked {token_id} (and the other tokens of the same sign-in).")
+        for token_id in missing:
+            print(f"mcp-tray: no token with ID {token_id}", file=sys.stderr)
+        return 1 if missing else 0
+    finally:
+        store.close()
+
+
+def clients_command(args: argparse.Namespace, data_dir: Path) -> int:
+    """clients list | clients remove."""
+    store = Store(data_dir)
+    try:
+        if args.clients_action == "list":
+            groups = store.client_groups()
+            if args.json:
+                print(json.dumps([asdict(g) for g in groups], indent=2))
+                return 0
+            if not groups:
+                print("No registered clients.")
+                return 0
+            rows = [[g.client_name, ", ".join(g.redirect_uris), str(len(g.client_ids)), str(g.active_tokens),
+                     _when(g.latest_created_at), " ".join(c[:8] for c in g.client_ids[:3])
+                     + (" ..." if len(g.client_ids) > 3 else "")] for g in groups]
+            print(_table(rows, ["NAME", "REDIRECT", "REGISTRATIONS", "TOKENS", "LATEST", "CLIENT IDS"]))
+            return 0
+        ok = True
+        for client_id in args.client_ids:
+            if store.remove_client(client_id):
+                print(f"Removed client {client_id}; its tokens are revoked.")
+            else:
+                print(f"mcp-tray: no client {client_id}", file=sys.stderr)
+                ok = False
+        return 0 if ok else 1
+    finally:
+        store.close()

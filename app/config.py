@@ -1,0 +1,86 @@
+"""Where MCP Tray keeps its files, and the user's settings (a small JSON file in the data dir)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from app import APP_NAME
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "MCP_TRAY_DATA_DIR"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data dir: `--data-dir`, else `$MCP_TRAY_DATA_DIR`, else the platform's user data dir."""
+    raw = explicit or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, appauthor=False)
+    path = Path(raw).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_dir(data_dir: Path) -> Path:
+    """Logs live beside the data when a data dir was given, else in the platform log dir."""
+    if os.environ.get(DATA_DIR_ENV) or data_dir != Path(
+        platformdirs.user_data_dir(APP_NAME, appauthor=False)
+    ).resolve():
+        path = data_dir / "logs"
+    else:
+        path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class Settings:
+    """What the user can change; stored as settings.json in the data dir."""
+
+    port: int = DEFAULT_PORT
+    access_token_ttl: int = 3600  # seconds
+    refresh_token_ttl: int = 30 * 24 * 3600  # seconds
+    start_server_on_launch: bool = True
+    start_at_login: bool = False
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Settings:
+        """Read settings.json; unknown keys are ignored and a broken file falls back to defaults."""
+        path = data_dir / "settings.json"
+        try:
+            raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable %s: %s", path, exc)
+            return cls()
+        if not isinstance(raw, dict):
+            return cls()
+        known = {f.name: f.type for f in fields(cls)}
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name in known:
+            value = raw.get(name, getattr(defaults, name))
+            if type(value) is not type(getattr(defaults, name)):
+                value = getattr(defaults, name)
+            values[name] = value
+        settings = cls(**values)
+        if not 1 <= settings.port <= 65535:
+            settings.port = DEFAULT_PORT
+        settings.access_token_ttl = max(60, settings.access_token_ttl)
+        settings.refresh_token_ttl = max(settings.access_token_ttl, settings.refresh_token_ttl)
+        return settings
+
+    def save(self, data_dir: Path) -> None:
+        """Write settings.json atomically."""
+        path = data_dir / "settings.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""The HTTP server: Starlette app, MCP transports and tools, and the uvicorn thread runner."""

@@ -1,0 +1,160 @@
+"""The Starlette app: OAuth endpoints, consent page, metadata and both MCP transports behind a bearer guard.
+
+How a request travels: Guard (Host, Origin, CORS, size) -> route -> for /mcp, /sse and
+/messages/: BearerGuard (token from the store) -> the MCP SDK transport -> MCPServer tools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from mcp.server.auth.handlers.revoke import RevocationHandler
+from mcp.server.auth.handlers.token import TokenHandler
+from mcp.server.auth.middleware.client_auth import ClientAuthenticator
+from mcp.server.sse import SseServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from app import __version__
+from app.auth.authorize import AuthorizeEndpoint
+from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
+from app.auth.consent import ConsentEndpoint
+from app.auth.consent_request import ConsentSigner
+from app.auth.metadata import (
+    RESOURCE_METADATA,
+    SERVER_METADATA,
+    resource_metadata_endpoint,
+    server_metadata_endpoint,
+)
+from app.auth.origins import ServerIdentity, current_origin
+from app.auth.pages import message_page
+from app.auth.provider import StoreProvider, TokenLifetimes
+from app.auth.register import RegisterEndpoint
+from app.resources import resource_path
+from app.server.guard import Guard
+from app.server.stats import ServerStats
+from app.server.tools import build_mcp_server
+from app.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerParts:
+    """What one running server is made of, for the runner, the GUI and tests to reach."""
+
+    store: Store
+    identity: ServerIdentity
+    signer: ConsentSigner
+    lifetimes: TokenLifetimes
+    stats: ServerStats = field(default_factory=ServerStats)
+    live: LiveConnections = field(default_factory=LiveConnections)
+
+
+def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
+    names = ["127.0.0.1", "localhost", "[::1]", *sorted(identity.extra_hosts)]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{n}:{identity.port}" for n in names] + names,
+        allowed_origins=[f"{scheme}://{n}:*" for n in names for scheme in ("http", "https")],
+    )
+
+
+def build_app(parts: ServerParts) -> Starlette:
+    """The whole ASGI app for one server."""
+    store, identity = parts.store, parts.identity
+    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
+    authenticator = ClientAuthenticator(provider)
+    mcp = build_mcp_server()
+    lowlevel = mcp._lowlevel_server  # noqa: SLF001 - the SDK offers no public handle for custom mounting
+    security = _transport_security(identity)
+    sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
+    sse = SseServerTransport("/messages/", security_settings=security)
+
+    async def run_sse(scope: Scope, receive: Receive, send: Send) -> None:
+        async with sse.connect_sse(scope, receive, send) as (read, write):
+            await lowlevel.run(read, write, lowlevel.create_initialization_options())
+
+    def guarded(app: Any, path: str) -> BearerGuard:
+        return BearerGuard(app, store, identity, parts.live, path)
+
+    authorize = AuthorizeEndpoint(provider, store)
+    consent = ConsentEndpoint(store, parts.signer, identity)
+    token = TokenHandler(provider, authenticator)
+    revoke = RevocationHandler(provider, authenticator)
+    register = RegisterEndpoint(provider)
+
+    async def home(request: Request) -> Response:
+        origin = current_origin.get()
+        return message_page(
+            "MCP Tray is running",
+            f"Connect MCP clients to {origin}/mcp (streamable HTTP) or {origin}/sse (legacy SSE). "
+            "Clients sign in with OAuth; you approve each one here.",
+            status=200, tone="ok",
+        )
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "name": "mcp-tray", "version": __version__,
+                             "mcp": f"{current_origin.get()}/mcp"})
+
+    def static(url_name: str, resource: str, media_type: str) -> Route:
+        async def serve(request: Request) -> Response:
+            return FileResponse(resource_path(*resource.split("/")), media_type=media_type,
+                                headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+        return Route(f"/static/{url_name}", serve, methods=["GET"])
+
+    routes = [
+        Route("/", home, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route(SERVER_METADATA, server_metadata_endpoint, methods=["GET"]),
+        *(Route(RESOURCE_METADATA + p, resource_metadata_endpoint, methods=["GET"]) for p in ("", "/mcp", "/sse")),
+        Route("/authorize", authorize.handle, methods=["GET", "POST"]),
+        Route("/consent", consent.handle, methods=["GET", "POST"]),
+        Route("/token", token.handle, methods=["POST"]),
+        Route("/register", register.handle, methods=["POST"]),
+        Route("/revoke", revoke.handle, methods=["POST"]),
+        Route("/mcp", guarded(StreamableHTTPASGIApp(sessions), "/mcp")),
+        Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
+        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
+        static("page.css", "web/page.css", "text/css"),
+        static("icon.svg", "icons/mcp-tray.svg", "image/svg+xml"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with sessions.run(), anyio.create_task_group() as tg:
+            tg.start_soon(watch_revocations, store, parts.live)
+            yield
+            tg.cancel_scope.cancel()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "not_found"}, status_code=404)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        parts.stats.error(f"{type(exc).__name__} on {request.url.path}")
+        return JSONResponse({"error": "server_error", "error_description": "unexpected error"}, status_code=500)
+
+    starlette = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 500: server_error},
+    )
+    starlette.state.parts = parts
+    starlette.state.sessions = sessions
+    return starlette
+
+
+def wrap(app: Starlette, parts: ServerParts) -> Guard:
+    """The app behind the outermost guard: what uvicorn serves."""
+    return Guard(app, parts.identity, parts.stats)

@@ -1,0 +1,195 @@
+"""Run the server in a background thread: uvicorn on a socket we bind ourselves, so a taken port is a clear error.
+
+uvicorn calls sys.exit when it cannot bind, which in a thread just ends the thread quietly. Binding
+first turns that into PortInUseError in the caller, with the port in the message.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import threading
+import time
+from enum import Enum
+from pathlib import Path
+
+import uvicorn
+
+from app.auth.consent_request import ConsentSigner
+from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for
+from app.auth.provider import TokenLifetimes
+from app.config import Settings
+from app.secrets.keyring_store import Secret, load_or_create
+from app.server.app import ServerParts, build_app, wrap
+from app.store.store import Store
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 2.0  # seconds open streams get before they are closed on stop
+
+
+class PortInUseError(OSError):
+    """The port is taken (often by another MCP Tray)."""
+
+
+class ServerState(Enum):
+    """What the runner is doing."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    ERROR = "error"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, or PortInUseError / OSError with a readable message."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES) or getattr(exc, "winerror", None) == 10048:
+            raise PortInUseError(exc.errno, f"port {port} on {host} is already in use") from exc
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+class ServerRunner:
+    """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
+
+    def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
+                 secret: Secret | None = None) -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.requested_port = port
+        self.settings = settings or Settings.load(data_dir)
+        self._secret = secret
+        self._lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._state = ServerState.STOPPED
+        self.error: str | None = None
+        self.parts: ServerParts | None = None
+        self.port = port
+
+    @property
+    def secret(self) -> Secret:
+        """The consent-signing key, loaded from the keyring once."""
+        if self._secret is None:
+            self._secret = load_or_create("consent-signing-key", self.data_dir)
+        return self._secret
+
+    @property
+    def state(self) -> ServerState:
+        """Running, stopped, starting or error (the thread died, or never bound)."""
+        with self._lock:
+            if self._state is ServerState.RUNNING and self._thread is not None and not self._thread.is_alive():
+                self._state = ServerState.ERROR
+                self.error = self.error or "the server stopped unexpectedly"
+            return self._state
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT (a loopback name even when bound to all interfaces)."""
+        name = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+        return origin_for(name, self.port)
+
+    @property
+    def mcp_url(self) -> str:
+        """The streamable-HTTP endpoint."""
+        return f"{self.base_url}/mcp"
+
+    def start(self) -> None:
+        """Bind and start serving in a thread; raises PortInUseError or OSError when it cannot bind."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._state = ServerState.STARTING
+            self.error = None
+        try:
+            sock = bind_socket(self.host, self.requested_port)
+        except OSError as exc:
+            with self._lock:
+                self._state = ServerState.ERROR
+                self.error = str(exc.strerror if isinstance(exc, PortInUseError) else exc)
+            raise
+        self.port = sock.getsockname()[1]
+        extra = frozenset() if self.host in LOOPBACK_HOSTS or self.host in ("0.0.0.0", "::") else {self.host}  # noqa: S104
+        if self.parts is None or self.parts.identity.port != self.port:
+            store = self.parts.store if self.parts is not None else Store(self.data_dir)
+            self.parts = ServerParts(
+                store=store,
+                identity=ServerIdentity(self.port, frozenset(extra)),
+                signer=ConsentSigner(self.secret.value),
+                lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
+            )
+        config = uvicorn.Config(
+            wrap(build_app(self.parts), self.parts),
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self.parts.stats.started_at = time.time()
+        thread = threading.Thread(target=self._serve, args=(server, sock), name="mcp-server", daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # noqa: BLE001 - uvicorn may sys.exit; report it, never crash the app
+            log.exception("server thread ended with an error")
+            with self._lock:
+                self.error = f"{type(exc).__name__}: {exc}"
+                self._state = ServerState.ERROR
+        finally:
+            sock.close()
+            with self._lock:
+                if self._state is not ServerState.ERROR:
+                    self._state = ServerState.STOPPED
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Block until the server accepts connections (True), or it failed / timed out (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server, thread = self._server, self._thread
+            if server is not None and server.started:
+                with self._lock:
+                    if self._state is ServerState.STARTING:
+                        self._state = ServerState.RUNNING
+                return True
+            if thread is None or not thread.is_alive():
+                return False
+            time.sleep(0.01)
+        return False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the server to stop and wait for its thread (open streams get SHUTDOWN_GRACE seconds)."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(timeout)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(2.0)
+        with self._lock:
+            self._state = ServerState.STOPPED
+            self._server = None
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop and release the store."""
+        self.stop()
+        if self.parts is not None:
+            self.parts.store.close()
+            self.parts = None

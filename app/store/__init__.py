@@ -1,0 +1,1 @@
+"""SQLite storage: clients, grants, codes, tokens (hashes only) and the activity log."""
