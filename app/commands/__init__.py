@@ -1,1 +1,12 @@
-"""Command-line commands; each module is one noun (serve, tokens and clients, configure)."""
+"""Command-line commands. Each module adds its subparser (`register`) and sets `run(args, data_dir)`.
+
+To add a command: write `app/commands/<noun>.py` with `register(sub, common)` and append it here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from app.commands import serve, store_cli
+
+COMMAND_MODULES: tuple[ModuleType, ...] = (serve, store_cli)

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from app.config import Settings
-from app.server.runner import PortInUseError, ServerRunner, ServerState
+from app.config import DEFAULT_HOST, Settings
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`mcp-tray serve [--host H] [--port P]`."""
+    serve = sub.add_parser("serve", parents=[common], help="run the server without a GUI")
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: from settings, 8787)")
+    serve.set_defaults(run=lambda args, data_dir: run_serve(data_dir, args.host, args.port),
+                       console_log_level=logging.INFO)
 
 
 def run_serve(data_dir: Path, host: str, port: int | None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken, 1 on other errors."""
+    from app.server.runner import PortInUseError, ServerRunner, ServerState
+
     settings = Settings.load(data_dir)
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings)
     stop = threading.Event()

@@ -9,7 +9,32 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from typing import Any
+
 from app.store.store import Store
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`mcp-tray tokens list|revoke` and `mcp-tray clients list|remove`."""
+    tokens = sub.add_parser("tokens", parents=[common], help="list or revoke tokens")
+    tsub = tokens.add_subparsers(dest="tokens_action", required=True)
+    tlist = tsub.add_parser("list", parents=[common], help="list active tokens")
+    tlist.add_argument("--json", action="store_true", help="print JSON")
+    tlist.add_argument("--all", action="store_true", help="include revoked and expired tokens")
+    trevoke = tsub.add_parser("revoke", parents=[common], help="revoke tokens (and the sign-in they belong to)")
+    trevoke.add_argument("ids", nargs="*", metavar="ID", help="token IDs from `tokens list`")
+    group = trevoke.add_mutually_exclusive_group()
+    group.add_argument("--client", metavar="CLIENT_ID", help="revoke every token of this client")
+    group.add_argument("--all", action="store_true", help="revoke every token")
+    tokens.set_defaults(run=tokens_command)
+
+    clients = sub.add_parser("clients", parents=[common], help="list or remove registered clients")
+    csub = clients.add_subparsers(dest="clients_action", required=True)
+    clist = csub.add_parser("list", parents=[common], help="list clients, grouped by name and redirect")
+    clist.add_argument("--json", action="store_true", help="print JSON")
+    cremove = csub.add_parser("remove", parents=[common], help="remove clients and revoke their tokens")
+    cremove.add_argument("client_ids", nargs="+", metavar="CLIENT_ID")
+    clients.set_defaults(run=clients_command)
 
 
 def _when(ts: float | None) -> str:

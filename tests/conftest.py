@@ -1,0 +1,38 @@
+"""Fixtures: a fresh data dir per test and a real server on a free loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.secrets.keyring_store import Secret
+from app.server.runner import ServerRunner
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty data dir for this test only."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+def start_runner(data_dir: Path, port: int = 0, settings: Settings | None = None) -> ServerRunner:
+    """A started server on 127.0.0.1 (port 0: any free port), with a fixed in-memory signing key."""
+    runner = ServerRunner(data_dir, "127.0.0.1", port, settings or Settings(),
+                          secret=Secret(b"k" * 32, persistent=False))
+    runner.start()
+    if not runner.wait_ready(15):
+        raise RuntimeError(f"server did not start: {runner.error}")
+    return runner
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[ServerRunner]:
+    """A running server for this test."""
+    runner = start_runner(data_dir)
+    yield runner
+    runner.close()

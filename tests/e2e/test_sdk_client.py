@@ -1,0 +1,88 @@
+"""The mcp SDK's own OAuth client completes the whole flow against the real server, over /mcp and /sse."""
+
+from __future__ import annotations
+
+import anyio
+import httpx2
+import pytest
+from mcp import ClientSession
+from mcp.client.auth import OAuthClientProvider, TokenStorage
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
+
+from app.server.runner import ServerRunner
+from tests.support.consent import answer_consent, query_of
+
+pytestmark = pytest.mark.e2e
+
+
+class MemoryStorage(TokenStorage):
+    """Token storage for one test."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+def oauth_for(url: str, storage: MemoryStorage) -> OAuthClientProvider:
+    """An SDK OAuth client whose 'browser' submits the consent form like a person clicking Allow."""
+    final: dict[str, str] = {}
+
+    async def redirect_handler(authorization_url: str) -> None:
+        final.update(query_of(await anyio.to_thread.run_sync(answer_consent, authorization_url)))
+
+    async def callback_handler() -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(code=final["code"], state=final.get("state"), iss=final.get("iss"))
+
+    metadata = OAuthClientMetadata(
+        client_name="SDK test client",
+        redirect_uris=[AnyUrl("http://127.0.0.1:33418/callback")],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+    )
+    return OAuthClientProvider(url, metadata, storage, redirect_handler, callback_handler)
+
+
+async def _call_add(session: ClientSession) -> float:
+    await session.initialize()
+    tools = await session.list_tools()
+    assert "add" in [t.name for t in tools.tools]
+    result = await session.call_tool("add", {"a": 2, "b": 3})
+    assert not result.is_error
+    return float(result.content[0].text)  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_sdk_client_streamable_http(server: ServerRunner, host: str) -> None:
+    url = f"http://{host}:{server.port}/mcp"
+    storage = MemoryStorage()
+    async with httpx2.AsyncClient(auth=oauth_for(url, storage), timeout=30) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write), \
+                ClientSession(read, write) as session:
+            assert await _call_add(session) == 5
+    assert storage.tokens is not None and storage.tokens.refresh_token
+    assert [t.client_name for t in server.parts.store.list_tokens()] == ["SDK test client"] * 2  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_sdk_client_sse(server: ServerRunner) -> None:
+    url = f"http://localhost:{server.port}/sse"
+    storage = MemoryStorage()
+    async with sse_client(url, auth=oauth_for(url, storage)) as (read, write), ClientSession(read, write) as session:
+        assert await _call_add(session) == 5
