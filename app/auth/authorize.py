@@ -7,6 +7,7 @@ browser gets a readable page from us instead, and is never sent to an unregister
 from __future__ import annotations
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
+from mcp.shared.auth import InvalidRedirectUriError
 from pydantic import AnyUrl, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,7 +41,7 @@ class AuthorizeEndpoint:
         try:
             redirect = AnyUrl(raw_redirect) if isinstance(raw_redirect, str) else None
             client.validate_redirect_uri(redirect)
-        except (ValidationError, ValueError) as exc:
+        except (ValidationError, ValueError, InvalidRedirectUriError) as exc:
             self.store.log_event("bad redirect", client_id, str(raw_redirect)[:200])
             detail = getattr(exc, "message", None) or "The redirect URI is not one this app registered."
             return message_page("Redirect not allowed", str(detail), status=400)

@@ -7,6 +7,7 @@ loopback-only `http` redirects, the resource binding, code-replay revocation and
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +32,8 @@ from app.store.store import Store, hash_secret
 log = logging.getLogger(__name__)
 
 CODE_TTL = 300.0  # seconds: long enough for a slow click, short enough to be useless later
+# RFC 7636 4.2: an S256 challenge is BASE64URL(SHA256(verifier)) without padding, always 43 characters.
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"})
 
 
@@ -155,6 +158,9 @@ class StoreProvider:
             raise AuthorizeError("invalid_target", f"resource {params.resource} is not this server")
         if client.client_id is None:
             raise AuthorizeError("unauthorized_client", "client has no id")
+        if not S256_CHALLENGE.fullmatch(params.code_challenge):
+            # An empty or malformed challenge could never be met; refuse it now, not at /token.
+            raise AuthorizeError("invalid_request", "code_challenge must be an S256 challenge (43 base64url characters)")
         origin = current_origin.get()
         scopes = params.scopes or (client.scope.split() if client.scope else [DEFAULT_SCOPE])
         request = ConsentRequest.new(

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.middleware.client_auth import ClientAuthenticator
 from mcp.server.sse import SseServerTransport
@@ -40,6 +39,7 @@ from app.auth.origins import ServerIdentity, current_origin
 from app.auth.pages import message_page
 from app.auth.provider import StoreProvider, TokenLifetimes
 from app.auth.register import RegisterEndpoint
+from app.auth.revoke import RevokeEndpoint
 from app.resources import resource_path
 from app.server.guard import Guard
 from app.server.stats import ServerStats
@@ -91,7 +91,7 @@ def build_app(parts: ServerParts) -> Starlette:
     authorize = AuthorizeEndpoint(provider, store)
     consent = ConsentEndpoint(store, parts.signer, identity)
     token = TokenHandler(provider, authenticator)
-    revoke = RevocationHandler(provider, authenticator)
+    revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
 
     async def home(request: Request) -> Response:

@@ -1,0 +1,240 @@
+"""SPEC-CHECKLIST A1-A14 (authorization), each against the real server over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from app.server.runner import ServerRunner
+from app.store.store import hash_secret
+from tests.security.oauth import REDIRECT, OAuthClient, pkce
+from tests.support.consent import answer_consent, query_of
+
+CHALLENGE_HEADER = "resource_metadata="
+
+
+def expire_tokens(server: ServerRunner, token: str) -> None:
+    """Move a token's expiry into the past (what an hour of waiting would do)."""
+    store = server.parts.store  # type: ignore[union-attr]
+    store.db.tx(lambda c: c.execute("UPDATE tokens SET expires_at = ? WHERE token_hash = ?",
+                                    (time.time() - 1, hash_secret(token))))
+
+
+def assert_bearer_challenge(answer: httpx.Response, path: str = "/mcp") -> None:
+    """401 with a WWW-Authenticate: Bearer challenge naming our resource metadata and scope."""
+    assert answer.status_code == 401, answer.text
+    challenge = answer.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ")
+    assert f'resource_metadata="' in challenge and f"/.well-known/oauth-protected-resource{path}" in challenge
+    assert 'scope="mcp"' in challenge
+
+
+@pytest.mark.parametrize("suffix", ["", "/mcp", "/sse"])
+def test_A1_protected_resource_metadata(server: ServerRunner, suffix: str) -> None:
+    answer = httpx.get(f"{server.base_url}/.well-known/oauth-protected-resource{suffix}")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    body = answer.json()
+    assert body["resource"] == f"{server.base_url}{suffix}"
+    assert body["authorization_servers"] == [server.base_url]
+    assert body["bearer_methods_supported"] == ["header"]
+
+
+def test_A2_missing_garbage_expired_revoked_tokens_get_bearer_challenge(
+    server: ServerRunner, client: OAuthClient
+) -> None:
+    assert_bearer_challenge(client.mcp(None))
+    assert_bearer_challenge(client.mcp("garbage-token"))
+    assert 'error="invalid_token"' in client.mcp("garbage-token").headers["www-authenticate"]
+    expired = client.login()
+    expire_tokens(server, expired.access)
+    assert_bearer_challenge(client.mcp(expired.access))
+    revoked = client.login()
+    assert client.revoke(revoked.access).status_code == 200
+    assert_bearer_challenge(client.mcp(revoked.access))
+    live = client.login()
+    assert client.mcp(live.access).status_code == 200  # the same request with a good token passes
+
+
+def test_A3_authorization_server_metadata(server: ServerRunner) -> None:
+    body = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
+    assert body["issuer"] == server.base_url
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["response_types_supported"] == ["code"]
+    assert set(body["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    for name in ("authorization", "token", "registration", "revocation"):
+        assert body[f"{name}_endpoint"].startswith(server.base_url + "/")
+
+
+def test_A4_pkce_s256_required_plain_and_missing_refused(client: OAuthClient) -> None:
+    verifier, challenge = pkce()
+    for bad in ({"code_challenge_method": "plain", "code_challenge": verifier}, {"code_challenge": ""}):
+        url = client.authorize_url(challenge, **bad)
+        answer = client.http.get(url)
+        # Client and redirect are valid, so the error goes back to the client (RFC 6749 4.1.2.1)
+        assert answer.status_code == 302
+        query = query_of(answer.headers["location"])
+        assert query["error"] == "invalid_request" and "code" not in query
+    missing = client.http.get(client.authorize_url(challenge).replace(f"&code_challenge={challenge}", ""))
+    assert missing.status_code == 302 and query_of(missing.headers["location"])["error"] == "invalid_request"
+    code, right, _ = client.code()
+    wrong = client.exchange(code, pkce()[0])
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    none = client.http.post("/token", data={"grant_type": "authorization_code", "code": code,
+                                            "client_id": client.client_id, "redirect_uri": client.redirect})
+    assert none.status_code == 400 and none.json()["error"] == "invalid_request"
+
+
+def test_A5_unregistered_redirect_gets_error_page_and_no_redirect(client: OAuthClient) -> None:
+    _, challenge = pkce()
+    for foreign in ("https://evil.example/cb", "http://127.0.0.1:33418/other", "http://localhost.evil.example/cb"):
+        answer = client.http.get(client.authorize_url(challenge, redirect_uri=foreign))
+        assert answer.status_code == 400 and "location" not in answer.headers
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "Redirect not allowed" in answer.text
+    # RFC 8252 7.3: a loopback redirect may differ in port only
+    other_port = client.http.get(client.authorize_url(challenge, redirect_uri="http://127.0.0.1:40001/callback"))
+    assert other_port.status_code == 302 and "/consent?request=" in other_port.headers["location"]
+
+
+def test_A6_replayed_code_revokes_grant(client: OAuthClient) -> None:
+    code, verifier, _ = client.code()
+    first = client.exchange(code, verifier)
+    assert first.status_code == 200
+    pair = first.json()
+    session = client.session(pair["access_token"])
+    assert session
+    replay = client.exchange(code, verifier)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert client.mcp(pair["access_token"]).status_code == 401
+    assert client.refresh(pair["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, client: OAuthClient) -> None:
+    code, verifier, _ = client.code()
+    store = server.parts.store  # type: ignore[union-attr]
+    row = store.load_code(code)
+    assert row is not None and 0 < row.expires_at - time.time() <= 600
+    store.db.tx(lambda c: c.execute("UPDATE codes SET expires_at = ? WHERE code_hash = ?",
+                                    (time.time() - 1, hash_secret(code))))
+    answer = client.exchange(code, verifier)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_A7_refresh_rotates_and_reuse_revokes_grant(client: OAuthClient) -> None:
+    first = client.login()
+    rotated = client.refresh(first.refresh)
+    assert rotated.status_code == 200
+    new = rotated.json()
+    assert new["refresh_token"] != first.refresh and new["access_token"] != first.access
+    assert client.mcp(new["access_token"]).status_code == 200
+    reuse = client.refresh(first.refresh)
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    assert client.mcp(new["access_token"]).status_code == 401
+    assert client.refresh(new["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAuthClient) -> None:
+    store = server.parts.store  # type: ignore[union-attr]
+    code = store.approve(nonce="other-audience", client_id=client.client_id, scopes=["mcp"],
+                         resource="https://other.example", redirect_uri=REDIRECT, redirect_explicit=True,
+                         code_challenge=pkce()[1], code_ttl=60)
+    issued = store.redeem_code(hash_secret(code), 60, 600)
+    assert issued is not None
+    answer = client.mcp(issued.access_token)
+    assert_bearer_challenge(answer)
+    assert "another resource" in answer.json()["error_description"]
+    # /authorize refuses to start a flow for another audience at all
+    _, challenge = pkce()
+    refused = client.http.get(client.authorize_url(challenge, resource="https://other.example/mcp"))
+    assert refused.status_code == 302 and query_of(refused.headers["location"])["error"] == "invalid_target"
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/mcp", "/mcp/"])
+def test_A8_resource_with_or_without_trailing_slash_names_us(client: OAuthClient, suffix: str) -> None:
+    verifier, challenge = pkce()
+    final = query_of(answer_consent(client.authorize_url(challenge, resource=client.base + suffix)))
+    answer = client.exchange(final["code"], verifier, resource=client.base + suffix)
+    assert answer.status_code == 200
+    assert client.mcp(answer.json()["access_token"]).status_code == 200
+
+
+def test_A9_token_in_query_string_ignored_and_session_is_not_authentication(client: OAuthClient) -> None:
+    tokens = client.login()
+    in_query = client.http.post(f"/mcp?access_token={tokens.access}", content=b"{}",
+                                headers={"Content-Type": "application/json",
+                                         "Accept": "application/json, text/event-stream"})
+    assert_bearer_challenge(in_query)
+    session_id = client.session(tokens.access)
+    assert_bearer_challenge(client.call_add(None, session_id))  # type: ignore[arg-type]
+    assert client.call_add(tokens.access, session_id).status_code == 200
+
+
+@pytest.mark.parametrize("which", ["access", "refresh"])
+def test_A10_revocation_endpoint_for_access_and_refresh_tokens(client: OAuthClient, which: str) -> None:
+    tokens = client.login()
+    assert client.revoke(tokens.access if which == "access" else tokens.refresh).status_code == 200
+    assert_bearer_challenge(client.mcp(tokens.access))
+    assert client.refresh(tokens.refresh).json()["error"] == "invalid_grant"
+    # RFC 7009 2.2: an unknown token is not an error
+    assert client.revoke("never-issued").status_code == 200
+
+
+def test_A11_dynamic_registration_like_mcp_remote(server: ServerRunner) -> None:
+    # The metadata mcp-remote 0.15 sends, scope included (its real run is in tests/e2e).
+    answer = httpx.post(f"{server.base_url}/register", json={
+        "redirect_uris": ["http://localhost:20761/oauth/callback"], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+        "client_name": "MCP CLI Proxy", "client_uri": "https://github.com/modelcontextprotocol/mcp-cli",
+        "software_id": "2e6dc280-f3c3-4e01-99a7-8181dbd1d23d", "software_version": "0.15.1",
+        "scope": "openid email profile"})
+    assert answer.status_code == 201
+    info = answer.json()
+    assert info["client_id"] and info["redirect_uris"] == ["http://localhost:20761/oauth/callback"]
+    client = OAuthClient.__new__(OAuthClient)
+    client.base, client.redirect, client.client_id = server.base_url, "http://localhost:20761/oauth/callback", info["client_id"]
+    client.http = httpx.Client(base_url=server.base_url, timeout=20)
+    try:
+        verifier, challenge = pkce()
+        final = query_of(answer_consent(client.authorize_url(challenge, scope="openid email profile")))
+        tokens = client.exchange(final["code"], verifier)
+        assert tokens.status_code == 200 and tokens.json()["scope"] == "openid email profile"
+        assert client.mcp(tokens.json()["access_token"]).status_code == 200
+    finally:
+        client.close()
+
+
+def test_A12_authorization_response_carries_iss(server: ServerRunner, client: OAuthClient) -> None:
+    issuer = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()["issuer"]
+    _, _, approved = client.code()
+    _, _, denied = client.code("deny")
+    assert approved["iss"] == issuer and denied["iss"] == issuer
+    assert approved["state"] == "st4te" and denied["state"] == "st4te"
+
+
+def test_A13_client_id_metadata_documents_not_supported_and_say_so(server: ServerRunner) -> None:
+    meta = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
+    assert meta["client_id_metadata_document_supported"] is False
+    _, challenge = pkce()
+    answer = httpx.get(f"{server.base_url}/authorize", params={
+        "response_type": "code", "client_id": "https://client.example/meta.json",
+        "redirect_uri": "https://client.example/cb", "code_challenge": challenge, "code_challenge_method": "S256"})
+    # Never fetched, never redirected: a clear page saying the app is not registered.
+    assert answer.status_code == 400 and "location" not in answer.headers and "Unknown app" in answer.text
+
+
+def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, client: OAuthClient) -> None:
+    tokens = client.login()
+    check = server.parts.store.check_token(tokens.access)  # type: ignore[union-attr]
+    assert check is not None and check.resource == f"{server.base_url}/mcp"
+    # A token some other server issued (here: any bearer we did not mint) is never accepted.
+    assert_bearer_challenge(client.mcp("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ1cHN0cmVhbSJ9.c2ln"))
+    # Nothing we run sends requests upstream: the tools are local functions.
+    from app.server.tools import build_mcp_server
+    import inspect
+    source = inspect.getsource(inspect.getmodule(build_mcp_server))  # type: ignore[arg-type]
+    assert "httpx" not in source and "urllib" not in source and "requests" not in source
+    assert urlsplit(check.resource).hostname == "127.0.0.1"
