@@ -12,7 +12,7 @@ from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAu
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth.provider import StoreProvider, StoredAccessToken, StoredRefreshToken
+from app.auth.provider import StoredAccessToken, StoredRefreshToken, StoreProvider
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

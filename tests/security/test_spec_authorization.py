@@ -28,7 +28,7 @@ def assert_bearer_challenge(answer: httpx.Response, path: str = "/mcp") -> None:
     assert answer.status_code == 401, answer.text
     challenge = answer.headers["www-authenticate"]
     assert challenge.startswith("Bearer ")
-    assert f'resource_metadata="' in challenge and f"/.well-known/oauth-protected-resource{path}" in challenge
+    assert 'resource_metadata="' in challenge and f"/.well-known/oauth-protected-resource{path}" in challenge
     assert 'scope="mcp"' in challenge
 
 
@@ -233,8 +233,9 @@ def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, clien
     # A token some other server issued (here: any bearer we did not mint) is never accepted.
     assert_bearer_challenge(client.mcp("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ1cHN0cmVhbSJ9.c2ln"))
     # Nothing we run sends requests upstream: the tools are local functions.
-    from app.server.tools import build_mcp_server
     import inspect
+
+    from app.server.tools import build_mcp_server
     source = inspect.getsource(inspect.getmodule(build_mcp_server))  # type: ignore[arg-type]
     assert "httpx" not in source and "urllib" not in source and "requests" not in source
     assert urlsplit(check.resource).hostname == "127.0.0.1"
