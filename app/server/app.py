@@ -140,6 +140,10 @@ def build_app(parts: ServerParts) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not_found"}, status_code=404)
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "request_too_large", "error_description": str(getattr(exc, "detail", ""))},
+                            status_code=413)
+
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         parts.stats.error(f"{type(exc).__name__} on {request.url.path}")
@@ -148,7 +152,7 @@ def build_app(parts: ServerParts) -> Starlette:
     starlette = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={404: not_found, 500: server_error},
+        exception_handlers={404: not_found, 413: too_large, 500: server_error},
     )
     starlette.state.parts = parts
     starlette.state.sessions = sessions

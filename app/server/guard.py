@@ -11,6 +11,7 @@ import json
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, current_origin, origin_for, split_host
@@ -32,8 +33,15 @@ async def _plain(send: Send, status: int, error: str, description: str, extra: l
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLargeError(Exception):
-    """The request body passed MAX_BODY while streaming in."""
+class BodyTooLargeError(HTTPException):
+    """The request body passed MAX_BODY while streaming in (a chunked body has no Content-Length).
+
+    An HTTPException, so Starlette's exception middleware answers 413 instead of turning it into
+    a 500 before it can reach the guard.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, f"The body must be at most {MAX_BODY} bytes")
 
 
 class Guard:
