@@ -42,6 +42,7 @@ from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
 from app.resources import resource_path
 from app.server.guard import Guard
+from app.server.ratelimit import RateLimiter, limit_register, limit_token
 from app.server.stats import ServerStats
 from app.server.tools import build_mcp_server
 from app.store.store import Store
@@ -59,6 +60,7 @@ class ServerParts:
     lifetimes: TokenLifetimes
     stats: ServerStats = field(default_factory=ServerStats)
     live: LiveConnections = field(default_factory=LiveConnections)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
@@ -120,9 +122,9 @@ def build_app(parts: ServerParts) -> Starlette:
         *(Route(RESOURCE_METADATA + p, resource_metadata_endpoint, methods=["GET"]) for p in ("", "/mcp", "/sse")),
         Route("/authorize", authorize.handle, methods=["GET", "POST"]),
         Route("/consent", consent.handle, methods=["GET", "POST"]),
-        Route("/token", token.handle, methods=["POST"]),
-        Route("/register", register.handle, methods=["POST"]),
-        Route("/revoke", revoke.handle, methods=["POST"]),
+        Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
+        Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
+        Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
         Route("/mcp", guarded(StreamableHTTPASGIApp(sessions), "/mcp")),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),

@@ -1,0 +1,125 @@
+"""Races: concurrent refreshes with one refresh token, requests racing a revocation, and rate limits (429)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from app.server.ratelimit import Limit, RateLimits
+from app.server.runner import ServerRunner
+from app.store.store import hash_secret
+from tests.security.oauth import MCP_HEADERS, OAuthClient
+
+
+async def _refresh_all(base_url: str, client_id: str, refresh_token: str, n: int) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+        return list(await asyncio.gather(*(http.post("/token", data=form) for _ in range(n))))
+
+
+def test_50_concurrent_refreshes_exactly_one_succeeds_grant_consistent(server: ServerRunner,
+                                                                       client: OAuthClient) -> None:
+    """Exactly one 200; the other 49 are reuse of a spent refresh token, which revokes the grant.
+
+    "Consistent" afterwards means: the grant is revoked, every token it ever issued (the original
+    pair and the pair the one winner got) is revoked and refused, and no request answered 5xx.
+    """
+    tokens = client.login()
+    answers = asyncio.run(_refresh_all(server.base_url, client.client_id, tokens.refresh, 50))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [400] * 49
+    assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}
+    winner = next(a.json() for a in answers if a.status_code == 200)
+    store = server.parts.store  # type: ignore[union-attr]
+    grant_id = store.check_token(tokens.refresh).grant_id  # type: ignore[union-attr]
+    rows = [t for t in store.list_tokens(include_inactive=True) if t.grant_id == grant_id]
+    assert len(rows) == 4 and all(t.revoked_at is not None for t in rows)
+    spent, fresh = store.check_token(tokens.refresh), store.check_token(winner["refresh_token"])
+    assert spent is not None and fresh is not None
+    assert spent.rotated_at is not None and fresh.rotated_at is None  # rotated exactly once
+    assert fresh.token_hash == hash_secret(winner["refresh_token"]) and fresh.grant_id == grant_id
+    for token in (tokens.access, winner["access_token"]):
+        assert client.mcp(token).status_code == 401
+    assert client.refresh(winner["refresh_token"]).json()["error"] == "invalid_grant"
+    assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
+
+
+def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> None:
+    """Four threads call /mcp with `token` while `revoke()` runs; nothing that starts after it returns passes."""
+    results: list[tuple[float, int]] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with httpx.Client(base_url=client.base, timeout=10) as http:
+            while not stop.is_set():
+                started = time.monotonic()
+                status = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                   headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}).status_code
+                with lock:
+                    results.append((started, status))
+
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(4):
+            pool.submit(worker)
+        time.sleep(0.3)
+        revoke()  # type: ignore[operator]
+        returned = time.monotonic()
+        time.sleep(0.5)
+        stop.set()
+    before = [s for t, s in results if t < returned]
+    after = [s for t, s in results if t > returned]
+    assert after and set(after) == {401}, after
+    # The requests before revocation did reach the server (the session-less ping is 400, not 401).
+    assert any(s != 401 for s in before)
+
+
+def test_no_request_succeeds_after_revoke_endpoint_returns(client: OAuthClient) -> None:
+    tokens = client.login()
+    _hammer_until_revoked(client, tokens.access, lambda: client.revoke(tokens.refresh).raise_for_status())
+
+
+def test_no_request_succeeds_after_store_revocation_returns(server: ServerRunner, client: OAuthClient) -> None:
+    tokens = client.login()
+    store = server.parts.store  # type: ignore[union-attr]
+    check = store.check_token(tokens.access)
+    assert check is not None
+    _hammer_until_revoked(client, tokens.access, lambda: store.revoke_tokens([check.token_id]))
+
+
+def test_register_rate_limited_per_address_with_retry_after(server: ServerRunner) -> None:
+    server.parts.limiter.reset(RateLimits(register_per_address=Limit(3, 0.5)))  # type: ignore[union-attr]
+    body = {"client_name": "x", "redirect_uris": ["http://127.0.0.1:1/cb"]}
+    statuses = [httpx.post(f"{server.base_url}/register", json=body) for _ in range(5)]
+    assert [s.status_code for s in statuses] == [201, 201, 201, 429, 429]
+    limited = statuses[-1]
+    assert limited.json()["error"] == "too_many_requests"
+    assert 1 <= int(limited.headers["retry-after"]) <= 3
+    assert len(server.parts.store.list_clients()) == 3  # type: ignore[union-attr]
+    time.sleep(int(limited.headers["retry-after"]))
+    assert httpx.post(f"{server.base_url}/register", json=body).status_code == 201
+
+
+def test_token_rate_limited_per_client_and_per_address(server: ServerRunner, client: OAuthClient) -> None:
+    other = OAuthClient(server.base_url, name="Other")
+    try:
+        parts = server.parts
+        assert parts is not None
+        parts.limiter.reset(RateLimits(token_per_client=Limit(3, 0.01), token_per_address=Limit(8, 0.01)))
+        garbage = [client.refresh("x").status_code for _ in range(4)]
+        assert garbage == [400, 400, 400, 429]
+        # another client from the same address still has its own budget...
+        assert [other.refresh("x").status_code for _ in range(3)] == [400, 400, 400]
+        # ...until the address budget (8) runs out for everyone
+        assert other.refresh("x").status_code == 429
+        answer = client.http.post("/token", data={"client_id": "third", "grant_type": "refresh_token"})
+        assert answer.status_code == 429 and int(answer.headers["retry-after"]) >= 1
+        parts.limiter.reset(RateLimits())
+        assert client.login().access  # the default limits leave normal use alone
+    finally:
+        other.close()
