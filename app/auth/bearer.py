@@ -20,7 +20,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity
@@ -29,27 +29,60 @@ from app.store.store import Store
 log = logging.getLogger(__name__)
 
 
+class _Tracked:
+    """One request or stream: a cancel scope, and a flag that makes it see a client disconnect."""
+
+    def __init__(self) -> None:
+        self.scope = anyio.CancelScope()
+        self.disconnect = anyio.Event()
+        self.signalled = False
+
+    def wrap(self, receive: Receive) -> Receive:
+        """`receive` that answers `http.disconnect` once this connection is cut, even while waiting."""
+
+        async def receive_or_disconnect() -> Message:
+            if self.disconnect.is_set():
+                return {"type": "http.disconnect"}
+            message: Message | None = None
+            async with anyio.create_task_group() as tg:
+
+                async def pump() -> None:
+                    nonlocal message
+                    message = await receive()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(pump)
+                await self.disconnect.wait()
+                tg.cancel_scope.cancel()
+            return message if message is not None else {"type": "http.disconnect"}
+
+        return receive_or_disconnect
+
+
 class LiveConnections:
     """Requests and streams in flight, by the hash of the token that opened them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._scopes: dict[str, set[anyio.CancelScope]] = {}
+        self._scopes: dict[str, set[_Tracked]] = {}
+        # Set (from any thread) when the server is about to stop: the watcher then ends every
+        # stream the clean way, instead of uvicorn waiting out its grace period and cancelling.
+        self.closing = threading.Event()
 
     @contextmanager
-    def track(self, token_hash: str) -> Iterator[anyio.CancelScope]:
-        """Run a request inside a cancel scope that `cut` can cancel."""
-        scope = anyio.CancelScope()
+    def track(self, token_hash: str) -> Iterator[_Tracked]:
+        """Run a request inside a cancel scope, with a disconnect flag, that `cut` can trigger."""
+        tracked = _Tracked()
         with self._lock:
-            self._scopes.setdefault(token_hash, set()).add(scope)
+            self._scopes.setdefault(token_hash, set()).add(tracked)
         try:
-            with scope:
-                yield scope
+            with tracked.scope:
+                yield tracked
         finally:
             with self._lock:
                 members = self._scopes.get(token_hash)
                 if members is not None:
-                    members.discard(scope)
+                    members.discard(tracked)
                     if not members:
                         del self._scopes[token_hash]
 
@@ -64,11 +97,20 @@ class LiveConnections:
             return sum(len(v) for v in self._scopes.values())
 
     def cut(self, token_hashes: set[str]) -> int:
-        """Cancel everything opened with these tokens (call on the server's event loop)."""
+        """End everything opened with these tokens (call on the server's event loop).
+
+        First the connection sees a client disconnect, so the SDK's transports close their own
+        streams (cancelling the SSE transport outright leaks its memory streams). Whatever is still
+        open at the next call is cancelled.
+        """
         with self._lock:
-            victims = [s for h in token_hashes for s in self._scopes.get(h, ())]
-        for scope in victims:
-            scope.cancel()
+            victims = [t for h in token_hashes for t in self._scopes.get(h, ())]
+        for tracked in victims:
+            if tracked.signalled:
+                tracked.scope.cancel()
+            else:
+                tracked.signalled = True
+                tracked.disconnect.set()
         return len(victims)
 
 
@@ -77,7 +119,9 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
     while True:
         await anyio.sleep(interval)
         hashes = live.token_hashes()
-        if hashes:
+        if hashes and live.closing.is_set():
+            live.cut(set(hashes))
+        elif hashes:
             revoked = store.revoked_among(hashes)
             if revoked:
                 log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
@@ -127,8 +171,8 @@ class BearerGuard:
         scope = {**scope, "user": user, "auth": AuthCredentials(list(check.scopes))}
         context = auth_context_var.set(user)
         try:
-            with self.live.track(check.token_hash):
-                await self.app(scope, receive, send)
+            with self.live.track(check.token_hash) as tracked:
+                await self.app(scope, tracked.wrap(receive), send)
         finally:
             auth_context_var.reset(context)
 

@@ -177,8 +177,17 @@ class ServerRunner:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        if self.parts is not None:
+            # Let open streams end cleanly first (the revocation watcher closes them within ~0.5 s).
+            live = self.parts.live
+            live.closing.set()
+            deadline = time.monotonic() + 1.0
+            while live.count() and time.monotonic() < deadline and thread.is_alive():
+                time.sleep(0.02)
         server.should_exit = True
         thread.join(timeout)
+        if self.parts is not None:
+            self.parts.live.closing.clear()
         if thread.is_alive():
             server.force_exit = True
             thread.join(2.0)
