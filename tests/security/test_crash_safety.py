@@ -1,0 +1,89 @@
+"""kill -9 during a burst of authorizations and refreshes: the store survives and nothing committed is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from app.store.db import DB_NAME
+from app.store.store import Store
+from tests.security.oauth import OAuthClient
+from tests.security.serve_process import ServeProcess, free_port
+
+BURST_SECONDS = 1.5
+WORKERS = 4
+
+
+def _burst(client: OAuthClient, issued: list[dict[str, str]], stop: threading.Event) -> None:
+    """Sign in, refresh three times, repeat; keep every token response the server answered 200."""
+    while not stop.is_set():
+        try:
+            tokens = client.login()
+            issued.append(tokens.raw)
+            refresh = tokens.refresh
+            for _ in range(3):
+                answer = client.refresh(refresh)
+                if answer.status_code != 200:
+                    break
+                issued.append(answer.json())
+                refresh = answer.json()["refresh_token"]
+        except (httpx.HTTPError, AssertionError, KeyError, ValueError):
+            return  # the server died under us; what it answered before counts
+
+
+def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
+    port = free_port()
+    server = ServeProcess(data_dir, port)
+    steady = OAuthClient(server.base_url, name="Steady client")
+    workers = [OAuthClient(server.base_url, name=f"Burst {i}") for i in range(WORKERS)]
+    try:
+        before = steady.login()
+        issued: list[list[dict[str, str]]] = [[] for _ in workers]
+        stop = threading.Event()
+        threads = [threading.Thread(target=_burst, args=(w, out, stop)) for w, out in zip(workers, issued, strict=True)]
+        for thread in threads:
+            thread.start()
+        time.sleep(BURST_SECONDS)
+        server.kill()  # mid-burst: requests are in flight
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for c in (steady, *workers):
+            c.close()
+    responses = [r for out in issued for r in out]
+    assert len(responses) >= WORKERS, "the burst never got going"
+
+    with sqlite3.connect(data_dir / DB_NAME) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+
+    restarted = ServeProcess(data_dir, port)
+    store = Store(data_dir)
+    try:
+        for response in responses:  # every pair the server answered 200 for was committed
+            access = store.check_token(response["access_token"])
+            assert access is not None and access.kind == "access" and not access.revoked  # grant intact
+            refresh = store.check_token(response["refresh_token"])
+            # a refresh token is either live or was spent by a later refresh (rotation), never lost
+            assert refresh is not None and refresh.kind == "refresh"
+            assert not refresh.revoked or refresh.rotated_at is not None
+        with httpx.Client(base_url=restarted.base_url, timeout=20) as http:
+            # clients with valid tokens keep working: the steady one and each burst's newest access token
+            newest = [out[-1]["access_token"] for out in issued if out]
+            for token in (before.access, *newest):
+                answer = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"})
+                assert answer.status_code == 200, answer.text
+            # and the steady client can still refresh
+            refreshed = http.post("/token", data={"grant_type": "refresh_token", "refresh_token": before.refresh,
+                                                  "client_id": steady.client_id})
+            assert refreshed.status_code == 200
+    finally:
+        store.close()
+        assert restarted.stop() == 0
