@@ -17,7 +17,7 @@ def _template(name: str) -> Template:
 
 
 def security_headers(form_targets: str = "") -> dict[str, str]:
-    """No framing (C3), no caching, no referrer, and a tight content policy."""
+    """No framing (C3), no caching, no referrer to other sites, and a tight content policy."""
     form_action = "'self'" + (f" {form_targets}" if form_targets else "")
     return {
         "X-Frame-Options": "DENY",
@@ -27,7 +27,9 @@ def security_headers(form_targets: str = "") -> dict[str, str]:
         ),
         "Cache-Control": "no-store",
         "Pragma": "no-cache",
-        "Referrer-Policy": "no-referrer",
+        # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+        # consent form POST, which the Origin check (T1) must refuse. Nothing leaves this origin.
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
     }
 
