@@ -6,3 +6,8 @@ run:
 
 test:
 	scripts/test.sh
+
+# Soak test (10 minutes; not part of `make test`): scripts/soak.sh --seconds N for a shorter run.
+.PHONY: soak
+soak:
+	scripts/soak.sh
