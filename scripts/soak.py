@@ -70,7 +70,7 @@ def run_client(base_url: str, index: int, until: float, refresh_every: float, ta
     next_refresh = time.monotonic() + refresh_every * (0.5 + rng.random())
     try:
         while time.monotonic() < until:
-            a, b = rng.randint(-10**6, 10**6), rng.randint(-10**6, 10**6)
+            a, b = rng.randint(-(10**6), 10**6), rng.randint(-(10**6), 10**6)
             try:
                 answer = client.call_add(access, session, a, b)
                 result = rpc_result(answer) if answer.status_code == 200 else {}
@@ -83,7 +83,9 @@ def run_client(base_url: str, index: int, until: float, refresh_every: float, ta
                 if time.monotonic() >= next_refresh:
                     rotated = client.refresh(refresh)
                     if rotated.status_code != 200:
-                        tally.error(f"client {index} refresh: HTTP {rotated.status_code} {rotated.text[:200]}")
+                        tally.error(
+                            f"client {index} refresh: HTTP {rotated.status_code} {rotated.text[:200]}"
+                        )
                         return
                     access, refresh = rotated.json()["access_token"], rotated.json()["refresh_token"]
                     with tally.lock:
@@ -98,10 +100,14 @@ def run_client(base_url: str, index: int, until: float, refresh_every: float, ta
 
 def main(argv: list[str] | None = None) -> int:
     """Run the soak and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=600.0, help="how long to run (default 600)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--refresh-every", type=float, default=30.0, help="seconds between refreshes per client")
+    parser.add_argument(
+        "--refresh-every", type=float, default=30.0, help="seconds between refreshes per client"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -114,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             tally = Tally()
             started = time.monotonic()
             until = started + args.seconds
-            threads = [threading.Thread(target=run_client, args=(server.base_url, i, until, args.refresh_every, tally))
-                       for i in range(args.clients)]
+            threads = [
+                threading.Thread(
+                    target=run_client, args=(server.base_url, i, until, args.refresh_every, tally)
+                )
+                for i in range(args.clients)
+            ]
             for thread in threads:
                 thread.start()
             warmup = min(30.0, args.seconds / 10)
@@ -131,11 +141,21 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             code = server.stop()
     figures = {
-        "seconds": round(elapsed, 1), "clients": args.clients, "calls": tally.calls,
-        "calls_per_second": round(tally.calls / elapsed, 1), "refreshes": tally.refreshes,
-        "errors": len(tally.errors), "server_alive_at_end": alive, "server_exit_code": code,
-        "rss_kib_start": rss_start, "rss_kib_after_warmup": rss_warm, "rss_kib_end": rss_end, "rss_kib_max": rss_max,
-        "rss_growth_after_warmup_percent": round(100.0 * (rss_end - rss_warm) / rss_warm, 1) if rss_warm else None,
+        "seconds": round(elapsed, 1),
+        "clients": args.clients,
+        "calls": tally.calls,
+        "calls_per_second": round(tally.calls / elapsed, 1),
+        "refreshes": tally.refreshes,
+        "errors": len(tally.errors),
+        "server_alive_at_end": alive,
+        "server_exit_code": code,
+        "rss_kib_start": rss_start,
+        "rss_kib_after_warmup": rss_warm,
+        "rss_kib_end": rss_end,
+        "rss_kib_max": rss_max,
+        "rss_growth_after_warmup_percent": round(100.0 * (rss_end - rss_warm) / rss_warm, 1)
+        if rss_warm
+        else None,
     }
     print(json.dumps(figures, indent=2))
     for text in tally.errors[:20]:

@@ -18,7 +18,9 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _error(status: int, error: str, description: str) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=_NO_STORE)
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
+    )
 
 
 class RevokeEndpoint:
@@ -39,7 +41,9 @@ class RevokeEndpoint:
         if not isinstance(token, str) or not token:
             return _error(400, "invalid_request", "the token parameter is required")
         if hint is not None and hint not in ("access_token", "refresh_token"):
-            return _error(400, "unsupported_token_type", "token_type_hint must be access_token or refresh_token")
+            return _error(
+                400, "unsupported_token_type", "token_type_hint must be access_token or refresh_token"
+            )
         found: StoredAccessToken | StoredRefreshToken | None = await self.provider.load_access_token(token)
         if found is None:
             found = await self.provider.load_refresh_token(client, token)

@@ -53,8 +53,11 @@ class RateLimits:
         if not math.isfinite(factor) or factor <= 0:
             return cls(enabled=not raw)
         base = cls()
-        return cls(base.register_per_address.scaled(factor), base.token_per_address.scaled(factor),
-                   base.token_per_client.scaled(factor))
+        return cls(
+            base.register_per_address.scaled(factor),
+            base.token_per_address.scaled(factor),
+            base.token_per_client.scaled(factor),
+        )
 
 
 @dataclass
@@ -106,7 +109,8 @@ def too_many(wait: float, what: str) -> Response:
     seconds = max(1, math.ceil(wait))
     return JSONResponse(
         {"error": "too_many_requests", "error_description": f"Too many {what}; try again in {seconds} s"},
-        status_code=429, headers={"Retry-After": str(seconds), "Cache-Control": "no-store"},
+        status_code=429,
+        headers={"Retry-After": str(seconds), "Cache-Control": "no-store"},
     )
 
 

@@ -17,9 +17,14 @@ from tests.support.consent import answer_consent, query_of
 REDIRECT = "http://127.0.0.1:33418/callback"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 INITIALIZE = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-               "clientInfo": {"name": "security-test", "version": "1"}},
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "security-test", "version": "1"},
+    },
 }
 
 
@@ -58,10 +63,16 @@ class OAuthClient:
         self.base = base_url
         self.redirect = redirect
         self.http = httpx.Client(base_url=base_url, timeout=20, follow_redirects=False)
-        answer = self.http.post("/register", json={
-            "client_name": name, "redirect_uris": [redirect], "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-        })
+        answer = self.http.post(
+            "/register",
+            json={
+                "client_name": name,
+                "redirect_uris": [redirect],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+            },
+        )
         if answer.status_code != 201:
             raise AssertionError(f"/register answered {answer.status_code}: {answer.text}")
         self.client_id: str = answer.json()["client_id"]
@@ -72,9 +83,16 @@ class OAuthClient:
 
     def authorize_url(self, challenge: str, state: str = "st4te", **extra: str) -> str:
         """The /authorize URL a client would open in the browser."""
-        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect,
-                  "code_challenge": challenge, "code_challenge_method": "S256", "state": state,
-                  "resource": f"{self.base}/mcp", **extra}
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+            "resource": f"{self.base}/mcp",
+            **extra,
+        }
         return f"{self.base}/authorize?{urlencode(params)}"
 
     def code(self, action: str = "approve") -> tuple[str, str, dict[str, str]]:
@@ -85,10 +103,18 @@ class OAuthClient:
 
     def exchange(self, code: str, verifier: str, **extra: str) -> httpx.Response:
         """POST /token with an authorization code."""
-        return self.http.post("/token", data={
-            "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-            "client_id": self.client_id, "redirect_uri": self.redirect, "resource": f"{self.base}/mcp", **extra,
-        })
+        return self.http.post(
+            "/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect,
+                "resource": f"{self.base}/mcp",
+                **extra,
+            },
+        )
 
     def login(self) -> Tokens:
         """The whole flow: consent approved, code exchanged."""
@@ -101,9 +127,14 @@ class OAuthClient:
 
     def refresh(self, refresh_token: str) -> httpx.Response:
         """POST /token with a refresh token."""
-        return self.http.post("/token", data={
-            "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": self.client_id,
-        })
+        return self.http.post(
+            "/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self.client_id,
+            },
+        )
 
     def revoke(self, token: str) -> httpx.Response:
         """POST /revoke (RFC 7009)."""
@@ -124,11 +155,20 @@ class OAuthClient:
         if answer.status_code != 200:
             raise AssertionError(f"initialize answered {answer.status_code}: {answer.text}")
         session_id = answer.headers["mcp-session-id"]
-        self.mcp(token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{"Mcp-Session-Id": session_id})
+        self.mcp(
+            token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{"Mcp-Session-Id": session_id}
+        )
         return session_id
 
     def call_add(self, token: str, session_id: str, a: int = 2, b: int = 3) -> httpx.Response:
         """tools/call add(a, b) in a session."""
-        return self.mcp(token, {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                                "params": {"name": "add", "arguments": {"a": a, "b": b}}},
-                        **{"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"})
+        return self.mcp(
+            token,
+            {
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "tools/call",
+                "params": {"name": "add", "arguments": {"a": a, "b": b}},
+            },
+            **{"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"},
+        )

@@ -30,7 +30,10 @@ class ServeProcess:
         self.log = (data_dir.parent / f"serve-{port}-{time.time_ns()}.log").open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
             env={**os.environ, **(env or {})},
         )
         assert self.proc.stdout is not None

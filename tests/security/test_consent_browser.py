@@ -1,4 +1,4 @@
-"""The consent page in a real browser (Debian's chromium via Playwright): what it shows, Approve, Deny, framing.
+"""The consent page in real chromium (Playwright): what it shows, Approve, Deny, and framing.
 
 Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/consent.png from this run.
 """
@@ -24,8 +24,13 @@ from tests.support.consent import query_of
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "consent.png"
 
 
@@ -38,12 +43,14 @@ class LocalSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 if path == "/callback":
                     site.hits.append(self.path)
                     site.got_callback.set()
-                body = (pages or {}).get(path, "<!doctype html><title>done</title><p>You can close this tab.</p>")
+                body = (pages or {}).get(
+                    path, "<!doctype html><title>done</title><p>You can close this tab.</p>"
+                )
                 data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -51,7 +58,7 @@ class LocalSite:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -76,8 +83,12 @@ def site() -> Iterator[LocalSite]:
 def page(tmp_path: Path) -> Iterator[Page]:
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=ARGS,
-            viewport={"width": 720, "height": 820})
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 720, "height": 820},
+        )
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
@@ -85,7 +96,9 @@ def page(tmp_path: Path) -> Iterator[Page]:
 
 
 def _open_consent(page: Page, server: ServerRunner, site: LocalSite) -> tuple[OAuthClient, str]:
-    client = OAuthClient(server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback")
+    client = OAuthClient(
+        server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback"
+    )
     verifier, challenge = pkce()
     page.goto(client.authorize_url(challenge, state="browser-state", scope="mcp offline_access"))
     page.wait_for_selector("button[value=approve]")
@@ -118,7 +131,9 @@ def test_consent_page_shows_client_redirect_and_scopes_then_approve(
         client.close()
 
 
-def test_consent_deny_in_browser_returns_access_denied(page: Page, server: ServerRunner, site: LocalSite) -> None:
+def test_consent_deny_in_browser_returns_access_denied(
+    page: Page, server: ServerRunner, site: LocalSite
+) -> None:
     client, _ = _open_consent(page, server, site)
     try:
         page.get_by_role("button", name="Deny").click()
@@ -135,8 +150,12 @@ def test_framed_consent_page_shows_nothing(page: Page, server: ServerRunner) -> 
     try:
         _, challenge = pkce()
         authorize = client.authorize_url(challenge)
-        evil = LocalSite({"/frame": f'<!doctype html><title>evil</title><h1>Click here</h1>'
-                                    f'<iframe id="victim" src="{authorize}" width="600" height="600"></iframe>'})
+        evil = LocalSite(
+            {
+                "/frame": f"<!doctype html><title>evil</title><h1>Click here</h1>"
+                f'<iframe id="victim" src="{authorize}" width="600" height="600"></iframe>'
+            }
+        )
         try:
             page.goto(f"http://localhost:{evil.port}/frame")
             page.wait_for_load_state("load")

@@ -1,4 +1,4 @@
-"""kill -9 during a burst of authorizations and refreshes: the store survives and nothing committed is lost."""
+"""kill -9 during a burst of sign-ins and refreshes: the store survives, nothing committed is lost."""
 
 from __future__ import annotations
 
@@ -44,7 +44,10 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
         before = steady.login()
         issued: list[list[dict[str, str]]] = [[] for _ in workers]
         stop = threading.Event()
-        threads = [threading.Thread(target=_burst, args=(w, out, stop)) for w, out in zip(workers, issued, strict=True)]
+        threads = [
+            threading.Thread(target=_burst, args=(w, out, stop))
+            for w, out in zip(workers, issued, strict=True)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(BURST_SECONDS)
@@ -76,13 +79,33 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
             # clients with valid tokens keep working: the steady one and each burst's newest access token
             newest = [out[-1]["access_token"] for out in issued if out]
             for token in (before.access, *newest):
-                answer = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
-                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"})
+                answer = http.post(
+                    "/mcp",
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "initialize",
+                        "params": {
+                            "protocolVersion": "2025-06-18",
+                            "capabilities": {},
+                            "clientInfo": {"name": "t", "version": "1"},
+                        },
+                    },
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Accept": "application/json, text/event-stream",
+                    },
+                )
                 assert answer.status_code == 200, answer.text
             # and the steady client can still refresh
-            refreshed = http.post("/token", data={"grant_type": "refresh_token", "refresh_token": before.refresh,
-                                                  "client_id": steady.client_id})
+            refreshed = http.post(
+                "/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": before.refresh,
+                    "client_id": steady.client_id,
+                },
+            )
             assert refreshed.status_code == 200
     finally:
         store.close()

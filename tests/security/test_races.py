@@ -22,8 +22,9 @@ async def _refresh_all(base_url: str, client_id: str, refresh_token: str, n: int
         return list(await asyncio.gather(*(http.post("/token", data=form) for _ in range(n))))
 
 
-def test_50_concurrent_refreshes_exactly_one_succeeds_grant_consistent(server: ServerRunner,
-                                                                       client: OAuthClient) -> None:
+def test_50_concurrent_refreshes_exactly_one_succeeds_grant_consistent(
+    server: ServerRunner, client: OAuthClient
+) -> None:
     """Exactly one 200; the other 49 are reuse of a spent refresh token, which revokes the grant.
 
     "Consistent" afterwards means: the grant is revoked, every token it ever issued (the original
@@ -50,7 +51,7 @@ def test_50_concurrent_refreshes_exactly_one_succeeds_grant_consistent(server: S
 
 
 def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> None:
-    """Four threads call /mcp with `token` while `revoke()` runs; nothing that starts after it returns passes."""
+    """Four threads call /mcp with `token` during `revoke()`; nothing started after it returns passes."""
     results: list[tuple[float, int]] = []
     stop = threading.Event()
     lock = threading.Lock()
@@ -59,8 +60,11 @@ def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> No
         with httpx.Client(base_url=client.base, timeout=10) as http:
             while not stop.is_set():
                 started = time.monotonic()
-                status = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
-                                   headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}).status_code
+                status = http.post(
+                    "/mcp",
+                    json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                    headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+                ).status_code
                 with lock:
                     results.append((started, status))
 
@@ -84,7 +88,9 @@ def test_no_request_succeeds_after_revoke_endpoint_returns(client: OAuthClient) 
     _hammer_until_revoked(client, tokens.access, lambda: client.revoke(tokens.refresh).raise_for_status())
 
 
-def test_no_request_succeeds_after_store_revocation_returns(server: ServerRunner, client: OAuthClient) -> None:
+def test_no_request_succeeds_after_store_revocation_returns(
+    server: ServerRunner, client: OAuthClient
+) -> None:
     tokens = client.login()
     store = server.parts.store  # type: ignore[union-attr]
     check = store.check_token(tokens.access)

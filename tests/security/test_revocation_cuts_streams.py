@@ -1,4 +1,4 @@
-"""Revoking a token closes the SSE and streamable-HTTP streams opened with it, at once (CLI, store, /revoke)."""
+"""Revoking a token closes the SSE and streamable-HTTP streams opened with it (CLI, store, /revoke)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ class OpenStream:
 
     def _run(self, base_url: str, path: str, headers: dict[str, str]) -> None:
         try:
-            with httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=60)) as http, \
-                    http.stream("GET", path, headers=headers) as stream:
+            with (
+                httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=60)) as http,
+                http.stream("GET", path, headers=headers) as stream,
+            ):
                 self.status = stream.status_code
                 self.opened.set()
                 for _ in stream.iter_raw():
@@ -51,8 +53,11 @@ def _streams(client: OAuthClient, token: str) -> list[OpenStream]:
     auth = {"Authorization": f"Bearer {token}"}
     session = client.session(token)
     sse = OpenStream(client.base, "/sse", {**auth, "Accept": "text/event-stream"})
-    get = OpenStream(client.base, "/mcp", {**MCP_HEADERS, **auth, "Mcp-Session-Id": session,
-                                           "MCP-Protocol-Version": "2025-06-18"})
+    get = OpenStream(
+        client.base,
+        "/mcp",
+        {**MCP_HEADERS, **auth, "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-06-18"},
+    )
     for stream in (sse, get):
         assert stream.status == 200
     time.sleep(0.6)  # longer than the watcher's interval: an unrevoked stream stays open
@@ -63,9 +68,13 @@ def _streams(client: OAuthClient, token: str) -> list[OpenStream]:
 def _revoke_cli(server: ServerRunner, client: OAuthClient, token: str) -> None:
     check = server.parts.store.check_token(token)  # type: ignore[union-attr]
     assert check is not None
-    done = subprocess.run([sys.executable, "-m", "app", "tokens", "revoke", check.token_id,
-                           "--data-dir", str(server.data_dir)], cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "tokens", "revoke", check.token_id, "--data-dir", str(server.data_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -79,7 +88,9 @@ def _revoke_endpoint(server: ServerRunner, client: OAuthClient, token: str) -> N
     assert client.revoke(token).status_code == 200
 
 
-@pytest.mark.parametrize("revoke", [_revoke_cli, _revoke_store, _revoke_endpoint], ids=["cli", "store", "endpoint"])
+@pytest.mark.parametrize(
+    "revoke", [_revoke_cli, _revoke_store, _revoke_endpoint], ids=["cli", "store", "endpoint"]
+)
 def test_revocation_closes_sse_and_streamable_http_streams(
     server: ServerRunner, client: OAuthClient, revoke: Callable[[ServerRunner, OAuthClient, str], None]
 ) -> None:

@@ -19,8 +19,11 @@ CHALLENGE_HEADER = "resource_metadata="
 def expire_tokens(server: ServerRunner, token: str) -> None:
     """Move a token's expiry into the past (what an hour of waiting would do)."""
     store = server.parts.store  # type: ignore[union-attr]
-    store.db.tx(lambda c: c.execute("UPDATE tokens SET expires_at = ? WHERE token_hash = ?",
-                                    (time.time() - 1, hash_secret(token))))
+    store.db.tx(
+        lambda c: c.execute(
+            "UPDATE tokens SET expires_at = ? WHERE token_hash = ?", (time.time() - 1, hash_secret(token))
+        )
+    )
 
 
 def assert_bearer_challenge(answer: httpx.Response, path: str = "/mcp") -> None:
@@ -80,23 +83,36 @@ def test_A4_pkce_s256_required_plain_and_missing_refused(client: OAuthClient) ->
         assert query["error"] == "invalid_request" and "code" not in query
     missing = client.http.get(client.authorize_url(challenge).replace(f"&code_challenge={challenge}", ""))
     assert missing.status_code == 302 and query_of(missing.headers["location"])["error"] == "invalid_request"
-    code, right, _ = client.code()
+    code, _right, _ = client.code()
     wrong = client.exchange(code, pkce()[0])
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
-    none = client.http.post("/token", data={"grant_type": "authorization_code", "code": code,
-                                            "client_id": client.client_id, "redirect_uri": client.redirect})
+    none = client.http.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client.client_id,
+            "redirect_uri": client.redirect,
+        },
+    )
     assert none.status_code == 400 and none.json()["error"] == "invalid_request"
 
 
 def test_A5_unregistered_redirect_gets_error_page_and_no_redirect(client: OAuthClient) -> None:
     _, challenge = pkce()
-    for foreign in ("https://evil.example/cb", "http://127.0.0.1:33418/other", "http://localhost.evil.example/cb"):
+    for foreign in (
+        "https://evil.example/cb",
+        "http://127.0.0.1:33418/other",
+        "http://localhost.evil.example/cb",
+    ):
         answer = client.http.get(client.authorize_url(challenge, redirect_uri=foreign))
         assert answer.status_code == 400 and "location" not in answer.headers
         assert answer.headers["content-type"].startswith("text/html")
         assert "Redirect not allowed" in answer.text
     # RFC 8252 7.3: a loopback redirect may differ in port only
-    other_port = client.http.get(client.authorize_url(challenge, redirect_uri="http://127.0.0.1:40001/callback"))
+    other_port = client.http.get(
+        client.authorize_url(challenge, redirect_uri="http://127.0.0.1:40001/callback")
+    )
     assert other_port.status_code == 302 and "/consent?request=" in other_port.headers["location"]
 
 
@@ -118,8 +134,11 @@ def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, clie
     store = server.parts.store  # type: ignore[union-attr]
     row = store.load_code(code)
     assert row is not None and 0 < row.expires_at - time.time() <= 600
-    store.db.tx(lambda c: c.execute("UPDATE codes SET expires_at = ? WHERE code_hash = ?",
-                                    (time.time() - 1, hash_secret(code))))
+    store.db.tx(
+        lambda c: c.execute(
+            "UPDATE codes SET expires_at = ? WHERE code_hash = ?", (time.time() - 1, hash_secret(code))
+        )
+    )
     answer = client.exchange(code, verifier)
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
@@ -139,9 +158,16 @@ def test_A7_refresh_rotates_and_reuse_revokes_grant(client: OAuthClient) -> None
 
 def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAuthClient) -> None:
     store = server.parts.store  # type: ignore[union-attr]
-    code = store.approve(nonce="other-audience", client_id=client.client_id, scopes=["mcp"],
-                         resource="https://other.example", redirect_uri=REDIRECT, redirect_explicit=True,
-                         code_challenge=pkce()[1], code_ttl=60)
+    code = store.approve(
+        nonce="other-audience",
+        client_id=client.client_id,
+        scopes=["mcp"],
+        resource="https://other.example",
+        redirect_uri=REDIRECT,
+        redirect_explicit=True,
+        code_challenge=pkce()[1],
+        code_ttl=60,
+    )
     issued = store.redeem_code(hash_secret(code), 60, 600)
     assert issued is not None
     answer = client.mcp(issued.access_token)
@@ -164,9 +190,11 @@ def test_A8_resource_with_or_without_trailing_slash_names_us(client: OAuthClient
 
 def test_A9_token_in_query_string_ignored_and_session_is_not_authentication(client: OAuthClient) -> None:
     tokens = client.login()
-    in_query = client.http.post(f"/mcp?access_token={tokens.access}", content=b"{}",
-                                headers={"Content-Type": "application/json",
-                                         "Accept": "application/json, text/event-stream"})
+    in_query = client.http.post(
+        f"/mcp?access_token={tokens.access}",
+        content=b"{}",
+        headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+    )
     assert_bearer_challenge(in_query)
     session_id = client.session(tokens.access)
     assert_bearer_challenge(client.call_add(None, session_id))  # type: ignore[arg-type]
@@ -185,17 +213,29 @@ def test_A10_revocation_endpoint_for_access_and_refresh_tokens(client: OAuthClie
 
 def test_A11_dynamic_registration_like_mcp_remote(server: ServerRunner) -> None:
     # The metadata mcp-remote 0.15 sends, scope included (its real run is in tests/e2e).
-    answer = httpx.post(f"{server.base_url}/register", json={
-        "redirect_uris": ["http://localhost:20761/oauth/callback"], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-        "client_name": "MCP CLI Proxy", "client_uri": "https://github.com/modelcontextprotocol/mcp-cli",
-        "software_id": "2e6dc280-f3c3-4e01-99a7-8181dbd1d23d", "software_version": "0.15.1",
-        "scope": "openid email profile"})
+    answer = httpx.post(
+        f"{server.base_url}/register",
+        json={
+            "redirect_uris": ["http://localhost:20761/oauth/callback"],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "MCP CLI Proxy",
+            "client_uri": "https://github.com/modelcontextprotocol/mcp-cli",
+            "software_id": "2e6dc280-f3c3-4e01-99a7-8181dbd1d23d",
+            "software_version": "0.15.1",
+            "scope": "openid email profile",
+        },
+    )
     assert answer.status_code == 201
     info = answer.json()
     assert info["client_id"] and info["redirect_uris"] == ["http://localhost:20761/oauth/callback"]
     client = OAuthClient.__new__(OAuthClient)
-    client.base, client.redirect, client.client_id = server.base_url, "http://localhost:20761/oauth/callback", info["client_id"]
+    client.base, client.redirect, client.client_id = (
+        server.base_url,
+        "http://localhost:20761/oauth/callback",
+        info["client_id"],
+    )
     client.http = httpx.Client(base_url=server.base_url, timeout=20)
     try:
         verifier, challenge = pkce()
@@ -219,9 +259,16 @@ def test_A13_client_id_metadata_documents_not_supported_and_say_so(server: Serve
     meta = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
     assert meta["client_id_metadata_document_supported"] is False
     _, challenge = pkce()
-    answer = httpx.get(f"{server.base_url}/authorize", params={
-        "response_type": "code", "client_id": "https://client.example/meta.json",
-        "redirect_uri": "https://client.example/cb", "code_challenge": challenge, "code_challenge_method": "S256"})
+    answer = httpx.get(
+        f"{server.base_url}/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "https://client.example/meta.json",
+            "redirect_uri": "https://client.example/cb",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     # Never fetched, never redirected: a clear page saying the app is not registered.
     assert answer.status_code == 400 and "location" not in answer.headers and "Unknown app" in answer.text
 
@@ -236,6 +283,7 @@ def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, clien
     import inspect
 
     from app.server.tools import build_mcp_server
+
     source = inspect.getsource(inspect.getmodule(build_mcp_server))  # type: ignore[arg-type]
     assert "httpx" not in source and "urllib" not in source and "requests" not in source
     assert urlsplit(check.resource).hostname == "127.0.0.1"

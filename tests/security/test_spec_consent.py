@@ -1,4 +1,4 @@
-"""SPEC-CHECKLIST C1-C5 (consent page) over HTTP; tests/security/test_consent_browser.py drives it in chromium."""
+"""SPEC-CHECKLIST C1-C5 (consent page) over HTTP; test_consent_browser.py drives it in chromium."""
 
 from __future__ import annotations
 
@@ -23,8 +23,11 @@ def consent_page(client: OAuthClient, **extra: str) -> tuple[str, str]:
 
 
 def test_C1_consent_shows_client_redirect_host_port_and_scopes(server: object) -> None:
-    client = OAuthClient(server.base_url, name="Claude <Desktop> & co",  # type: ignore[attr-defined]
-                         redirect="http://localhost:20761/oauth/callback")
+    client = OAuthClient(
+        server.base_url,
+        name="Claude <Desktop> & co",  # type: ignore[attr-defined]
+        redirect="http://localhost:20761/oauth/callback",
+    )
     try:
         _, page = consent_page(client, scope="mcp offline_access")
     finally:
@@ -59,8 +62,9 @@ def test_C2_approve_needs_csrf_token_tied_to_request_and_same_origin(client: OAu
 
 def test_C3_consent_cannot_be_framed(client: OAuthClient) -> None:
     _, challenge = pkce()
-    page = client.http.get(urljoin(client.base, client.http.get(client.authorize_url(challenge))
-                                   .headers["location"]))
+    page = client.http.get(
+        urljoin(client.base, client.http.get(client.authorize_url(challenge)).headers["location"])
+    )
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     error_page = client.http.get("/consent?request=forged.x")

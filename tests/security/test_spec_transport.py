@@ -27,12 +27,28 @@ def test_T1_foreign_origin_gets_403(client: OAuthClient) -> None:
     assert client.mcp(tokens.access, Origin="http://127.0.0.1:9").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/mcp", "/sse", "/.well-known/oauth-protected-resource/mcp",
-                                  "/.well-known/oauth-authorization-server", "/register", "/token", "/revoke"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mcp",
+        "/sse",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+        "/register",
+        "/token",
+        "/revoke",
+    ],
+)
 def test_T1b_loopback_origin_gets_cors_preflight(server: ServerRunner, path: str) -> None:
-    answer = httpx.options(f"{server.base_url}{path}", headers={
-        "Origin": LOOPBACK_PAGE, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version, mcp-session-id"})
+    answer = httpx.options(
+        f"{server.base_url}{path}",
+        headers={
+            "Origin": LOOPBACK_PAGE,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, "
+            "mcp-protocol-version, mcp-session-id",
+        },
+    )
     assert answer.status_code == 204
     assert answer.headers["access-control-allow-origin"] == LOOPBACK_PAGE
     allowed = answer.headers["access-control-allow-headers"].lower()
@@ -71,8 +87,17 @@ def test_T2_binds_loopback_by_default(server: ServerRunner) -> None:
             assert probe.connect_ex((outside, server.port)) != 0
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example",
-                                  "127.0.0.1:{port}@evil.example", ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:{port}",
+        "127.0.0.1:1",
+        "localhost.evil.example",
+        "127.0.0.1:{port}@evil.example",
+        "",
+    ],
+)
 def test_T3_rebinding_host_refused(server: ServerRunner, host: str) -> None:
     with httpx.Client() as http:
         request = http.build_request("GET", f"{server.base_url}/.well-known/oauth-authorization-server")
@@ -84,11 +109,15 @@ def test_T3_rebinding_host_refused(server: ServerRunner, host: str) -> None:
 def test_T4_unsupported_protocol_version_400_missing_means_default(client: OAuthClient) -> None:
     tokens = client.login()
     session = client.session(tokens.access)
-    bad = client.mcp(tokens.access, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
-                     **{"Mcp-Session-Id": session, "MCP-Protocol-Version": "1999-01-01"})
+    bad = client.mcp(
+        tokens.access,
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+        **{"Mcp-Session-Id": session, "MCP-Protocol-Version": "1999-01-01"},
+    )
     assert bad.status_code == 400
-    missing = client.mcp(tokens.access, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
-                         **{"Mcp-Session-Id": session})
+    missing = client.mcp(
+        tokens.access, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, **{"Mcp-Session-Id": session}
+    )
     assert missing.status_code == 200 and "add" in json.dumps(rpc_result(missing))
 
 
@@ -101,8 +130,10 @@ def test_T5_session_ids_random_visible_ascii_404_after_end_400_when_missing(clie
     session_id = ids.pop()
     listing = {"jsonrpc": "2.0", "id": 4, "method": "tools/list"}
     assert client.mcp(tokens.access, listing).status_code == 400  # required and missing
-    ended = client.http.delete("/mcp", headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens.access}",
-                                                "Mcp-Session-Id": session_id})
+    ended = client.http.delete(
+        "/mcp",
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens.access}", "Mcp-Session-Id": session_id},
+    )
     assert ended.status_code == 200
     assert client.mcp(tokens.access, listing, **{"Mcp-Session-Id": session_id}).status_code == 404
     assert client.mcp(tokens.access, listing, **{"Mcp-Session-Id": "0" * 32}).status_code == 404
@@ -111,18 +142,32 @@ def test_T5_session_ids_random_visible_ascii_404_after_end_400_when_missing(clie
 def test_T6_legacy_sse_transport(client: OAuthClient) -> None:
     tokens = client.login()
     auth = {"Authorization": f"Bearer {tokens.access}"}
-    with httpx.Client(base_url=client.base, timeout=10) as http, \
-            http.stream("GET", "/sse", headers={**auth, "Accept": "text/event-stream"}) as stream:
+    with (
+        httpx.Client(base_url=client.base, timeout=10) as http,
+        http.stream("GET", "/sse", headers={**auth, "Accept": "text/event-stream"}) as stream,
+    ):
         assert stream.status_code == 200
         lines = stream.iter_lines()
         endpoint = next(line[5:].strip() for line in lines if line.startswith("data:"))
         assert endpoint.startswith("/messages/?session_id=")
-        posted = client.http.post(endpoint, json={
-            "jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2024-11-05", "capabilities": {},
-                       "clientInfo": {"name": "sse-test", "version": "1"}}}, headers=auth)
+        posted = client.http.post(
+            endpoint,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2024-11-05",
+                    "capabilities": {},
+                    "clientInfo": {"name": "sse-test", "version": "1"},
+                },
+            },
+            headers=auth,
+        )
         assert posted.status_code == 202
         message = json.loads(next(line[5:] for line in lines if line.startswith("data:")))
         assert message["id"] == 1 and message["result"]["serverInfo"]
         # the message endpoint needs the token too: the session id is not authentication
-        assert client.http.post(endpoint, json={"jsonrpc": "2.0", "method": "ping", "id": 2}).status_code == 401
+        assert (
+            client.http.post(endpoint, json={"jsonrpc": "2.0", "method": "ping", "id": 2}).status_code == 401
+        )
