@@ -181,14 +181,18 @@ def glob_escape(name: str) -> str:
 
 
 def unique_sibling(target: Path, label: str) -> Path:
-    """`<target>.<label>-<UTC time>` (with `-N` added if taken) beside `target`."""
+    """A new `<target>.<label>-<UTC time>[-N]` beside `target` that sorts after every earlier one.
+
+    N counts up within one second and never reuses a number, even after older backups were pruned.
+    """
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    candidate = target.with_name(f"{target.name}.{label}-{stamp}")
-    n = 1
-    while candidate.exists():
-        n += 1
-        candidate = target.with_name(f"{target.name}.{label}-{stamp}-{n}")
-    return candidate
+    base = f"{target.name}.{label}-{stamp}"
+    taken = [0 if p.name == base else int(p.name[len(base) + 1:])
+             for p in target.parent.glob(glob_escape(base) + "*")
+             if p.name == base or re.fullmatch(re.escape(base) + r"-\d+", p.name)]
+    if not taken:
+        return target.with_name(base)
+    return target.with_name(f"{base}-{max(max(taken), 1) + 1}")
 
 
 def write_backup(target: Path, raw: bytes, mode: int) -> Path:
