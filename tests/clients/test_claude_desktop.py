@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest import MonkeyPatch
 
 from app.clients import claude_desktop as cd
 from app.clients import jsonfile
@@ -30,7 +31,8 @@ RICH = """{
     },
     "weather": {"command": "uvx", "args": ["weather"], "disabled": true}
   },
-  "preferences": {"theme": "dark", "nested": {"list": [1.5, "é ✓", {"z": false}], "big": 12345678901234567890}},
+  "preferences": {"theme": "dark",
+                  "nested": {"list": [1.5, "é ✓", {"z": false}], "big": 12345678901234567890}},
   "zLast": [true, 1, 1.0, "1"]
 }
 """
@@ -252,7 +254,7 @@ def test_only_the_newest_backups_are_kept(config: Path) -> None:
     assert [b.read_bytes() for b in jsonfile.backups_of(config)] == versions[-jsonfile.KEEP_BACKUPS:]
 
 
-def test_a_save_by_another_app_meanwhile_is_merged_not_lost(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_save_by_another_app_meanwhile_is_merged_not_lost(config: Path, monkeypatch: MonkeyPatch) -> None:
     seed(config, RICH)
     real_read_raw = jsonfile.read_raw
     calls = {"n": 0}
@@ -296,28 +298,28 @@ def test_bridge_entry_runs_this_interpreter(config: Path) -> None:
     assert os.path.isabs(result.entry["command"])
 
 
-def test_frozen_bridge_entry_runs_the_executable(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_frozen_bridge_entry_runs_the_executable(config: Path, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert cd.default_via("/usr/bin/npx") is cd.Via.BRIDGE
     result = cd.write_entry(URL, config)
     assert result.entry == {"command": sys.executable, "args": ["bridge", URL]}
 
 
-def test_without_npx_the_default_is_the_bridge_and_says_so(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_npx_the_default_is_the_bridge_and_says_so(config: Path, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setattr(cd, "find_npx", lambda: None)
     result = cd.write_entry(URL, config)
     assert result.entry == cd.bridge_entry(URL)
     assert any("not found" in w for w in result.warnings)
 
 
-def test_mcp_remote_without_npx_writes_plain_npx_and_warns(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mcp_remote_without_npx_writes_plain_npx_and_warns(config: Path, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setattr(cd, "find_npx", lambda: None)
     result = cd.write_entry(URL, config, via="mcp-remote")
     assert result.entry == {"command": "npx", "args": ["-y", "mcp-remote", URL]}
     assert any("Node.js" in w and "--via bridge" in w for w in result.warnings)
 
 
-def test_npx_is_written_by_absolute_path(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_npx_is_written_by_absolute_path(config: Path, monkeypatch: MonkeyPatch) -> None:
     fake_bin = config.parent.parent / "bin"
     fake_bin.mkdir()
     npx = fake_bin / "npx"
@@ -328,7 +330,7 @@ def test_npx_is_written_by_absolute_path(config: Path, monkeypatch: pytest.Monke
     assert result.entry["command"] == str(npx)
 
 
-def test_either_working_form_counts_as_current_and_is_kept(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_either_working_form_counts_as_current_and_is_kept(config: Path, monkeypatch: MonkeyPatch) -> None:
     monkeypatch.setattr(cd, "find_npx", lambda: "/opt/node/bin/npx")
     cd.write_entry(URL, config, via="bridge")
     assert cd.entry_status(URL, config).state is cd.EntryState.CURRENT

@@ -15,6 +15,7 @@ WIN_HOME = r"C:\Users\ann"
 WIN_ENV = {"USERPROFILE": WIN_HOME, "APPDATA": r"C:\Users\ann\AppData\Roaming",
            "LOCALAPPDATA": r"C:\Users\ann\AppData\Local"}
 PACKAGES = r"C:\Users\ann\AppData\Local\Packages"
+IN_PACKAGE = r"\LocalCache\Roaming\Claude\claude_desktop_config.json"
 
 
 def no_packages(pattern: str) -> list[str]:
@@ -62,14 +63,14 @@ def test_claude_desktop_windows_prefers_the_msix_package() -> None:
 
 def test_claude_desktop_windows_several_packages_prefers_the_one_with_a_config() -> None:
     packages = [PACKAGES + r"\Claude_aaa", PACKAGES + r"\Claude_bbb"]
-    with_config = PureWindowsPath(PACKAGES + r"\Claude_bbb\LocalCache\Roaming\Claude\claude_desktop_config.json")
+    with_config = PureWindowsPath(PACKAGES + r"\Claude_bbb" + IN_PACKAGE)
     found = paths.claude_desktop_path("win32", WIN_ENV, WIN_HOME, glob=lambda p: packages,
                                       exists=lambda p: p == with_config)
     assert found == with_config
     # with no config in any of them, the first package wins (sorted, so stable)
     first = paths.claude_desktop_path("win32", WIN_ENV, WIN_HOME, glob=lambda p: packages[::-1],
                                       exists=lambda p: False)
-    assert first == PureWindowsPath(PACKAGES + r"\Claude_aaa\LocalCache\Roaming\Claude\claude_desktop_config.json")
+    assert first == PureWindowsPath(PACKAGES + r"\Claude_aaa" + IN_PACKAGE)
 
 
 def test_claude_desktop_msix_found_on_a_real_folder_tree(tmp_path: Path) -> None:

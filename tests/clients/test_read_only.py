@@ -79,6 +79,6 @@ def test_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
     folder = tmp_path / "Claude"
     folder.mkdir()
     with read_only_dir(folder):
-        with pytest.raises(cd.ConfigError, match="Cannot write .*claude_desktop_config.json"):
+        with pytest.raises(cd.ConfigError, match=r"Cannot write .*claude_desktop_config\.json"):
             cd.write_entry(URL, folder / "claude_desktop_config.json")
         assert list(folder.iterdir()) == []
