@@ -64,7 +64,9 @@ def _backup(path: Path) -> Path | None:
     if snap.raw is None:
         return None
     try:
-        return jsonfile.write_backup(snap.path, snap.raw, stat.S_IMODE(snap.path.stat().st_mode))
+        info = snap.path.stat()
+        owner = (info.st_uid, info.st_gid)
+        return jsonfile.write_backup(snap.path, snap.raw, stat.S_IMODE(info.st_mode), owner)
     except OSError as exc:
         raise ConfigError(f"Cannot back up {snap.path}: {exc.strerror or exc}.") from None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import stat
@@ -31,7 +32,7 @@ from app.clients.errors import ConfigError, InvalidConfigError
 
 KEEP_BACKUPS = 5
 BOM = b"\xef\xbb\xbf"
-_BACKUP_RE = re.compile(r"\.bak-(\d{8}T\d{6}Z)(?:-(\d+))?$")
+_BACKUP_RE = re.compile(r"\.bak-(\d{8}T\d{6}Z)(?:-(\d+))?")
 
 Document = dict[str, Any]
 Mutation = Callable[[Document], None]
@@ -69,6 +70,13 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400 parses as infinity, which we could only write back as invalid JSON
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
 def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
@@ -98,7 +106,8 @@ def parse(raw: bytes, path: Path, containers: tuple[str, ...] = ()) -> tuple[Doc
     if not text.strip():
         return {}, 2, bom
     try:
-        doc = json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_reject_constant)
+        doc = json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_reject_constant,
+                         parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         hint = (" It seems to hold comments, which plain JSON cannot keep: remove them or add the entry "
                 "by hand." if re.search(r"^\s*(//|/\*)", text, re.M) else "")
@@ -147,8 +156,12 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes, mode: int) -> None:
-    """Replace `target` with `data` in one step: temp file beside it, fsync, rename, fsync the dir."""
+def atomic_write(target: Path, data: bytes, mode: int, owner: tuple[int, int] | None = None) -> None:
+    """Replace `target` with `data` in one step: temp file beside it, fsync, rename, fsync the dir.
+
+    `owner` (uid, gid) is applied when we may (as root), so `sudo mcp-tray configure` does not
+    leave the user with a config file they cannot edit.
+    """
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -157,6 +170,9 @@ def atomic_write(target: Path, data: bytes, mode: int) -> None:
             os.fsync(out.fileno())
             with contextlib.suppress(OSError):  # not every file system lets us set modes
                 os.chmod(tmp_name, mode)
+            if owner is not None and hasattr(os, "chown") and os.geteuid() == 0:
+                with contextlib.suppress(OSError):
+                    os.chown(tmp_name, *owner)
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -169,7 +185,7 @@ def backups_of(target: Path) -> list[Path]:
     """Our timestamped backups of `target`, oldest first."""
     found = []
     for candidate in target.parent.glob(f"{glob_escape(target.name)}.bak-*"):
-        match = _BACKUP_RE.search(candidate.name[len(target.name):])
+        match = _BACKUP_RE.fullmatch(candidate.name[len(target.name):])
         if match and candidate.name.startswith(target.name + ".bak-"):
             found.append(((match.group(1), int(match.group(2) or 0)), candidate))
     return [p for _, p in sorted(found)]
@@ -195,10 +211,10 @@ def unique_sibling(target: Path, label: str) -> Path:
     return target.with_name(f"{base}-{max(max(taken), 1) + 1}")
 
 
-def write_backup(target: Path, raw: bytes, mode: int) -> Path:
+def write_backup(target: Path, raw: bytes, mode: int, owner: tuple[int, int] | None = None) -> Path:
     """Save `raw` (the file as it was) as a new timestamped backup beside `target`; prune old ones."""
     backup = unique_sibling(target, "bak")
-    atomic_write(backup, raw, mode)
+    atomic_write(backup, raw, mode, owner)
     for old in backups_of(target)[:-KEEP_BACKUPS]:
         with contextlib.suppress(OSError):
             old.unlink()
@@ -233,13 +249,15 @@ def edit(path: Path, mutate: Mutation, containers: tuple[str, ...] = (), dry_run
         existed = snap.raw is not None
         try:
             _check_writable(target, existed)
-            mode = stat.S_IMODE(target.stat().st_mode) if existed else 0o600
+            info = target.stat() if existed else None
+            mode = stat.S_IMODE(info.st_mode) if info else 0o600
+            owner = (info.st_uid, info.st_gid) if info else None
             target.parent.mkdir(parents=True, exist_ok=True)
             if read_raw(target) != snap.raw:
                 continue  # someone saved the file meanwhile: redo the merge on their version
-            backup = write_backup(target, snap.raw, mode) if snap.raw is not None else None
+            backup = write_backup(target, snap.raw, mode, owner) if snap.raw is not None else None
             try:
-                atomic_write(target, text.encode("utf-8"), mode)
+                atomic_write(target, text.encode("utf-8"), mode, owner)
             except BaseException:
                 if backup is not None:
                     with contextlib.suppress(OSError):

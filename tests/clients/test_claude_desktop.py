@@ -152,6 +152,7 @@ INVALID = {
     "NaN": '{"mcpServers": {}, "x": NaN}',
     "comments": '// my servers\n{"mcpServers": {}}',
     "trailing comma": '{"mcpServers": {},}',
+    "number too large for a float": '{"mcpServers": {}, "x": 1e400}',
 }
 
 
@@ -252,6 +253,27 @@ def test_only_the_newest_backups_are_kept(config: Path) -> None:
     kept = backups(config)
     assert len(kept) == jsonfile.KEEP_BACKUPS
     assert [b.read_bytes() for b in jsonfile.backups_of(config)] == versions[-jsonfile.KEEP_BACKUPS:]
+
+
+def test_pruning_spares_files_that_only_look_like_backups(config: Path) -> None:
+    seed(config, RICH)
+    mine = [config.with_name(config.name + ".bak-mine"),
+            config.with_name(config.name + ".bak-x.bak-20200101T000000Z")]
+    for path in mine:
+        path.write_text("keep me")
+    for port in range(9000, 9000 + jsonfile.KEEP_BACKUPS + 2):
+        cd.write_entry(f"http://127.0.0.1:{port}/mcp", config)
+    assert all(path.read_text() == "keep me" for path in mine)
+    assert len(jsonfile.backups_of(config)) == jsonfile.KEEP_BACKUPS
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give files away")
+def test_owner_is_kept_when_run_as_root(config: Path) -> None:
+    seed(config, RICH)
+    os.chown(config, 4321, 4321)
+    result = cd.write_entry(URL, config)
+    assert (config.stat().st_uid, config.stat().st_gid) == (4321, 4321)
+    assert result.backup is not None and result.backup.stat().st_uid == 4321
 
 
 def test_a_save_by_another_app_meanwhile_is_merged_not_lost(config: Path, monkeypatch: MonkeyPatch) -> None:
