@@ -16,6 +16,7 @@ Every writer in `app/clients/` goes through `edit()`. The rules it enforces:
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -236,7 +237,7 @@ def edit(path: Path, mutate: Mutation, containers: tuple[str, ...] = (), dry_run
     """
     for _ in range(attempts):
         snap = read(path, containers)
-        doc = json.loads(json.dumps(snap.doc))  # a deep copy the mutation may change freely
+        doc = copy.deepcopy(snap.doc)  # the mutation may change it freely; snap.doc is the reference
         mutate(doc)
         text = render(doc, snap.indent, snap.bom)
         if snap.raw is None and not create:

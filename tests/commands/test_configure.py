@@ -72,6 +72,10 @@ def test_claude_add_then_again_then_remove(cli: Cli) -> None:
     assert second.returncode == 0 and "nothing changed" in second.stdout
     assert "Restart" not in second.stdout and len(backups(cli.claude_config)) == 1
 
+    moved = cli("claude", "--url", "http://127.0.0.1:9000/mcp")
+    assert moved.returncode == 0 and 'Updated "mcp-tray"' in moved.stdout and "Restart" in moved.stdout
+    assert len(backups(cli.claude_config)) == 2
+
     removed = cli("claude", "--remove")
     assert removed.returncode == 0 and 'Removed "mcp-tray"' in removed.stdout
     assert load(cli.claude_config) == {"mcpServers": {"other": {"command": "x"}}, "keep": True}
