@@ -8,5 +8,5 @@ scripts/setup.sh --test
 export PATH="$PWD/node_modules/.bin:$PATH"
 exec dbus-run-session -- sh -c '
   printf "%s" mcp-tray-test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-  exec .venv/bin/python -m pytest "$@"
+  MCP_TRAY_REQUIRE_KEYRING=1 exec .venv/bin/python -m pytest "$@"
 ' sh "$@"

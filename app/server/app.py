@@ -76,7 +76,7 @@ def build_app(parts: ServerParts) -> Starlette:
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
     authenticator = ClientAuthenticator(provider)
     mcp = build_mcp_server()
-    lowlevel = mcp._lowlevel_server  # noqa: SLF001 - the SDK offers no public handle for custom mounting
+    lowlevel = mcp._lowlevel_server
     security = _transport_security(identity)
     sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
     sse = SseServerTransport("/messages/", security_settings=security)

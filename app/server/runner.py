@@ -146,7 +146,7 @@ class ServerRunner:
     def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:
             server.run(sockets=[sock])
-        except BaseException as exc:  # noqa: BLE001 - uvicorn may sys.exit; report it, never crash the app
+        except BaseException as exc:
             log.exception("server thread ended with an error")
             with self._lock:
                 self.error = f"{type(exc).__name__}: {exc}"

@@ -15,7 +15,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.consent import answer_consent  # noqa: E402
+from tests.support.consent import answer_consent
 
 
 def main() -> int:
