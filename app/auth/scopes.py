@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.tools.groups import TOOL_SCOPES
+
 DEFAULT_SCOPE = "mcp"
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -12,7 +14,11 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "openid": "Know that you signed in (no account details are shared)",
     "profile": "Your profile (this server has none, so nothing is shared)",
     "email": "Your email address (this server has none, so nothing is shared)",
+    # One scope per optional tool group; the consent page offers each as a checkbox.
+    **{scope: group.description for scope, group in TOOL_SCOPES.items()},
 }
+
+OPTIONAL_TOOL_SCOPES: tuple[str, ...] = tuple(TOOL_SCOPES)
 
 SUPPORTED_SCOPES: tuple[str, ...] = tuple(SCOPE_DESCRIPTIONS)
 
