@@ -1,0 +1,47 @@
+"""Turning a tool off (as the Tools tab does) reaches connected clients as notifications/tools/list_changed,
+and their next tools/list no longer shows it; a tool dropped into the tools folder appears the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.server.runner import ServerRunner
+from tests.support.oauth import obtain_tokens
+from tests.tools.mcp_session import mcp_session, text_of, tool_names
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+
+LIST_CHANGED = "notifications/tools/list_changed"
+
+
+@pytest.mark.parametrize("transport", ["mcp", "sse"])
+async def test_toggle_notifies_live_client(server: ServerRunner, transport: str) -> None:
+    tokens = obtain_tokens(server.base_url)
+    async with mcp_session(server.base_url, tokens.access_token, transport) as (session, inbox):
+        assert "add" in await tool_names(session)
+        server.tools.disable("add")  # from this (non-server) thread, like the GUI
+        await inbox.wait_for(LIST_CHANGED)
+        assert "add" not in await tool_names(session)
+        refused = await session.call_tool("add", {"a": 1, "b": 1})
+        assert refused.is_error and "turned off" in text_of(refused)
+        server.tools.enable("add")
+        assert "add" in await tool_names(session)
+
+
+async def test_initialize_advertises_list_changed(server: ServerRunner) -> None:
+    tokens = obtain_tokens(server.base_url)
+    async with mcp_session(server.base_url, tokens.access_token) as (_, inbox):
+        tools = inbox.initialize_result.capabilities.tools
+        assert tools is not None and tools.list_changed is True
+
+
+async def test_new_folder_plugin_appears_without_restart(server: ServerRunner) -> None:
+    tokens = obtain_tokens(server.base_url, scope="mcp tools:plugins")
+    assert server.tools.tools_dir is not None
+    async with mcp_session(server.base_url, tokens.access_token) as (session, inbox):
+        assert "double" not in await tool_names(session)
+        (server.tools.tools_dir / "maths.py").write_text(
+            'def double(x: int) -> int:\n    """Twice x."""\n    return 2 * x\n', encoding="utf-8")
+        await inbox.wait_for(LIST_CHANGED)  # the server's watcher reloaded the folder by itself
+        assert "double" in await tool_names(session)
+        assert text_of(await session.call_tool("double", {"x": 21})) == "42"
