@@ -39,7 +39,7 @@ class ToolEvents:
         result = await call_next(ctx)
         if ctx.method == "notifications/initialized":
             # The SDK gives middleware no public handle on the connection; its session holds it.
-            connection: Connection = ctx.session._connection  # noqa: SLF001
+            connection: Connection = ctx.session._connection
             self._connections.add(connection)
             connection.exit_stack.callback(self._connections.discard, connection)
         return result

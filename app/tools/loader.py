@@ -53,7 +53,7 @@ def _describe(exc: BaseException) -> str:
 
 def public_functions(module: ModuleType) -> list[Callable[..., Any]]:
     """Public top-level functions defined in `module` itself (not imported into it), in source order."""
-    found = []
+    found: list[Callable[..., Any]] = []
     for name, value in vars(module).items():
         if name.startswith("_") or not inspect.isfunction(value) or value.__module__ != module.__name__:
             continue

@@ -88,7 +88,7 @@ def test_person_can_untick_a_requested_group(server: ServerRunner) -> None:
 
 
 def test_openid_scopes_of_mcp_remote_still_accepted(server: ServerRunner) -> None:
-    token, scope = grant(server.base_url, ticked=None, scope="openid email profile")
+    _, scope = grant(server.base_url, ticked=None, scope="openid email profile")
     assert sorted(scope.split()) == ["email", "openid", "profile"]
 
 
