@@ -3,7 +3,11 @@ and their next tools/list no longer shows it; a tool dropped into the tools fold
 
 from __future__ import annotations
 
+import anyio
+import httpx2
 import pytest
+from mcp.client.client import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from app.server.runner import ServerRunner
 from tests.support.oauth import obtain_tokens
@@ -45,3 +49,18 @@ async def test_new_folder_plugin_appears_without_restart(server: ServerRunner) -
         await inbox.wait_for(LIST_CHANGED)  # the server's watcher reloaded the folder by itself
         assert "double" in await tool_names(session)
         assert text_of(await session.call_tool("double", {"x": 21})) == "42"
+
+
+async def test_modern_client_hears_it_on_its_listen_stream(server: ServerRunner) -> None:
+    """A 2026-07-28 client has no standing stream: it opens subscriptions/listen and gets the event there."""
+    tokens = obtain_tokens(server.base_url, scope="mcp tools:time")
+    headers = {"Authorization": f"Bearer {tokens.access_token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
+            Client(streamable_http_client(f"{server.base_url}/mcp", http_client=http)) as client:
+        assert sorted(t.name for t in (await client.list_tools()).tools) == ["add", "now"]
+        async with client.listen(tools_list_changed=True) as subscription:
+            await anyio.to_thread.run_sync(server.tools.disable, "now")
+            with anyio.fail_after(10):
+                event = await subscription.__anext__()
+        assert type(event).__name__ == "ToolsListChanged"
+        assert [t.name for t in (await client.list_tools()).tools] == ["add"]
