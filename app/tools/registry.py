@@ -55,6 +55,7 @@ class ToolRegistry:
         self._plugins = plugins
         self._entry_point_group = entry_point_group
         self._lock = threading.RLock()
+        self._reload_lock = threading.Lock()
         self._listeners: dict[object, Callable[[], None]] = {}
         self._state = ToolsState.load(data_dir) if data_dir is not None else ToolsState()
         self._snapshot = _Snapshot({}, ())
@@ -161,10 +162,10 @@ class ToolRegistry:
 
     def reload(self, notify: bool = True) -> None:
         """Load every source again: entry points, the tools folder, and tools.json."""
-        with self._lock:
-            if self.data_dir is not None:
-                self._state = ToolsState.load(self.data_dir)
-            self._signature = self._current_signature()
+        # Plugin code runs while loading, and may be slow: readers keep the old snapshot meanwhile
+        # (only reloads wait for each other).
+        with self._reload_lock:
+            signature = self._current_signature()
             found = Discovered(tools=builtin_tools(self.folders))
             if self._plugins:
                 for more in (load_entry_points(self._entry_point_group),
@@ -180,7 +181,12 @@ class ToolRegistry:
                                                   f"the name {spec.name!r} is already used by {taken.source}"))
                     continue
                 tools[spec.name] = spec
-            self._snapshot = _Snapshot(tools, tuple(problems))
+            with self._lock:
+                # Read here, not before loading, so a toggle made meanwhile is not lost.
+                if self.data_dir is not None:
+                    self._state = ToolsState.load(self.data_dir)
+                self._signature = signature
+                self._snapshot = _Snapshot(tools, tuple(problems))
         log.info("tools loaded: %d, problems: %d", len(tools), len(problems))
         if notify:
             self._notify()

@@ -109,3 +109,13 @@ def test_change_from_another_thread_is_shown(qtbot: QtBot, tab: ToolsTab, regist
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: cell(tab, "now", COL_ON, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked)
+
+
+def test_closed_tab_stops_listening(qtbot: QtBot, registry: ToolRegistry, caplog: pytest.LogCaptureFixture) -> None:
+    before = len(registry._listeners)
+    widget = ToolsTab(registry)
+    assert len(registry._listeners) == before + 1
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: len(registry._listeners) == before)
+    registry.disable("now")  # nobody left to redraw: no error
+    assert "listener failed" not in caplog.text
