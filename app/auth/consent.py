@@ -98,7 +98,7 @@ class ConsentEndpoint:
         scope_items = "\n".join(
             f'    <li>{html.escape(describe(s))}<span class="name">{html.escape(s)}</span></li>'
             for s in pending.scopes if s not in TOOL_SCOPES
-        ) or '    <li>Use the basic tools of this server (like add)</li>'
+        ) or f'    <li>{html.escape(describe(DEFAULT_SCOPE))}</li>'
         issued = info.get("client_id_issued_at")
         registered = time.strftime("%Y-%m-%d %H:%M", time.localtime(issued)) if isinstance(issued, int) else "?"
         page = render(

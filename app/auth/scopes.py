@@ -7,7 +7,7 @@ from app.tools.groups import TOOL_SCOPES
 DEFAULT_SCOPE = "mcp"
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
-    "mcp": "Use the tools this server offers",
+    "mcp": "Use the basic tools of this server (like add)",
     "offline_access": "Stay connected without asking you again (refresh tokens)",
     # mcp-remote asks for these OpenID scopes. This server has no user accounts, so they reveal
     # nothing; accepting them lets such clients connect with no extra flags.

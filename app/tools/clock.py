@@ -31,7 +31,7 @@ def local_zone_name() -> str | None:
 
 
 def now(timezone: str | None = None) -> dict[str, Any]:
-    """The current date and time in the user's time zone, or in `timezone` (an IANA name like 'Asia/Tokyo')."""
+    """The current date and time in the user's time zone, or in another one (an IANA name like 'Asia/Tokyo')."""
     zone: tzinfo | None = None
     name = local_zone_name()
     if timezone:

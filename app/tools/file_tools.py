@@ -94,7 +94,7 @@ class FileTools:
         return result
 
     def search_files(self, query: str, path: str = "", max_results: int = 50) -> dict[str, Any]:
-        """Find files in the shared folders whose name or text contains `query` (not case sensitive)."""
+        """Find files in the shared folders whose name or text contains the query (not case sensitive)."""
         needle = query.strip().lower()
         if not needle:
             raise PathRefusedError("query must not be empty")
