@@ -76,8 +76,9 @@ class ToolEvents:
         try:
             while True:
                 await anyio.sleep(WATCH_INTERVAL)
-                # Plugin code runs on reload: keep it off the event loop.
-                await anyio.to_thread.run_sync(self.server.registry.reload_if_changed)
+                # Plugin code runs on reload: keep it off the event loop, and never let a plugin that
+                # hangs while loading hold up the server's shutdown.
+                await anyio.to_thread.run_sync(self.server.registry.reload_if_changed, abandon_on_cancel=True)
         finally:
             unsubscribe()
             self._loop = None

@@ -51,21 +51,28 @@ class FileTools:
             raise PathRefusedError(f"{place.shown} is a file, not a folder; use read_file")
         entries: list[dict[str, Any]] = []
         truncated = False
-        with os.scandir(place.real) as it:
-            for entry in sorted(it, key=lambda e: e.name.lower()):
-                real = FolderGuard.inside(Path(entry.path), place.root)
-                if real is None:
-                    continue  # a symlink that leads out (or nowhere) is not shown
-                if len(entries) >= MAX_LIST_ENTRIES:
-                    truncated = True
-                    break
+        try:
+            with os.scandir(place.real) as it:
+                found = sorted(it, key=lambda e: e.name.lower())
+        except OSError as exc:
+            raise PathRefusedError(f"{place.shown} cannot be listed: {exc.strerror or exc}") from exc
+        for entry in found:
+            real = FolderGuard.inside(Path(entry.path), place.root)
+            if real is None:
+                continue  # a symlink that leads out (or nowhere) is not shown
+            if len(entries) >= MAX_LIST_ENTRIES:
+                truncated = True
+                break
+            try:
                 info = real.stat()
-                is_dir = stat.S_ISDIR(info.st_mode)
-                item: dict[str, Any] = {"name": entry.name, "type": "folder" if is_dir else "file"}
-                if not is_dir:
-                    item["size"] = info.st_size
-                item["modified"] = _stamp(info.st_mtime)
-                entries.append(item)
+            except OSError:
+                continue  # removed while we looked
+            is_dir = stat.S_ISDIR(info.st_mode)
+            item: dict[str, Any] = {"name": entry.name, "type": "folder" if is_dir else "file"}
+            if not is_dir:
+                item["size"] = info.st_size
+            item["modified"] = _stamp(info.st_mtime)
+            entries.append(item)
         return {"path": place.shown, "entries": entries, "truncated": truncated}
 
     def read_file(self, path: str, offset: int = 0, max_bytes: int = DEFAULT_READ_BYTES) -> dict[str, Any]:
@@ -76,13 +83,16 @@ class FileTools:
         place = self.guard.resolve(path)
         if not place.real.is_file():
             raise PathRefusedError(f"{place.shown} is not a file; use list_files for folders")
-        fd = open_no_follow(place.real)
-        with os.fdopen(fd, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if _is_binary(f.read(SNIFF_BYTES)):
-                raise PathRefusedError(f"{place.shown} looks like a binary file; only text files can be read")
-            f.seek(offset)
-            data = f.read(max_bytes)
+        try:
+            with os.fdopen(open_no_follow(place.real), "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                head = f.read(SNIFF_BYTES)
+                f.seek(offset)
+                data = f.read(max_bytes)
+        except OSError as exc:
+            raise PathRefusedError(f"{place.shown} cannot be read: {exc.strerror or exc}") from exc
+        if _is_binary(head):
+            raise PathRefusedError(f"{place.shown} looks like a binary file; only text files can be read")
         # An incremental decoder keeps a character cut in half at the end for the next call.
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text = decoder.decode(data, final=offset + len(data) >= size)
