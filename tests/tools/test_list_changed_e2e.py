@@ -3,6 +3,8 @@ and their next tools/list no longer shows it; a tool dropped into the tools fold
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import httpx2
 import pytest
@@ -10,6 +12,7 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from app.server.runner import ServerRunner
+from tests.conftest import start_runner
 from tests.support.oauth import obtain_tokens
 from tests.tools.mcp_session import mcp_session, text_of, tool_names
 
@@ -64,3 +67,23 @@ async def test_modern_client_hears_it_on_its_listen_stream(server: ServerRunner)
                 event = await subscription.__anext__()
         assert type(event).__name__ == "ToolsListChanged"
         assert [t.name for t in (await client.list_tools()).tools] == ["add"]
+
+
+async def test_broken_plugins_do_not_stop_the_server(data_dir: Path) -> None:
+    tools = data_dir / "tools"
+    tools.mkdir()
+    (tools / "broken.py").write_text("def oops(:\n", encoding="utf-8")
+    (tools / "untyped.py").write_text("def untyped(x):\n    return x\n\ndef typed(x: str) -> str:\n"
+                                      '    """Echo."""\n    return x\n', encoding="utf-8")
+    runner = start_runner(data_dir)
+    try:
+        errors = {r.name: r.error for r in runner.tools.rows() if r.error}
+        assert set(errors) >= {"broken.py", "untyped", "sample_broken"}
+        tokens = obtain_tokens(runner.base_url, scope="mcp tools:plugins")
+        async with mcp_session(runner.base_url, tokens.access_token) as (session, _):
+            names = await tool_names(session)
+            assert {"add", "typed", "shout", "count_words"} <= set(names)
+            assert not {"untyped", "oops"} & set(names)
+            assert text_of(await session.call_tool("shout", {"text": "hi"})) == "HI!"
+    finally:
+        runner.close()
