@@ -42,6 +42,7 @@ class TrayMCPServer(MCPServer):
 
         def with_tools_list_changed(notification_options: NotificationOptions | None = None,
                                     *args: Any, **kwargs: Any) -> Any:
+            """The SDK's options, with tools.listChanged on unless the caller says otherwise."""
             return original(notification_options or NotificationOptions(tools_changed=True), *args, **kwargs)
 
         # The streamable-HTTP manager asks for initialization options with no arguments, so this is

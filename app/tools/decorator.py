@@ -17,6 +17,7 @@ def tool(name: str | None = None, *, description: str | None = None, title: str 
     """
 
     def mark(fn: F) -> F:
+        """Record the overrides on the function; the loader reads them."""
         setattr(fn, ATTRIBUTE, {"name": name, "description": description, "title": title})
         return fn
 

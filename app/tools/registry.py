@@ -218,6 +218,7 @@ class ToolRegistry:
             self._listeners[token] = listener
 
         def unsubscribe() -> None:
+            """Stop calling the listener (safe to call twice)."""
             with self._lock:
                 self._listeners.pop(token, None)
 

@@ -34,24 +34,29 @@ class ToolsTableModel(QAbstractTableModel):
         return self._rows[row]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        """One row per tool or problem."""
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """The columns of HEADERS."""
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        """Column titles."""
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
+        """Only a loaded tool's On cell can be ticked."""
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() == COL_ON and self._rows[index.row()].error is None:
             return base | Qt.ItemFlag.ItemIsUserCheckable
         return base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        """Text, check state, tooltips, and red text for what failed."""
         if not index.isValid():
             return None
         row, col = self._rows[index.row()], index.column()
@@ -77,6 +82,7 @@ class ToolsTableModel(QAbstractTableModel):
         return None
 
     def setData(self, index: Index, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """A tick or untick becomes a `toggled` request; the registry's change redraws the row."""
         if role != Qt.ItemDataRole.CheckStateRole or index.column() != COL_ON:
             return False
         row = self._rows[index.row()]

@@ -119,3 +119,16 @@ def test_closed_tab_stops_listening(qtbot: QtBot, registry: ToolRegistry, caplog
     qtbot.waitUntil(lambda: len(registry._listeners) == before)
     registry.disable("now")  # nobody left to redraw: no error
     assert "listener failed" not in caplog.text
+
+
+def test_space_on_the_on_cell_toggles_like_a_click(qtbot: QtBot, tab: ToolsTab, registry: ToolRegistry) -> None:
+    tab.show()
+    qtbot.waitExposed(tab)
+    index = tab.model.index(rows_by_name(tab)["now"], COL_ON)
+    tab.table.setFocus()
+    tab.table.setCurrentIndex(index)
+    qtbot.keyClick(tab.table.viewport(), Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: {r.name: r.enabled for r in registry.rows()}["now"] is False)
+    rect = tab.table.visualRect(tab.model.index(rows_by_name(tab)["now"], COL_ON))
+    qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: {r.name: r.enabled for r in registry.rows()}["now"] is True)
