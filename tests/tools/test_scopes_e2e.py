@@ -96,3 +96,20 @@ async def test_no_scope_requested_gets_base_tools(server: ServerRunner) -> None:
     token, _ = grant(server.base_url, ticked=None)
     async with mcp_session(server.base_url, token) as (session, _):
         assert await tool_names(session) == ["add"]
+
+
+def test_forged_scope_fields_grant_nothing_beyond_the_offered_groups(server: ServerRunner) -> None:
+    import httpx
+
+    from tests.support.consent import form_fields
+
+    client_id = register(server.base_url, "forger")
+    verifier, challenge = pkce_pair()
+    with httpx.Client(timeout=10) as http:
+        page = http.get(authorize_url(server.base_url, client_id, challenge), follow_redirects=True)
+        posted = http.post(f"{server.base_url}/consent", headers={"Origin": server.base_url},
+                           data={**form_fields(page.text), "action": "approve",
+                                 "scope": ["tools:files", "admin", "openid", "offline_access"]})
+    assert posted.status_code == 303
+    response = exchange(server.base_url, client_id, query_of(posted.headers["location"])["code"], verifier)
+    assert sorted(response.json()["scope"].split()) == ["mcp", "tools:files"]
