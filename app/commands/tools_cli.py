@@ -31,7 +31,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def tools_command(args: argparse.Namespace, data_dir: Path) -> int:
-    """Run one `tools` action; 0 on success, 1 with a message on bad input."""
+    """Run one `tools` action; 0 on success, 1 with a message on bad input or when tools.json cannot be saved."""
+    try:
+        return _run(args, data_dir)
+    except OSError as exc:
+        print(f"mcp-tray: cannot save tools.json in {data_dir}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, data_dir: Path) -> int:
     from app.tools.registry import ToolRegistry
 
     registry = ToolRegistry(data_dir)

@@ -70,7 +70,7 @@ class ToolRegistry:
         return self._state.enabled.get(spec.name, spec.default_enabled)
 
     def rows(self) -> list[ToolRow]:
-        """Every tool and every problem, for the Tools tab (built-ins first, then by source and name)."""
+        """Every tool, then every problem: built-ins first, then packages, then the tools folder."""
         with self._lock:
             snap = self._snapshot
             rows = [ToolRow(s.name, s.description, s.source, s.group, GROUPS[s.group].scope, self._is_enabled(s))
@@ -116,15 +116,14 @@ class ToolRegistry:
     # -- changing ---------------------------------------------------------------------------------
 
     def set_enabled(self, name: str, enabled: bool) -> None:
-        """Turn a tool on or off (remembered in tools.json); KeyError for a tool that does not exist."""
+        """Turn a tool on or off, remembered in tools.json (KeyError: no such tool; OSError: cannot save)."""
         with self._lock:
-            if name not in self._snapshot.tools:
+            spec = self._snapshot.tools.get(name)
+            if spec is None:
                 raise KeyError(name)
-            if self._state.enabled.get(name) is enabled or (
-                    name not in self._state.enabled and self._snapshot.tools[name].default_enabled is enabled):
+            if self._is_enabled(spec) is enabled:
                 return
-            self._state.enabled[name] = enabled
-            self._save()
+            self._commit(ToolsState({**self._state.enabled, name: enabled}, list(self._state.folders)))
         log.info("tool %s turned %s", name, "on" if enabled else "off")
         self._notify()
 
@@ -148,8 +147,7 @@ class ToolRegistry:
         with self._lock:
             if chosen == self._state.folders:
                 return
-            self._state.folders = chosen
-            self._save()
+            self._commit(ToolsState(dict(self._state.enabled), chosen))
         self._notify()
 
     def add_folder(self, folder: Path | str) -> None:
@@ -204,10 +202,12 @@ class ToolRegistry:
             return None
         return folder_signature(self.tools_dir, self.data_dir / FILE_NAME)
 
-    def _save(self) -> None:
+    def _commit(self, state: ToolsState) -> None:
+        """Save first, then adopt: when tools.json cannot be written (OSError), nothing changes."""
         if self.data_dir is not None:
-            self._state.save(self.data_dir)
-            self._signature = self._current_signature()  # our own write is not a change on disk
+            state.save(self.data_dir)
+        self._state = state
+        self._signature = self._current_signature()  # our own write is not a change on disk
 
     # -- listeners --------------------------------------------------------------------------------
 

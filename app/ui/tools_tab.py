@@ -146,11 +146,16 @@ class ToolsTab(QWidget):
         self.refresh()
 
     def _toggle(self, name: str, enabled: bool) -> None:
+        problem = None
         try:
             self.registry.set_enabled(name, enabled)
         except KeyError:
-            self.status.setText(f"The tool {name} is gone (the plugin changed); the list was reloaded.")
+            problem = f"The tool {name} is gone (its plugin changed); the list was reloaded."
+        except OSError as exc:
+            problem = f"Could not save the choice in tools.json: {exc}"
         self.refresh()
+        if problem:
+            self.status.setText(problem)
 
     def _open_tools_folder(self) -> None:
         folder = self.registry.tools_dir
@@ -163,14 +168,20 @@ class ToolsTab(QWidget):
     def _add_folder(self) -> None:
         chosen = self._choose_folder(self)
         if chosen:
-            self.registry.add_folder(Path(chosen))
+            try:
+                self.registry.add_folder(Path(chosen))
+            except OSError as exc:
+                self.status.setText(f"Could not save the folder in tools.json: {exc}")
 
     def _remove_folder(self) -> None:
         item = self.folders.currentItem()
         if item is None and self.folders.count() == 1:
             item = self.folders.item(0)
         if item is not None:
-            self.registry.remove_folder(Path(item.text()))
+            try:
+                self.registry.remove_folder(Path(item.text()))
+            except OSError as exc:
+                self.status.setText(f"Could not save the change in tools.json: {exc}")
 
     def toggle_column(self) -> int:
         """The column with the on/off checkboxes (for tests and keyboard users)."""

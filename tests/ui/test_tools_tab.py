@@ -132,3 +132,13 @@ def test_space_on_the_on_cell_toggles_like_a_click(qtbot: QtBot, tab: ToolsTab, 
     rect = tab.table.visualRect(tab.model.index(rows_by_name(tab)["now"], COL_ON))
     qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: {r.name: r.enabled for r in registry.rows()}["now"] is True)
+
+
+def test_unsavable_choice_is_a_clear_message(tab: ToolsTab, registry: ToolRegistry) -> None:
+    assert registry.data_dir is not None
+    (registry.data_dir / "tools.json").mkdir()  # something that cannot be replaced by a file
+    index = tab.model.index(rows_by_name(tab)["read_file"], COL_ON)
+    tab.model.setData(index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert tab.status.text().startswith("Could not save the choice in tools.json")
+    assert {r.name: r.enabled for r in registry.rows()}["read_file"] is False  # nothing half-changed
+    assert cell(tab, "read_file", COL_ON, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
