@@ -1,4 +1,4 @@
-# The README's commands. `make run` sets up and starts the app; `make test` sets up and runs every test.
+# Shortcuts. The README's two commands are scripts/run.sh and scripts/test.sh (no make needed).
 .PHONY: run test
 
 run:

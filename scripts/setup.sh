@@ -33,6 +33,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$want_test" = 1 ]; then
   .venv/bin/python -m pip install -q -e '.[test,bundle]'
+  # A tiny plugin package whose entry points the tool tests must discover (tests/tools/).
+  .venv/bin/python -m pip install -q ./tests/plugins/mcp-tray-sample-plugin
   if ! command -v npm >/dev/null 2>&1; then
     echo "setup: Node.js and npm are needed for the end-to-end tests (mcp-remote)" >&2
     exit 1
