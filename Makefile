@@ -1,8 +1,16 @@
 # Shortcuts. The README's two commands are scripts/run.sh and scripts/test.sh (no make needed).
-.PHONY: run test
+# `make bundle` builds the desktop app with PyInstaller (dist/mcp-tray/); `make bundle-smoke` builds it
+# and smoke-tests the frozen app (CI runs scripts/bundle_smoke.sh after scripts/test.sh).
+.PHONY: run test bundle bundle-smoke
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+bundle:
+	scripts/bundle.sh
+
+bundle-smoke:
+	scripts/bundle_smoke.sh

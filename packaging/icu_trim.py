@@ -33,7 +33,7 @@ class IcuDataError(ValueError):
 
 
 def _elf_symbol(image: bytes, wanted: re.Pattern[str]) -> tuple[str, int, int]:
-    """(name, file offset, size) of the first exported symbol whose name matches, in an ELF64 little-endian file."""
+    """(name, file offset, size) of the first exported symbol matching `wanted` (ELF64, little-endian)."""
     if image[:4] != b"\x7fELF" or image[4] != 2 or image[5] != 1:
         raise IcuDataError("not a 64-bit little-endian ELF file")
     e_phoff, e_shoff = struct.unpack_from("<QQ", image, 0x20)
@@ -44,13 +44,16 @@ def _elf_symbol(image: bytes, wanted: re.Pattern[str]) -> tuple[str, int, int]:
         raise IcuDataError("no dynamic symbol table")
     strtab = sections[dynsym[6]]  # sh_link points at the string table
     for index in range(dynsym[5] // 24):
-        st_name, _info, _other, _shndx, st_value, st_size = struct.unpack_from("<IBBHQQ", image, dynsym[4] + index * 24)
+        st_name, _info, _other, _shndx, st_value, st_size = struct.unpack_from(
+            "<IBBHQQ", image, dynsym[4] + index * 24
+        )
         end = image.index(b"\0", strtab[4] + st_name)
-        name = image[strtab[4] + st_name:end].decode("ascii")
+        name = image[strtab[4] + st_name : end].decode("ascii")
         if st_value and wanted.fullmatch(name):
             for i in range(e_phnum):
                 p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz, _memsz, _align = struct.unpack_from(
-                    "<IIQQQQQQ", image, e_phoff + i * e_phentsize)
+                    "<IIQQQQQQ", image, e_phoff + i * e_phentsize
+                )
                 if p_type == 1 and p_vaddr <= st_value < p_vaddr + p_filesz:  # PT_LOAD
                     return name, st_value - p_vaddr + p_offset, st_size
             raise IcuDataError(f"{name} is not in a loaded segment")
@@ -61,7 +64,7 @@ def read_blob(library: Path) -> tuple[str, bytes]:
     """(symbol name, .dat bytes) of an ICU data library."""
     image = library.read_bytes()
     name, offset, size = _elf_symbol(image, re.compile(r"icudt\d+_dat"))
-    return name, image[offset:offset + size]
+    return name, image[offset : offset + size]
 
 
 def parse(blob: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
@@ -77,8 +80,8 @@ def parse(blob: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
     entries = []
     for i, (name_offset, _data) in enumerate(toc):
         at = header_size + name_offset
-        name = blob[at:blob.index(b"\0", at)].decode("ascii")
-        entries.append((name, blob[starts[i]:starts[i + 1]]))
+        name = blob[at : blob.index(b"\0", at)].decode("ascii")
+        entries.append((name, blob[starts[i] : starts[i + 1]]))
     return blob[:header_size], entries
 
 
@@ -132,12 +135,15 @@ def link_library(blob: bytes, symbol: str, soname: str, out: Path) -> Path:
         dat.write_bytes(blob)
         source = Path(tmp) / "icudata.S"
         source.write_text(
-            f'.section .rodata\n.globl {symbol}\n.type {symbol}, @object\n.balign {ALIGN}\n'
+            f".section .rodata\n.globl {symbol}\n.type {symbol}, @object\n.balign {ALIGN}\n"
             f'{symbol}:\n.incbin "{dat}"\n.size {symbol}, . - {symbol}\n'
-            '.section .note.GNU-stack,"",@progbits\n', encoding="ascii")
+            '.section .note.GNU-stack,"",@progbits\n',
+            encoding="ascii",
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["gcc", "-shared", "-nostdlib", f"-Wl,-soname,{soname}", "-o", str(out), str(source)],
-                       check=True)
+        subprocess.run(
+            ["gcc", "-shared", "-nostdlib", f"-Wl,-soname,{soname}", "-o", str(out), str(source)], check=True
+        )
     return out
 
 
@@ -151,4 +157,6 @@ if __name__ == "__main__":
     if len(sys.argv) != 3:
         raise SystemExit("usage: icu_trim.py LIBICUDATA OUT_DIR")
     result = trim_library(Path(sys.argv[1]), Path(sys.argv[2]))
-    print(f"{sys.argv[1]}: {Path(sys.argv[1]).stat().st_size} bytes -> {result}: {result.stat().st_size} bytes")
+    print(
+        f"{sys.argv[1]}: {Path(sys.argv[1]).stat().st_size} bytes -> {result}: {result.stat().st_size} bytes"
+    )

@@ -13,6 +13,8 @@ packages=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus
           libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xinerama0 gnome-keyring libsecret-1-0 dbus-x11)
 if [ "$want_test" = 1 ]; then
   packages+=(xvfb trayer x11-utils xdotool chromium libsecret-tools imagemagick)
+  # the packaged app: gcc links the trimmed ICU data (packaging/icu_trim.py); desktop-file-validate
+  packages+=(gcc binutils desktop-file-utils)
 fi
 if ! python3 -m venv --help >/dev/null 2>&1; then packages+=(python3-venv); fi
 

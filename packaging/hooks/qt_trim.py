@@ -22,12 +22,22 @@ KEEP_PLUGINS: dict[str, frozenset[str]] = {
     "imageformats": frozenset({"qsvg", "qico"}),  # PNG and BMP are built into QtGui
     "styles": frozenset({"qmodernwindowsstyle", "qwindowsvistastyle", "qmacstyle"}),
     # text fields in the dashboard: dead keys (compose) and IBus input methods
-    "platforminputcontexts": frozenset({"composeplatforminputcontextplugin", "ibusplatforminputcontextplugin"}),
+    "platforminputcontexts": frozenset(
+        {"composeplatforminputcontextplugin", "ibusplatforminputcontextplugin"}
+    ),
 }
 
 # Qt shared libraries only the dropped plugins need.
-DROP_LIBRARIES = ("Qt6EglFSDeviceIntegration", "Qt6EglFsKmsSupport", "Qt6WaylandClient",
-                  "Qt6WlShellIntegration", "Qt6OpenGL", "Qt6Pdf", "Qt6Qml", "Qt6Quick")
+DROP_LIBRARIES = (
+    "Qt6EglFSDeviceIntegration",
+    "Qt6EglFsKmsSupport",
+    "Qt6WaylandClient",
+    "Qt6WlShellIntegration",
+    "Qt6OpenGL",
+    "Qt6Pdf",
+    "Qt6Qml",
+    "Qt6Quick",
+)
 
 
 def _plugin_name(filename: str) -> str:
