@@ -87,3 +87,26 @@ def test_linux_desktop_file_is_valid_and_matches_the_builder() -> None:
     assert path.read_text(encoding="utf-8") == desktop_entry(["mcp-tray"], autostart=False)
     result = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout
+
+
+def test_linux_install_script_installs_and_uninstalls_for_the_user(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "_internal").mkdir(parents=True)
+    (bundle / "mcp-tray").write_text("#!/bin/sh\necho frozen\n", encoding="utf-8")
+    (bundle / "mcp-tray").chmod(0o755)
+    prefix = tmp_path / "home" / ".local"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "PREFIX": str(prefix)}
+    script = ROOT / "packaging" / "linux" / "install.sh"
+    subprocess.run([str(script), str(bundle)], env=env, check=True, capture_output=True, timeout=60)
+    entry = prefix / "share" / "applications" / "mcp-tray.desktop"
+    result = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout
+    assert f"Exec={prefix}/lib/mcp-tray/mcp-tray" in entry.read_text(encoding="utf-8").splitlines()
+    ran = subprocess.run([str(prefix / "bin" / "mcp-tray")], capture_output=True, text=True, check=True)
+    assert ran.stdout == "frozen\n"
+    for size in (16, 48, 256, 512):
+        icon = prefix / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / "mcp-tray.png"
+        png_image(icon.read_bytes(), size)
+    subprocess.run([str(script), "--uninstall"], env=env, check=True, capture_output=True, timeout=60)
+    assert not entry.exists() and not (prefix / "lib" / "mcp-tray").exists()
+    assert not (prefix / "bin" / "mcp-tray").is_symlink()
