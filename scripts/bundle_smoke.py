@@ -279,7 +279,12 @@ def check_tray(exe: Path, work: Path, display: str | None) -> None:
                     f"the frozen GUI's tray icon is embedded in trayer's panel {panel} "
                     f"(window {' '.join(sorted(foreign_windows(panel, before)))})"
                 )
-                _wait(lambda: _health(port), 30, "the GUI's server never answered /health")
+                try:
+                    _wait(lambda: _health(port), 60, "the GUI's server never answered /health")
+                except SmokeFailure as exc:
+                    log = work / "gui-data" / "logs" / "mcp-tray.log"
+                    detail = log.read_text(encoding="utf-8")[-2000:] if log.exists() else "(no log file)"
+                    raise SmokeFailure(f"{exc}; stderr: {''.join(err.lines)[-1000:]}; log: {detail}") from exc
                 ok(f"the GUI started its server on port {port}")
         finally:
             trayer.terminate()

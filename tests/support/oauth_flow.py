@@ -8,8 +8,6 @@ Each step raises FlowError saying which step answered what.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -21,6 +19,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.consent import answer_consent, query_of
+from tests.support.oauth import pkce_pair
 
 REDIRECT_URI = "http://127.0.0.1:33418/callback"
 
@@ -43,13 +42,6 @@ def _expect(response: httpx.Response, status: int, step: str) -> httpx.Response:
     if response.status_code != status:
         raise FlowError(f"{step}: expected HTTP {status}, got {response.status_code}: {response.text[:300]}")
     return response
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge)."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
 
 
 async def call_add(mcp_url: str, access_token: str, a: float = 2, b: float = 3) -> float:
