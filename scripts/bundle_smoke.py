@@ -108,6 +108,38 @@ def check_version(exe: Path) -> None:
     ok(f"--version prints {output.stdout.strip()!r}")
 
 
+def check_libraries(exe: Path) -> None:
+    """Every shared library in the bundle finds all it links against (bundled or from the system)."""
+    missing = []
+    files = [p for p in exe.parent.rglob("*") if p.is_file() and not p.is_symlink() and _is_elf(p)]
+    # The bootloader puts _internal on LD_LIBRARY_PATH; ldd should look where the app will.
+    env = {**os.environ, "LD_LIBRARY_PATH": str(exe.parent / "_internal")}
+    for path in files:
+        linked = subprocess.run(["ldd", str(path)], capture_output=True, text=True, timeout=30, check=False, env=env)
+        missing += [f"{path.relative_to(exe.parent)}: {line.strip()}" for line in linked.stdout.splitlines()
+                    if "not found" in line]
+    if missing:
+        raise SmokeFailure("unresolved libraries:\n" + "\n".join(missing))
+    ok(f"all {len(files)} executables and shared libraries resolve their dependencies (ldd)")
+
+
+def _is_elf(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(4) == b"\x7fELF"
+
+
+def check_headless_fallback(exe: Path, work: Path) -> None:
+    """With no display, plain `mcp-tray` says so and runs the server instead of the tray."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    port = free_port()
+    command = [str(exe), "--data-dir", str(work / "headless-data"), "--port", str(port)]
+    with started(command, env) as (_child, out, err):
+        ready = out.wait_for(re.compile(r"MCP server ready at \S+"), 60)
+        if ready is None or not err.wait_for(re.compile(r"no display found"), 5):
+            raise SmokeFailure(f"no headless fallback: {''.join(out.lines)} {''.join(err.lines)[-1500:]}")
+    ok("with no display, `mcp-tray` runs the server headless")
+
+
 def check_serve(exe: Path, work: Path) -> None:
     """Headless server: ready line, OAuth flow, add = 5, CLI sees the token, keyring used, clean stop."""
     data_dir, port = work / "serve-data", free_port()
@@ -320,7 +352,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mcp-tray-smoke-") as tmp:
         try:
             check_version(args.exe)
+            check_libraries(args.exe)
             check_serve(args.exe, Path(tmp))
+            check_headless_fallback(args.exe, Path(tmp))
             check_autostart(args.exe, Path(tmp))
             check_tray(args.exe, Path(tmp), args.display)
         except SmokeFailure as exc:
