@@ -92,20 +92,25 @@ def build(header: bytes, entries: list[tuple[str, bytes]]) -> bytes:
     if header_size % ALIGN:
         raise IcuDataError("header not 16-byte aligned")
     toc_size = 4 + 8 * len(entries)
-    names = b""
+    encoded = [name.encode("ascii") + b"\0" for name, _item in entries]
     name_offsets = []
-    for name, _item in entries:
-        name_offsets.append(toc_size + len(names))
-        names += name.encode("ascii") + b"\0"
+    offset = toc_size
+    for name in encoded:
+        name_offsets.append(offset)
+        offset += len(name)
+    names = b"".join(encoded)
     data_at = toc_size + len(names)
     data_at += -(header_size + data_at) % ALIGN
-    toc = struct.pack("<I", len(entries))
-    body = b""
+    toc = [struct.pack("<I", len(entries))]
+    body: list[bytes] = []
+    body_size = 0
     for (_name, item), name_offset in zip(entries, name_offsets, strict=True):
-        toc += struct.pack("<II", name_offset, data_at + len(body))
-        body += item + b"\0" * (-len(item) % ALIGN)
+        toc.append(struct.pack("<II", name_offset, data_at + body_size))
+        padded = item + b"\0" * (-len(item) % ALIGN)
+        body.append(padded)
+        body_size += len(padded)
     pad = b"\xaa" * (data_at - toc_size - len(names))  # ICU's own pkgdata pads with 0xAA
-    return header + toc + names + pad + body
+    return b"".join([header, *toc, names, pad, *body])
 
 
 def keep(name: str) -> bool:
