@@ -117,9 +117,10 @@ def run_key_value(command: Sequence[str]) -> str:
 
 
 def entry_path(
-    platform: str = sys.platform, env: Mapping[str, str] | None = None, home: Path | None = None
+    platform: str | None = None, env: Mapping[str, str] | None = None, home: Path | None = None
 ) -> Path | None:
     """Where the login item file lives; None on Windows (a registry value)."""
+    platform = sys.platform if platform is None else platform
     env = os.environ if env is None else env
     home = Path.home() if home is None else home
     if platform == "win32":

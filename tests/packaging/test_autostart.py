@@ -204,3 +204,70 @@ def test_cli_enable_status_disable(tmp_path: Path, data_dir: Path) -> None:
     validate(tmp_path / "cfg" / "autostart" / "mcp-tray.desktop")
     assert "no longer" in cli("disable")
     assert not (tmp_path / "cfg" / "autostart" / "mcp-tray.desktop").exists()
+
+
+class FakeRegistry:
+    """Just enough of `winreg` for the Run key: keys are paths, values a dict per key."""
+
+    HKEY_CURRENT_USER = "HKCU"
+    REG_SZ = 1
+    KEY_SET_VALUE = 2
+
+    def __init__(self) -> None:
+        self.keys: dict[str, dict[str, tuple[object, int]]] = {}
+
+    class _Key:
+        def __init__(self, values: dict[str, tuple[object, int]]) -> None:
+            self.values = values
+
+        def __enter__(self) -> FakeRegistry._Key:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    def CreateKey(self, root: str, path: str) -> FakeRegistry._Key:
+        return self._Key(self.keys.setdefault(f"{root}\\{path}", {}))
+
+    def OpenKey(self, root: str, path: str, reserved: int = 0, access: int = 0) -> FakeRegistry._Key:
+        if f"{root}\\{path}" not in self.keys:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return self._Key(self.keys[f"{root}\\{path}"])
+
+    def SetValueEx(self, key: FakeRegistry._Key, name: str, reserved: int, kind: int, value: object) -> None:
+        key.values[name] = (value, kind)
+
+    def QueryValueEx(self, key: FakeRegistry._Key, name: str) -> tuple[object, int]:
+        if name not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return key.values[name]
+
+    def DeleteValue(self, key: FakeRegistry._Key, name: str) -> None:
+        if name not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        del key.values[name]
+
+
+def test_windows_run_key_is_written_read_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = FakeRegistry()
+    monkeypatch.setitem(sys.modules, "winreg", registry)
+    monkeypatch.setattr(sys, "platform", "win32")
+    command = [r"C:\Program Files\MCP Tray\mcp-tray.exe"]
+    assert not autostart.is_enabled()
+    assert autostart.enable(command) == r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run\MCP Tray"
+    run = registry.keys[r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run"]
+    assert run["MCP Tray"] == (r'"C:\Program Files\MCP Tray\mcp-tray.exe"', FakeRegistry.REG_SZ)
+    assert autostart.is_enabled()
+    assert autostart.disable() is True
+    assert not autostart.is_enabled() and autostart.disable() is False
+
+
+def test_macos_launch_agent_file_is_written_and_removed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    command = ["/Applications/MCP Tray.app/Contents/MacOS/mcp-tray"]
+    where = Path(autostart.enable(command))
+    assert where == tmp_path / "Library" / "LaunchAgents" / "io.github.mcp-tray.plist"
+    assert plistlib.loads(where.read_bytes())["ProgramArguments"] == command
+    assert autostart.is_enabled()
+    assert autostart.disable() and not where.exists() and not autostart.is_enabled()
