@@ -39,8 +39,7 @@ ICNS_TYPES = (
 
 
 def render_pngs(svg: Path, sizes: tuple[int, ...]) -> dict[int, bytes]:
-    """PNG bytes of the SVG at each size (square, transparent background)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    """PNG bytes of the SVG at each size (square, transparent background); uses or makes a Qt app."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
@@ -94,6 +93,7 @@ def source_hash(svg: Path = SOURCE) -> str:
 
 def main() -> int:
     """Write the icon set."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed to draw into images
     OUT.mkdir(parents=True, exist_ok=True)
     pngs = render_pngs(SOURCE, PNG_SIZES)
     for size, data in pngs.items():

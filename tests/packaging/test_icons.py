@@ -74,7 +74,9 @@ def test_icns_holds_every_macos_size() -> None:
         png_image(found[kind], size)
 
 
-def test_builders_round_trip_what_they_are_given() -> None:
+def test_builders_round_trip_what_they_are_given(qapp: object) -> None:
+    # pytest-qt's QApplication: render_pngs would otherwise create a QGuiApplication that outlives
+    # this test and breaks every later test that needs a QApplication.
     pngs = make_icons.render_pngs(make_icons.SOURCE, (16, 256))
     for size, data in pngs.items():
         png_image(data, size)
