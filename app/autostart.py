@@ -224,3 +224,14 @@ def set_start_at_login(data_dir: Path, enabled: bool) -> Settings:
     settings.start_at_login = enabled
     settings.save(data_dir)
     return settings
+
+
+def refresh_login_item(data_dir: Path) -> bool:
+    """Rewrite an existing login item with the current command; True if there was one.
+
+    The app may have moved or been updated since it was registered; the GUI calls this at start-up.
+    """
+    if not is_enabled():
+        return False
+    enable(launch_command(data_dir))
+    return True

@@ -271,3 +271,14 @@ def test_macos_launch_agent_file_is_written_and_removed(monkeypatch: pytest.Monk
     assert plistlib.loads(where.read_bytes())["ProgramArguments"] == command
     assert autostart.is_enabled()
     assert autostart.disable() and not where.exists() and not autostart.is_enabled()
+
+
+@linux_only
+def test_refresh_rewrites_an_entry_that_names_an_old_location(config_home: Path, data_dir: Path) -> None:
+    assert autostart.refresh_login_item(data_dir) is False  # nothing registered: nothing written
+    assert not (config_home / "autostart" / "mcp-tray.desktop").exists()
+    autostart.enable(["/old/place/mcp-tray"])
+    assert autostart.refresh_login_item(data_dir) is True
+    text = (config_home / "autostart" / "mcp-tray.desktop").read_text(encoding="utf-8")
+    assert "/old/place" not in text
+    assert f"Exec={desktop_exec(launch_command(data_dir))}" in text.splitlines()
