@@ -1,0 +1,1 @@
+"""Writers for MCP client configs (Claude Desktop first); no Qt here."""

@@ -1,0 +1,62 @@
+"""Turns store events and server failures into notifications ("new client granted access", "port taken")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from app.ui.store_service import StoreSnapshot
+
+# notify(title, text, purpose, is_error); purpose says what clicking the message should open.
+Notify = Callable[[str, str, str, bool], None]
+
+
+class Notifier(QObject):
+    """Watches snapshots for new "authorized" events; the first snapshot only sets the baseline."""
+
+    def __init__(self, notify: Notify, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.notify = notify
+        self.last_event_id: int | None = None
+
+    def on_snapshot(self, snapshot: object) -> None:
+        """Announce clients granted access since the last snapshot."""
+        if not isinstance(snapshot, StoreSnapshot):
+            return
+        newest = max((e.id for e in snapshot.events), default=0)
+        if self.last_event_id is None:
+            self.last_event_id = newest
+            return
+        fresh = [e for e in snapshot.events if e.id > self.last_event_id and e.kind == "authorized"]
+        self.last_event_id = max(self.last_event_id, newest)
+        for event in sorted(fresh, key=lambda e: e.id):
+            name = event.client_name or event.client_id or "A client"
+            scopes = f" (scopes: {event.detail})" if event.detail else ""
+            self.notify(
+                "New client granted access",
+                f"{name} can now use your MCP server{scopes}.",
+                "dashboard",
+                False,
+            )
+
+    def on_start_failed(self, message: str, port_in_use: bool) -> None:
+        """The server could not start; offer Settings when the port is taken."""
+        if port_in_use:
+            self.notify(
+                "MCP Tray cannot start",
+                f"{message.capitalize()}. Click here to choose another port.",
+                "settings",
+                True,
+            )
+        else:
+            self.notify("MCP Tray cannot start", message, "dashboard", True)
+
+    def on_stopped_unexpectedly(self, message: str) -> None:
+        """The server thread ended without being asked to."""
+        self.notify(
+            "MCP server stopped",
+            f"The server stopped unexpectedly: {message}. Click to open the dashboard.",
+            "dashboard",
+            True,
+        )
