@@ -44,6 +44,7 @@ class TrayApp(QObject):
         self.controller = ServerController(runner, self)
         self.store = StoreService(data_dir, self)
         self.has_tray = QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None else use_tray
+        log.info("system tray available: %s", self.has_tray)
         self.dashboard = Dashboard(self.controller, self.store, quit_on_close=not self.has_tray)
         self.dashboard.settings_requested.connect(self.open_settings)
         self.dashboard.quit_requested.connect(self.quit)

@@ -1,4 +1,4 @@
-"""The dashboard against a real server: tokens from the real OAuth flow, Revoke -> 401, status follows the server."""
+"""The dashboard on a real server: tokens from real OAuth, Revoke -> 401, status follows the server."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def select_token(window: Dashboard, token_id: str) -> None:
             found = view.model.token_at(view.proxy.mapToSource(index))
             if found is not None and found.token_id == token_id:
                 view.tree.selectionModel().select(
-                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                    index,
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+                )
                 view.tree.setCurrentIndex(index)
                 return
     raise AssertionError(f"token {token_id} is not in the tree")
@@ -37,8 +39,9 @@ def access_token_id(server: ServerRunner, client_id: str) -> str:
     return next(r.token_id for r in rows if r.client_id == client_id and r.kind == "access")
 
 
-def test_tokens_table_shows_tokens_issued_through_oauth(qtbot: QtBot, server: ServerRunner,
-                                                         dashboard: Dashboard) -> None:
+def test_tokens_table_shows_tokens_issued_through_oauth(
+    qtbot: QtBot, server: ServerRunner, dashboard: Dashboard
+) -> None:
     issued = sign_in(server.base_url, "Claude Desktop (mcp-remote)", "mcp offline_access")
     model = dashboard.tokens.model
     qtbot.waitUntil(lambda: model.token_count() == 2, timeout=5000)
@@ -52,8 +55,9 @@ def test_tokens_table_shows_tokens_issued_through_oauth(qtbot: QtBot, server: Se
     assert dashboard.activity.model.rowCount() >= 2  # registered, authorized
 
 
-def test_revoke_selected_makes_the_token_fail_with_401(qtbot: QtBot, server: ServerRunner,
-                                                        dashboard: Dashboard) -> None:
+def test_revoke_selected_makes_the_token_fail_with_401(
+    qtbot: QtBot, server: ServerRunner, dashboard: Dashboard
+) -> None:
     victim = sign_in(server.base_url, "Victim client")
     keeper = sign_in(server.base_url, "Other client")
     assert mcp_status(server.base_url, victim.access_token) == 200
@@ -69,8 +73,9 @@ def test_revoke_selected_makes_the_token_fail_with_401(qtbot: QtBot, server: Ser
     assert names == {"Other client"}
 
 
-def test_revoke_all_for_a_client_asks_first(qtbot: QtBot, server: ServerRunner, dashboard: Dashboard,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_revoke_all_for_a_client_asks_first(
+    qtbot: QtBot, server: ServerRunner, dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = sign_in(server.base_url, "Twice registered")
     second = sign_in(server.base_url, "Twice registered")  # a re-registration of the same app
     qtbot.waitUntil(lambda: dashboard.tokens.model.token_count() == 4, timeout=5000)
@@ -91,8 +96,9 @@ def test_revoke_all_for_a_client_asks_first(qtbot: QtBot, server: ServerRunner, 
     assert dashboard.tokens.empty.isVisible()
 
 
-def test_remove_client_from_the_clients_tab(qtbot: QtBot, server: ServerRunner, dashboard: Dashboard,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remove_client_from_the_clients_tab(
+    qtbot: QtBot, server: ServerRunner, dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gone = sign_in(server.base_url, "Old app")
     qtbot.waitUntil(lambda: dashboard.clients.model.rowCount() == 1, timeout=5000)
     dashboard.clients.table.selectRow(0)
@@ -106,8 +112,9 @@ def value(window: Dashboard, key: str) -> str:
     return window.status_panel.values[key].text()
 
 
-def test_status_view_follows_the_server_stopping_and_starting(qtbot: QtBot, server: ServerRunner,
-                                                               dashboard: Dashboard) -> None:
+def test_status_view_follows_the_server_stopping_and_starting(
+    qtbot: QtBot, server: ServerRunner, dashboard: Dashboard
+) -> None:
     panel = dashboard.status_panel
     state: QLabel = panel.state_label
     assert state.text() == "Running"

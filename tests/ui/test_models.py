@@ -13,10 +13,27 @@ pytestmark = pytest.mark.gui
 NOW = 1_800_000_000.0
 
 
-def token(tid: str, client: str, name: str, kind: str = "access", created: float = NOW - 120,
-          used: float | None = None) -> TokenRow:
-    return TokenRow(tid, kind, "g-" + tid, client, name, ("mcp",), "http://127.0.0.1:1/mcp", created,
-                    created + 3600, used, None)
+def token(
+    tid: str,
+    client: str,
+    name: str,
+    kind: str = "access",
+    created: float = NOW - 120,
+    used: float | None = None,
+) -> TokenRow:
+    return TokenRow(
+        tid,
+        kind,
+        "g-" + tid,
+        client,
+        name,
+        ("mcp",),
+        "http://127.0.0.1:1/mcp",
+        created,
+        created + 3600,
+        used,
+        None,
+    )
 
 
 ROWS = [
@@ -55,7 +72,9 @@ def test_token_cells_show_relative_times_and_sort_by_timestamp() -> None:
     assert model.index(1, tm.COL_LAST_USED, parent).data() == "never"
     assert model.index(0, tm.COL_EXPIRES, parent).data() == "in 59 min"
     assert model.index(0, tm.COL_ISSUED).data(tm.SORT_ROLE) == NOW - 60  # a group sorts by its newest token
-    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == list(tm.HEADERS)
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == list(
+        tm.HEADERS
+    )
 
 
 def test_set_rows_resets_only_when_rows_change(qtbot: object) -> None:
@@ -72,8 +91,10 @@ def test_set_rows_resets_only_when_rows_change(qtbot: object) -> None:
 
 
 def test_clients_model_cells_and_sort_keys() -> None:
-    groups = [ClientGroup("Inspector", ("http://localhost:6274/cb",), ("c2",), NOW - 7200, 0),
-              ClientGroup("Claude Desktop", ("http://127.0.0.1:3000/cb",), ("c1", "c3"), NOW - 60, 3)]
+    groups = [
+        ClientGroup("Inspector", ("http://localhost:6274/cb",), ("c2",), NOW - 7200, 0),
+        ClientGroup("Claude Desktop", ("http://127.0.0.1:3000/cb",), ("c1", "c3"), NOW - 60, 3),
+    ]
     model = ClientsModel(now=lambda: NOW)
     model.set_rows(groups)
     assert model.rowCount() == 2 and model.columnCount() == len(ClientsModel.HEADERS)
@@ -85,8 +106,10 @@ def test_clients_model_cells_and_sort_keys() -> None:
 
 
 def test_events_model_labels_kinds_and_sorts_by_order() -> None:
-    events = [EventRow(7, NOW - 5, "authorized", "c1", "Claude Desktop", "mcp"),
-              EventRow(6, NOW - 9, "refresh reused", "c2", None, "grant revoked")]
+    events = [
+        EventRow(7, NOW - 5, "authorized", "c1", "Claude Desktop", "mcp"),
+        EventRow(6, NOW - 9, "refresh reused", "c2", None, "grant revoked"),
+    ]
     model = EventsModel(now=lambda: NOW)
     model.set_rows(events)
     assert model.index(0, EventsModel.COL_KIND).data() == "Access granted"
