@@ -73,7 +73,13 @@ class ClaudeSection(QGroupBox):
         text, colour = STATE_TEXT[status.state]
         self.state_label.setText(text)
         self.state_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
-        self.detail.setText(f"{status.detail}\nFile: {status.path}")
+        # The state line says it all for the plain cases; the writer's detail explains the odd ones.
+        odd = status.state in (cd.EntryState.INVALID, cd.EntryState.OUTDATED)
+        lines = [status.detail] if odd else []
+        lines.append(f"File: {status.path}")
+        if status.state is cd.EntryState.CURRENT:
+            lines.append("If Claude Desktop was open when this was set up, restart it to connect.")
+        self.detail.setText("\n".join(lines))
         invalid = status.state is cd.EntryState.INVALID
         self.configure_button.setEnabled(not invalid)
         self.configure_button.setText(

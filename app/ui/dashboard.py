@@ -5,10 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -79,11 +77,11 @@ class Dashboard(QMainWindow):
         self.tabs.addTab(self.tokens, "Active tokens")
         self.tabs.addTab(self.clients, "Clients")
         self.tabs.addTab(self.activity, "Recent activity")
-        self.settings_button = QPushButton("Settings…")
-        self.settings_button.setObjectName("openSettings")
-        self.settings_button.clicked.connect(self.settings_requested)
+        self.status_panel.settings_clicked.connect(self.settings_requested)
         self.keyring_note = QLabel()
         self.keyring_note.setObjectName("keyringNote")
+        self.keyring_note.setWordWrap(True)
+        self.keyring_note.hide()
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -92,10 +90,7 @@ class Dashboard(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.status_panel)
         layout.addWidget(self.tabs, 1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.keyring_note, 1)
-        bottom.addWidget(self.settings_button)
-        layout.addLayout(bottom)
+        layout.addWidget(self.keyring_note)
         self.setCentralWidget(body)
         self.resize(860, 600)
 
@@ -134,11 +129,10 @@ class Dashboard(QMainWindow):
         self.status_panel.show_status(status)
         if status.keyring_problem:
             self.keyring_note.setText(
-                f"⚠ No OS keyring ({status.keyring_problem}): the signing key "
-                "lives in memory for this run only."
+                f"⚠ No OS keyring ({status.keyring_problem}): the consent-signing key lives in memory "
+                "for this run only, and nothing is written to disk in its place."
             )
-        else:
-            self.keyring_note.setText("")
+        self.keyring_note.setVisible(bool(status.keyring_problem))
         if status.state.value == "running" and self.banner.property("about") == "server":
             self.banner.hide()
 

@@ -20,9 +20,13 @@ from app.store.rows import ClientGroup
 from app.ui.table_models import ROW_ROLE, SORT_ROLE, ClientsModel, EventsModel, RowsModel
 
 
-def make_table(model: RowsModel[Any], stretch: int, sort_column: int, order: Qt.SortOrder) -> QTableView:
-    """A read-only, row-selecting, sortable table over `model`."""
-    proxy = QSortFilterProxyModel(model)
+def make_table(
+    owner: QWidget, model: RowsModel[Any], stretch: int, sort_column: int, order: Qt.SortOrder
+) -> QTableView:
+    """A read-only, row-selecting, sortable table over `model`; the sorting proxy belongs to `owner`."""
+    # Owned by the widget, not the model: a proxy that is the model's child while holding the
+    # model as its source is a reference cycle of Qt wrappers, which gc cannot take apart safely.
+    proxy = QSortFilterProxyModel(owner)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
     table = QTableView()
@@ -49,6 +53,7 @@ class ClientsView(QWidget):
         super().__init__(parent)
         self.model = ClientsModel()
         self.table = make_table(
+            self,
             self.model,
             ClientsModel.COL_REDIRECTS,
             ClientsModel.COL_LATEST,
@@ -103,6 +108,7 @@ class ActivityView(QWidget):
         super().__init__(parent)
         self.model = EventsModel()
         self.table = make_table(
+            self,
             self.model,
             EventsModel.COL_DETAIL,
             EventsModel.COL_TIME,

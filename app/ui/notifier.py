@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from app.ui.store_service import StoreSnapshot
-
-# notify(title, text, purpose, is_error); purpose says what clicking the message should open.
-Notify = Callable[[str, str, str, bool], None]
 
 
 class Notifier(QObject):
     """Watches snapshots for new "authorized" events; the first snapshot only sets the baseline."""
 
-    def __init__(self, notify: Notify, parent: QObject | None = None) -> None:
+    # title, text, purpose (what clicking the message opens: "dashboard" or "settings"), is_error.
+    # A signal rather than a callback: a callback into the app would make a reference cycle
+    # through Qt objects, which Python's collector must then untangle.
+    message = Signal(str, str, str, bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.notify = notify
         self.last_event_id: int | None = None
 
     def on_snapshot(self, snapshot: object) -> None:
@@ -33,7 +32,7 @@ class Notifier(QObject):
         for event in sorted(fresh, key=lambda e: e.id):
             name = event.client_name or event.client_id or "A client"
             scopes = f" (scopes: {event.detail})" if event.detail else ""
-            self.notify(
+            self.message.emit(
                 "New client granted access",
                 f"{name} can now use your MCP server{scopes}.",
                 "dashboard",
@@ -43,18 +42,18 @@ class Notifier(QObject):
     def on_start_failed(self, message: str, port_in_use: bool) -> None:
         """The server could not start; offer Settings when the port is taken."""
         if port_in_use:
-            self.notify(
+            self.message.emit(
                 "MCP Tray cannot start",
-                f"{message.capitalize()}. Click here to choose another port.",
+                f"{message[:1].upper()}{message[1:]}. Click here to choose another port.",
                 "settings",
                 True,
             )
         else:
-            self.notify("MCP Tray cannot start", message, "dashboard", True)
+            self.message.emit("MCP Tray cannot start", message, "dashboard", True)
 
     def on_stopped_unexpectedly(self, message: str) -> None:
         """The server thread ended without being asked to."""
-        self.notify(
+        self.message.emit(
             "MCP server stopped",
             f"The server stopped unexpectedly: {message}. Click to open the dashboard.",
             "dashboard",

@@ -44,26 +44,21 @@ class SettingsDialog(QDialog):
         self.setWindowIcon(app_icon())
         self.setObjectName("settingsDialog")
         self.data_dir = data_dir
-        self.original = settings
         self.pool = pool
 
         self.port = QSpinBox()
         self.port.setObjectName("port")
         self.port.setRange(1024, 65535)
-        self.port.setValue(settings.port)
         self.access_minutes = QSpinBox()
         self.access_minutes.setObjectName("accessMinutes")
         self.access_minutes.setRange(1, 24 * 60)
         self.access_minutes.setSuffix(" min")
-        self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
         self.refresh_days = QSpinBox()
         self.refresh_days.setObjectName("refreshDays")
         self.refresh_days.setRange(1, 365)
         self.refresh_days.setSuffix(" days")
-        self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
         self.start_on_launch = QCheckBox("Start the server when MCP Tray starts")
         self.start_on_launch.setObjectName("startOnLaunch")
-        self.start_on_launch.setChecked(settings.start_server_on_launch)
 
         server = QGroupBox("Server")
         form = QFormLayout(server)
@@ -95,6 +90,16 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
+        self.load(settings)
+
+    def load(self, settings: Settings) -> None:
+        """Show these settings (the dialog is kept and reused; this resets it to the saved state)."""
+        self.original = settings
+        self.port.setValue(settings.port)
+        self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
+        self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
+        self.start_on_launch.setChecked(settings.start_server_on_launch)
+        self.error.hide()
         self.claude.refresh()
 
     def edited(self) -> Settings:

@@ -34,11 +34,17 @@ class StatusPanel(QFrame):
     start_clicked = Signal()
     stop_clicked = Signal()
     copy_clicked = Signal()
+    settings_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusPanel")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        # A card on the window background; palette roles keep it right in dark themes too.
+        self.setStyleSheet(
+            "QFrame#statusPanel { background: palette(base); border: 1px solid palette(mid);"
+            " border-radius: 8px; } QLabel#fieldName { color: palette(placeholder-text); }"
+        )
         outer = QVBoxLayout(self)
         head = QHBoxLayout()
         self.icon = QLabel()
@@ -57,6 +63,10 @@ class StatusPanel(QFrame):
         head.addWidget(self.icon)
         head.addWidget(self.state_label)
         head.addStretch(1)
+        self.settings = QPushButton("Settings…")
+        self.settings.setObjectName("openSettings")
+        self.settings.clicked.connect(self.settings_clicked)
+        head.addWidget(self.settings)
         head.addWidget(self.copy)
         head.addWidget(self.toggle)
         outer.addLayout(head)

@@ -14,7 +14,9 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
 
-_pending: set[_Carrier] = set()
+# Task objects stay referenced here until their result is delivered. They are not auto-deleted
+# by the pool: Python owns them, so they die on the GUI thread, never under a worker.
+_pending: dict[_Carrier, _Task] = {}
 
 
 class _Carrier(QObject):
@@ -45,10 +47,12 @@ def run_task(
 ) -> None:
     """Run `fn` on `pool`; then `on_done(result)` or `on_failed(exception)` on the GUI thread."""
     carrier = _Carrier()
-    _pending.add(carrier)
+    task = _Task(fn, carrier)
+    task.setAutoDelete(False)
+    _pending[carrier] = task
 
     def finish(callback: Callable[[Any], None] | None, value: Any) -> None:
-        _pending.discard(carrier)
+        _pending.pop(carrier, None)
         if callback is not None:
             callback(value)
         elif isinstance(value, Exception):
@@ -56,4 +60,4 @@ def run_task(
 
     carrier.done.connect(lambda result: finish(on_done, result))
     carrier.failed.connect(lambda exc: finish(on_failed, exc))
-    pool.start(_Task(fn, carrier))
+    pool.start(task)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 from app.store.rows import TokenRow
 from app.ui.format import absolute, relative
@@ -48,6 +49,12 @@ def group_tokens(rows: Sequence[TokenRow]) -> list[TokenGroup]:
     ]
 
 
+def _bold() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
+
+
 class TokensModel(QAbstractItemModel):
     """Clients at the top level, their tokens below; `set_rows` replaces everything."""
 
@@ -78,7 +85,8 @@ class TokensModel(QAbstractItemModel):
             if group.tokens:
                 last = len(group.tokens) - 1
                 self.dataChanged.emit(
-                    self.index(0, COL_ISSUED, parent), self.index(last, COL_LAST_USED, parent)
+                    self.index(0, COL_ISSUED, parent),
+                    self.index(last, COL_LAST_USED, parent),
                 )
 
     @property
@@ -181,6 +189,8 @@ class TokensModel(QAbstractItemModel):
         }[col]
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return text.lower() if role == SORT_ROLE and col == COL_CLIENT else text
+        if role == Qt.ItemDataRole.FontRole and col == COL_CLIENT:
+            return _bold()
         if role == Qt.ItemDataRole.ToolTipRole and col == COL_CLIENT:
             return "Client ids: " + ", ".join(group.client_ids)
         return None

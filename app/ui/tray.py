@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+import weakref
+from typing import Protocol, cast
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
@@ -35,7 +36,9 @@ class Tray(QObject):
     def __init__(self, controller: ServerController, host: TrayHost, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.host = host
+        # A proxy, not a reference: the host owns this object, and a cycle through Qt objects
+        # would be left for Python's collector to untangle.
+        self.host: TrayHost = cast(TrayHost, weakref.proxy(host))
         self.icon = QSystemTrayIcon(self)
         self.menu = QMenu()
         self.menu.setObjectName("trayMenu")
@@ -81,7 +84,7 @@ class Tray(QObject):
         self._add("&Copy server URL", self.host.copy_url).setEnabled(status.url is not None)
         self._add("Configure C&laude Desktop", self.host.configure_claude)
         self._add("Se&ttings…", self.host.open_settings)
-        self._add("Open &logs", self.host.open_logs)
+        self._add("Open l&ogs", self.host.open_logs)
         self.menu.addSeparator()
         self._add("&Quit", self.host.quit)
 

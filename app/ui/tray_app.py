@@ -50,7 +50,8 @@ class TrayApp(QObject):
         self.dashboard.quit_requested.connect(self.quit)
         self.settings_dialog: SettingsDialog | None = None
         self._message_purpose = "dashboard"
-        self.notifier = Notifier(self.notify, self)
+        self.notifier = Notifier(self)
+        self.notifier.message.connect(self.notify)
         self.store.snapshot_ready.connect(self.notifier.on_snapshot)
         self.controller.start_failed.connect(self.notifier.on_start_failed)
         self.controller.stopped_unexpectedly.connect(self.notifier.on_stopped_unexpectedly)
@@ -78,8 +79,17 @@ class TrayApp(QObject):
 
     def _log_tray_geometry(self) -> None:
         if self.tray is not None:
+            # In device pixels, the way X tools (xdotool, xwininfo) count them, whatever the scale factor.
             g = self.tray.icon.geometry()
-            log.info("tray icon embedded at x=%d y=%d w=%d h=%d", g.x(), g.y(), g.width(), g.height())
+            screen = QGuiApplication.primaryScreen()
+            r = screen.devicePixelRatio() if screen is not None else 1.0
+            log.info(
+                "tray icon embedded at x=%d y=%d w=%d h=%d",
+                round(g.x() * r),
+                round(g.y() * r),
+                round(g.width() * r),
+                round(g.height() * r),
+            )
 
     # -- what the tray menu does -----------------------------------------------------------------
 
@@ -130,15 +140,17 @@ class TrayApp(QObject):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir(self.data_dir))))
 
     def open_settings(self) -> None:
-        """Show the settings dialog (one at a time)."""
+        """Show the settings dialog, reset to the saved settings."""
+        # One dialog for the app's lifetime: dropping the last reference to a dialog from inside
+        # its own finished() signal would delete it while Qt is still emitting.
         if self.settings_dialog is None:
             dialog = SettingsDialog(
                 self.data_dir, self.settings, self.server_url, self.pool, self.claude_config
             )
             dialog.saved.connect(self._settings_saved)
-            dialog.finished.connect(lambda _: setattr(self, "settings_dialog", None))
-            dialog.finished.connect(dialog.deleteLater)
             self.settings_dialog = dialog
+        elif not self.settings_dialog.isVisible():
+            self.settings_dialog.load(self.settings)
         if self.runner.state is ServerState.ERROR:
             self.settings_dialog.focus_port()
         self.settings_dialog.show()
@@ -191,6 +203,9 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.hide()
         self.dashboard.hide()
+        if self.settings_dialog is not None:
+            self.settings_dialog.hide()
+            self.settings_dialog = None  # it holds self.server_url: no cycle left for gc
         self.store.close()
         self.pool.waitForDone(3000)
         self.controller.shutdown()
