@@ -87,8 +87,10 @@ class ServerController(QObject):
             return
         previous, self._last = self._last, state
         self.changed.emit()
-        if state is ServerState.ERROR and previous is ServerState.RUNNING and not self._busy:
-            message = self.runner.error or "the server stopped unexpectedly"
+        # Nobody asked it to stop: the thread ended on its own (crash, or uvicorn gave up).
+        ended = state in (ServerState.ERROR, ServerState.STOPPED)
+        if ended and previous is ServerState.RUNNING and not self._busy:
+            message = self.runner.error or "its thread ended without being asked to"
             log.error("server stopped unexpectedly: %s", message)
             self.stopped_unexpectedly.emit(message)
 

@@ -103,7 +103,9 @@ def test_a_taken_port_is_reported_and_settings_offer_another(qtbot: QtBot, data_
         assert f"port {taken}" in text.lower() and "choose another port" in text
         assert purpose == "settings"
         assert app.runner.state is ServerState.ERROR
-        assert "already in use" in app.dashboard.banner.text() and "another port" in app.dashboard.banner.text()
+        assert (
+            "already in use" in app.dashboard.banner.text() and "another port" in app.dashboard.banner.text()
+        )
 
         app.open_settings()
         dialog = app.settings_dialog
@@ -173,3 +175,17 @@ def test_claude_section_configures_and_offers_a_fresh_start_for_broken_json(
         p for p in config.parent.iterdir() if p != config and p.read_text() == '{"mcpServers": {"other": '
     ]
     assert backups, "the broken file was kept as a backup"
+
+
+def test_a_server_that_stops_on_its_own_is_announced(qtbot: QtBot, tray_app: TrayApp) -> None:
+    said: list[tuple[str, str]] = []
+    tray_app.notifier.message.connect(lambda title, text, purpose, error: said.append((title, purpose)))
+    tray_app.start(start_server=True)
+    qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
+    qtbot.wait(700)  # the controller has seen it running
+    # Nothing public stops uvicorn behind the runner's back; this is what a crash in its loop looks like.
+    tray_app.runner._server.should_exit = True  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+    assert said == [("MCP server stopped", "dashboard")]
+    assert "stopped unexpectedly" in tray_app.dashboard.banner.text()
+    assert tray_app.dashboard.status_panel.toggle.text() == "Start server"
