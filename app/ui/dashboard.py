@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.server.runner import ServerState
 from app.ui.controller import ServerController
 from app.ui.icons import app_icon
 from app.ui.lists_view import ActivityView, ClientsView
@@ -33,8 +34,9 @@ class Banner(QLabel):
         self.setOpenExternalLinks(False)
         self.hide()
 
-    def say(self, text: str, tone: str = "warn") -> None:
-        """Show `text` ("warn" amber, "error" red, "info" blue)."""
+    def say(self, text: str, tone: str = "warn", about: str = "") -> None:
+        """Show `text` ("warn" amber, "error" red, "info" blue); about="server" goes once it runs."""
+        self.setProperty("about", about)
         colours = {
             "warn": ("#fff4d6", "#8a5a00", "#f0d48a"),
             "error": ("#fde8e7", "#9b1c15", "#f3b3ae"),
@@ -101,7 +103,7 @@ class Dashboard(QMainWindow):
         controller.start_failed.connect(self._start_failed)
         controller.stopped_unexpectedly.connect(
             lambda msg: self.banner.say(
-                f"The server stopped unexpectedly: {msg}. Start it again above.", "error"
+                f"The server stopped unexpectedly: {msg}. Start it again above.", "error", "server"
             )
         )
         store.snapshot_ready.connect(self.show_snapshot)
@@ -133,13 +135,12 @@ class Dashboard(QMainWindow):
                 "for this run only, and nothing is written to disk in its place."
             )
         self.keyring_note.setVisible(bool(status.keyring_problem))
-        if status.state.value == "running" and self.banner.property("about") == "server":
+        if status.state is ServerState.RUNNING and self.banner.property("about") == "server":
             self.banner.hide()
 
     def _start_failed(self, message: str, port_in_use: bool) -> None:
         hint = " Choose another port in Settings." if port_in_use else ""
-        self.banner.setProperty("about", "server")
-        self.banner.say(f"The server could not start: {message}.{hint}", "error")
+        self.banner.say(f"The server could not start: {message}.{hint}", "error", "server")
 
     def show_snapshot(self, snapshot: object) -> None:
         """Put a store snapshot into the three tabs."""

@@ -10,10 +10,11 @@ from app.ui.store_service import StoreSnapshot
 class Notifier(QObject):
     """Watches snapshots for new "authorized" events; the first snapshot only sets the baseline."""
 
-    # title, text, purpose (what clicking the message opens: "dashboard" or "settings"), is_error.
+    # title, text, purpose (what clicking the message opens: "dashboard" or "settings"), is_error,
+    # about ("access" or "server": a server message is stale once the server runs again).
     # A signal rather than a callback: a callback into the app would make a reference cycle
     # through Qt objects, which Python's collector must then untangle.
-    message = Signal(str, str, str, bool)
+    message = Signal(str, str, str, bool, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +38,7 @@ class Notifier(QObject):
                 f"{name} can now use your MCP server{scopes}.",
                 "dashboard",
                 False,
+                "access",
             )
 
     def on_start_failed(self, message: str, port_in_use: bool) -> None:
@@ -47,9 +49,10 @@ class Notifier(QObject):
                 f"{message[:1].upper()}{message[1:]}. Click here to choose another port.",
                 "settings",
                 True,
+                "server",
             )
         else:
-            self.message.emit("MCP Tray cannot start", message, "dashboard", True)
+            self.message.emit("MCP Tray cannot start", message, "dashboard", True, "server")
 
     def on_stopped_unexpectedly(self, message: str) -> None:
         """The server thread ended without being asked to."""
@@ -58,4 +61,5 @@ class Notifier(QObject):
             f"The server stopped unexpectedly: {message}. Click to open the dashboard.",
             "dashboard",
             True,
+            "server",
         )

@@ -174,14 +174,16 @@ class TrayApp(QObject):
 
     # -- notifications ---------------------------------------------------------------------------
 
-    def notify(self, title: str, text: str, purpose: str, error: bool, quiet: bool = False) -> None:
+    def notify(
+        self, title: str, text: str, purpose: str, error: bool, about: str = "", quiet: bool = False
+    ) -> None:
         """A tray message; with no tray, a banner in the dashboard."""
         log.info("notification: %s: %s", title, text)
         self._message_purpose = purpose
         if self.tray is not None:
             self.tray.notify(title, text, error)
         elif not quiet:
-            self.dashboard.banner.say(f"<b>{title}</b> — {text}", "error" if error else "info")
+            self.dashboard.banner.say(f"<b>{title}</b> — {text}", "error" if error else "info", about)
 
     def _message_clicked(self) -> None:
         if self._message_purpose == "settings":

@@ -60,6 +60,7 @@ def test_notifier_announces_only_new_authorizations() -> None:
             "Claude Desktop can now use your MCP server (scopes: mcp offline_access).",
             "dashboard",
             False,
+            "access",
         )
     ]
     notifier.on_snapshot(snapshot(new, refresh, old))
@@ -78,7 +79,7 @@ def test_without_a_tray_the_dashboard_opens_and_says_why(qtbot: QtBot, tray_app:
 
 def test_a_new_client_is_announced_from_the_real_flow(qtbot: QtBot, tray_app: TrayApp) -> None:
     said: list[str] = []
-    tray_app.notifier.message.connect(lambda title, text, purpose, error: said.append(text))
+    tray_app.notifier.message.connect(lambda title, text, purpose, error, about: said.append(text))
     tray_app.start(start_server=True)
     qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
     qtbot.waitUntil(lambda: tray_app.notifier.last_event_id is not None, timeout=5000)
@@ -95,7 +96,7 @@ def test_a_taken_port_is_reported_and_settings_offer_another(qtbot: QtBot, data_
     qtbot.addWidget(app.dashboard)
     app.dashboard.quit_requested.disconnect(app.quit)
     said: list[tuple[str, str]] = []
-    app.notifier.message.connect(lambda title, text, purpose, error: said.append((text, purpose)))
+    app.notifier.message.connect(lambda title, text, purpose, error, about: said.append((text, purpose)))
     try:
         app.start(start_server=True)
         qtbot.waitUntil(lambda: bool(said), timeout=10_000)
@@ -118,6 +119,7 @@ def test_a_taken_port_is_reported_and_settings_offer_another(qtbot: QtBot, data_
         dialog.save()  # type: ignore[union-attr]
         qtbot.waitUntil(lambda: app.runner.state is ServerState.RUNNING, timeout=10_000)
         assert app.runner.port == new_port
+        qtbot.waitUntil(lambda: not app.dashboard.banner.isVisible(), timeout=3000)  # the error is over
         assert json.loads((data_dir / "settings.json").read_text())["port"] == new_port
     finally:
         app.shutdown()
@@ -179,7 +181,9 @@ def test_claude_section_configures_and_offers_a_fresh_start_for_broken_json(
 
 def test_a_server_that_stops_on_its_own_is_announced(qtbot: QtBot, tray_app: TrayApp) -> None:
     said: list[tuple[str, str]] = []
-    tray_app.notifier.message.connect(lambda title, text, purpose, error: said.append((title, purpose)))
+    tray_app.notifier.message.connect(
+        lambda title, text, purpose, error, about: said.append((title, purpose))
+    )
     tray_app.start(start_server=True)
     qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
     qtbot.wait(700)  # the controller has seen it running
