@@ -7,7 +7,9 @@ bound its port) reaches the tray as a notification instead of a silent dead thre
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.request
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
@@ -21,6 +23,16 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 500
 READY_TIMEOUT = 15.0
+
+
+def _is_mcp_tray(host: str, port: int) -> bool:
+    """Whether an MCP Tray answers /health on this port (called on a worker thread)."""
+    name = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a loopback probe
+    try:
+        with urllib.request.urlopen(f"http://{name}:{port}/health", timeout=1.5) as response:
+            return bool(json.loads(response.read(4096)).get("name") == "mcp-tray")
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,16 @@ class ServerController(QObject):
         run_task(self._pool, job, self._finished, self._failed)  # type: ignore[arg-type]
 
     def _start_and_wait(self) -> None:
-        self.runner.start()
+        try:
+            self.runner.start()
+        except PortInUseError as exc:
+            if _is_mcp_tray(self.runner.host, self.runner.requested_port):
+                raise PortInUseError(
+                    exc.errno,
+                    f"port {self.runner.requested_port} is used by another MCP Tray "
+                    "(one with a different data dir)",
+                ) from exc
+            raise
         secret = self.runner.secret  # loaded by start(), on this worker thread: the keyring may be slow
         self._keyring_problem = None if secret.persistent else (secret.problem or "no OS keyring")
         if not self.runner.wait_ready(READY_TIMEOUT):

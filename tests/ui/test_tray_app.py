@@ -193,3 +193,19 @@ def test_a_server_that_stops_on_its_own_is_announced(qtbot: QtBot, tray_app: Tra
     assert said == [("MCP server stopped", "dashboard")]
     assert "stopped unexpectedly" in tray_app.dashboard.banner.text()
     assert tray_app.dashboard.status_panel.toggle.text() == "Start server"
+
+
+def test_a_port_taken_by_another_mcp_tray_says_so(qtbot: QtBot, server: ServerRunner, tmp_path: Path) -> None:
+    other = tmp_path / "other-data"
+    other.mkdir()
+    app = make_app(other, server.port)
+    qtbot.addWidget(app.dashboard)
+    app.dashboard.quit_requested.disconnect(app.quit)
+    said: list[str] = []
+    app.notifier.message.connect(lambda title, text, purpose, error, about: said.append(text))
+    try:
+        app.start(start_server=True)
+        qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+        assert f"Port {server.port} is used by another MCP Tray" in said[0]
+    finally:
+        app.shutdown()
