@@ -66,7 +66,7 @@ class ClaudeSection(QGroupBox):
     def refresh(self) -> None:
         """Look at the config file again (on the pool)."""
         url, path = self.server_url(), self.config_path
-        run_task(self.pool, lambda: cd.entry_status(url, path), self._show, self._failed)
+        run_task(self.pool, lambda: cd.entry_status(url, path), self._show, self._failed, self)
 
     def _show(self, status: Any) -> None:
         self.status = status
@@ -95,7 +95,7 @@ class ClaudeSection(QGroupBox):
         """Write our entry (everything else in the file stays as it was)."""
         url, path = self.server_url(), self.config_path
         self.configure_button.setEnabled(False)
-        run_task(self.pool, lambda: cd.write_entry(url, path), self._written, self._write_failed)
+        run_task(self.pool, lambda: cd.write_entry(url, path), self._written, self._write_failed, self)
 
     def _written(self, result: Any) -> None:
         backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
@@ -137,4 +137,4 @@ class ClaudeSection(QGroupBox):
             )
             self.refresh()
 
-        run_task(self.pool, job, done, self._write_failed)
+        run_task(self.pool, job, done, self._write_failed, self)

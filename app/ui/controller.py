@@ -109,7 +109,7 @@ class ServerController(QObject):
     def _run(self, job: object) -> None:
         self._busy = True
         self.changed.emit()
-        run_task(self._pool, job, self._finished, self._failed)  # type: ignore[arg-type]
+        run_task(self._pool, job, self._finished, self._failed, self)  # type: ignore[arg-type]
 
     def _start_and_wait(self) -> None:
         try:

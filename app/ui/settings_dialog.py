@@ -125,7 +125,7 @@ class SettingsDialog(QDialog):
             self.saved.emit(settings)
             self.accept()
 
-        run_task(self.pool, lambda: settings.save(self.data_dir), done, failed)
+        run_task(self.pool, lambda: settings.save(self.data_dir), done, failed, self)
 
     def focus_port(self) -> None:
         """Put the cursor in the port field (after the port turned out to be taken)."""

@@ -75,10 +75,12 @@ class StoreService(QObject):
         if self._reading or self._closed:
             return
         self._reading = True
-        run_task(self._pool, self._read, self._got, self._read_failed)
+        run_task(self._pool, self._read, self._got, self._read_failed, self)
 
     def _got(self, snapshot: Any) -> None:
         self._reading = False
+        if self._closed:  # a read that finished after close(): nobody wants it
+            return
         self.last = snapshot
         self.snapshot_ready.emit(snapshot)
 
@@ -98,7 +100,7 @@ class StoreService(QObject):
             log.warning("store action failed: %s", exc)
             self.action_failed.emit(f"That did not work: {exc}")
 
-        run_task(self._pool, job, done, failed)
+        run_task(self._pool, job, done, failed, self)
 
     def revoke_tokens(self, token_ids: Sequence[str]) -> None:
         """Revoke the grants that own these tokens (an access token and its refresh token go together)."""

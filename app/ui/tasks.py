@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,13 @@ def run_task(
     fn: Callable[[], Any],
     on_done: Callable[[Any], None] | None = None,
     on_failed: Callable[[Exception], None] | None = None,
+    owner: QObject | None = None,
 ) -> None:
-    """Run `fn` on `pool`; then `on_done(result)` or `on_failed(exception)` on the GUI thread."""
+    """Run `fn` on `pool`; then `on_done(result)` or `on_failed(exception)` on the GUI thread.
+
+    The result arrives as a queued event, possibly after `owner` (the widget or service the
+    callbacks touch) was deleted; then the callbacks are skipped.
+    """
     carrier = _Carrier()
     task = _Task(fn, carrier)
     task.setAutoDelete(False)
@@ -53,6 +59,9 @@ def run_task(
 
     def finish(callback: Callable[[Any], None] | None, value: Any) -> None:
         _pending.pop(carrier, None)
+        if owner is not None and not shiboken6.isValid(owner):
+            log.debug("dropping a task result: its owner is gone")
+            return
         if callback is not None:
             callback(value)
         elif isinstance(value, Exception):

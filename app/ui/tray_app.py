@@ -133,7 +133,7 @@ class TrayApp(QObject):
                 self.open_settings()
             self.notify("Claude Desktop not configured", str(exc), "settings", True)
 
-        run_task(self.pool, lambda: cd.write_entry(url, path), done, failed)
+        run_task(self.pool, lambda: cd.write_entry(url, path), done, failed, self)
 
     def open_logs(self) -> None:
         """Open the log folder in the file manager."""

@@ -51,6 +51,20 @@ def _wait(check: object, timeout: float, what: str) -> None:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+def _held(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _answers(display: TrayDisplay) -> bool:
     try:
         display.run("xwininfo", "-root")
@@ -65,7 +79,8 @@ def tray_display(number: int, size: str = "1280x800x24") -> Iterator[TrayDisplay
     name = f":{number}"
     lock = Path(f"/tmp/.X{number}-lock")
     # A display we used a moment ago may still be shutting down; starting over it fails.
-    _wait(lambda: not lock.exists(), 10, f"{name} to be free")
+    # (A lock whose process is gone is stale; Xvfb clears that itself.)
+    _wait(lambda: not _held(lock), 10, f"{name} to be free")
     xvfb = subprocess.Popen(
         ["Xvfb", name, "-screen", "0", size, "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
