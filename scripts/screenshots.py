@@ -236,6 +236,10 @@ def main() -> int:
         xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))  # pointer out of the shot
         time.sleep(0.5)
         save(display, dashboard, "dashboard.png")
+        xdo(display, "mousemove", str(left + 283), str(top + 133), "click", "1")  # the Recent activity tab
+        xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))
+        time.sleep(0.5)
+        save(display, dashboard, "activity.png")
 
         open_menu(display, app)
         xdo(display, "key", "t")  # Settings…
