@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,7 +168,7 @@ def consent_shot(base: str) -> None:
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             profile,
-            executable_path="/usr/bin/chromium",
+            executable_path=shutil.which("chromium") or "chromium",  # Debian's package
             headless=True,
             viewport={"width": 760, "height": 640},
             args=[
