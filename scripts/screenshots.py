@@ -248,7 +248,10 @@ def main() -> int:
         time.sleep(1.2)
         save(display, settings, "settings.png")
         if not args.no_consent:
-            consent_shot(base)
+            try:
+                consent_shot(base)
+            except Exception as exc:  # the browser is optional here: say why and go on
+                print(f"skipping the consent page: {exc}", file=sys.stderr)
         app.quit()
 
         big = RunningApp(display, data_dir, home, scale="2")
