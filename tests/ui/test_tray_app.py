@@ -209,3 +209,19 @@ def test_a_port_taken_by_another_mcp_tray_says_so(qtbot: QtBot, server: ServerRu
         assert f"Port {server.port} is used by another MCP Tray" in said[0]
     finally:
         app.shutdown()
+
+
+def test_tray_configure_with_a_broken_claude_config_opens_settings_and_keeps_the_file(
+    qtbot: QtBot, tray_app: TrayApp, tmp_path: Path
+) -> None:
+    config = tmp_path / "Claude" / "claude_desktop_config.json"
+    config.parent.mkdir()
+    config.write_text("{not json", encoding="utf-8")
+    tray_app.configure_claude()
+    qtbot.waitUntil(
+        lambda: tray_app.settings_dialog is not None and tray_app.settings_dialog.isVisible(), timeout=5000
+    )
+    section = tray_app.settings_dialog.claude  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: section.reset_button.isVisible(), timeout=5000)
+    assert config.read_text(encoding="utf-8") == "{not json"
+    assert "not configured" in tray_app.dashboard.banner.text()
