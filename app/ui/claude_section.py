@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QThreadPool
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.clients import claude_desktop as cd
+from app.ui import dialogs
 from app.ui.tasks import run_task
 
 RESTART_HINT = "Restart Claude Desktop (quit it fully, not just close its window) to pick up the change."
@@ -101,26 +102,23 @@ class ClaudeSection(QGroupBox):
         backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
         what = "Claude Desktop is configured." if result.changed else "Claude Desktop was already configured."
         self.detail.setText(f"{what}{backup} {RESTART_HINT if result.changed else ''}".strip())
-        QMessageBox.information(self, "Claude Desktop", f"{what}{backup}\n\n{RESTART_HINT}")
+        dialogs.tell(self, "Claude Desktop", f"{what}{backup}\n\n{RESTART_HINT}")
         self.refresh()
 
     def _write_failed(self, exc: Exception) -> None:
         self.refresh()
-        QMessageBox.warning(self, "Claude Desktop", str(exc))
+        dialogs.tell(self, "Claude Desktop", str(exc), warning=True)
 
     def backup_and_reset(self) -> None:
         """Move the broken file aside (after asking) so Configure can write a fresh one."""
         path = self.status.path if self.status is not None else self.config_path
-        answer = QMessageBox.question(
+        if not dialogs.ask(
             self,
             "Start a fresh Claude Desktop config?",
             f"{path} is not valid JSON.\n\nMove it aside as a backup and write a new config with only "
             "MCP Tray in it? Other servers listed in the broken file will need to be added again "
             "from the backup.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         url = self.server_url()
 
@@ -130,7 +128,7 @@ class ClaudeSection(QGroupBox):
 
         def done(value: Any) -> None:
             backup, _ = value
-            QMessageBox.information(
+            dialogs.tell(
                 self,
                 "Claude Desktop",
                 f"The old file is kept as {backup}.\nA fresh config was written.\n\n{RESTART_HINT}",

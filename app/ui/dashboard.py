@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QLabel,
@@ -34,9 +36,14 @@ class Banner(QLabel):
         self.setOpenExternalLinks(False)
         self.hide()
 
-    def say(self, text: str, tone: str = "warn", about: str = "") -> None:
-        """Show `text` ("warn" amber, "error" red, "info" blue); about="server" goes once it runs."""
+    def say(self, text: str, tone: str = "warn", about: str = "", title: str = "") -> None:
+        """Show `text` ("warn" amber, "error" red, "info" blue); about="server" goes once it runs.
+
+        Text and title are escaped: they may carry a client's self-chosen name.
+        """
         self.setProperty("about", about)
+        shown = html.escape(text)
+        self.setTextFormat(Qt.TextFormat.RichText)
         colours = {
             "warn": ("#fff4d6", "#8a5a00", "#f0d48a"),
             "error": ("#fde8e7", "#9b1c15", "#f3b3ae"),
@@ -47,7 +54,7 @@ class Banner(QLabel):
             f"QLabel#banner {{ background: {bg}; color: {fg}; border: 1px solid {border};"
             " border-radius: 6px; padding: 8px 10px; }"
         )
-        self.setText(text)
+        self.setText(f"<b>{html.escape(title)}</b> — {shown}" if title else shown)
         self.show()
 
 

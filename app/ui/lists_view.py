@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.rows import ClientGroup
+from app.ui import dialogs
 from app.ui.table_models import ROW_ROLE, SORT_ROLE, ClientsModel, EventsModel, RowsModel
 
 
@@ -92,16 +92,13 @@ class ClientsView(QWidget):
         group = self.selected()
         if group is None:
             return
-        answer = QMessageBox.question(
+        if dialogs.ask(
             self,
             "Remove this client?",
             f"Remove “{group.client_name}” ({len(group.client_ids)} registration(s)) and revoke its "
             f"{group.active_tokens} active token(s)?\n\nIf it connects again it registers anew and "
             "you will be asked to approve it.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.remove_clients.emit(list(group.client_ids), group.client_name)
 
 

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTreeView,
     QVBoxLayout,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.rows import TokenRow
+from app.ui import dialogs
 from app.ui.tokens_model import COL_CLIENT, COL_ISSUED, COL_SCOPES, SORT_ROLE, TokenGroup, TokensModel
 
 
@@ -137,13 +137,10 @@ class TokensView(QWidget):
         group = self.current_group()
         if group is None:
             return
-        answer = QMessageBox.question(
+        if dialogs.ask(
             self,
             "Revoke all tokens of this client?",
             f"Revoke every token of “{group.client_name}” ({len(group.tokens)} token(s))?\n\n"
             "It loses access at once and must sign in again (you will see the consent page).",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.revoke_client.emit(list(group.client_ids), group.client_name)

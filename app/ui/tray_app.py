@@ -183,7 +183,7 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.notify(title, text, error)
         elif not quiet:
-            self.dashboard.banner.say(f"<b>{title}</b> — {text}", "error" if error else "info", about)
+            self.dashboard.banner.say(text, "error" if error else "info", about, title=title)
 
     def _message_clicked(self) -> None:
         if self._message_purpose == "settings":

@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from app.server.runner import ServerRunner
+from app.ui import dialogs
 from app.ui.dashboard import Dashboard
 from app.ui.tokens_model import COL_CLIENT
 from tests.support.oauth import mcp_status, sign_in
@@ -82,13 +83,13 @@ def test_revoke_all_for_a_client_asks_first(
     select_token(dashboard, access_token_id(server, first.client_id))
     assert dashboard.tokens.revoke_client_button.text() == "Revoke all for Twice registered…"
 
-    answers = [QMessageBox.StandardButton.Cancel]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers[0])
+    answers = [False]
+    monkeypatch.setattr(dialogs, "ask", lambda *a, **k: answers[0])
     qtbot.mouseClick(dashboard.tokens.revoke_client_button, Qt.MouseButton.LeftButton)
     qtbot.wait(300)
     assert mcp_status(server.base_url, first.access_token) == 200  # cancelled: nothing revoked
 
-    answers[0] = QMessageBox.StandardButton.Yes
+    answers[0] = True
     qtbot.mouseClick(dashboard.tokens.revoke_client_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dashboard.tokens.model.token_count() == 0, timeout=5000)
     assert mcp_status(server.base_url, first.access_token) == 401
@@ -102,7 +103,7 @@ def test_remove_client_from_the_clients_tab(
     gone = sign_in(server.base_url, "Old app")
     qtbot.waitUntil(lambda: dashboard.clients.model.rowCount() == 1, timeout=5000)
     dashboard.clients.table.selectRow(0)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(dialogs, "ask", lambda *a, **k: True)
     qtbot.mouseClick(dashboard.clients.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dashboard.clients.model.rowCount() == 0, timeout=5000)
     assert mcp_status(server.base_url, gone.access_token) == 401

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner, ServerState
 from app.store.rows import EventRow
+from app.ui import dialogs
 from app.ui.notifier import Notifier
 from app.ui.store_service import StoreSnapshot
 from app.ui.tray_app import TrayApp
@@ -154,8 +154,8 @@ def test_settings_save_lifetimes_and_restart_the_server_with_them(
 def test_claude_section_configures_and_offers_a_fresh_start_for_broken_json(
     qtbot: QtBot, tray_app: TrayApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(dialogs, "tell", lambda *a, **k: None)
+    monkeypatch.setattr(dialogs, "ask", lambda *a, **k: True)
     config = tmp_path / "Claude" / "claude_desktop_config.json"
     tray_app.open_settings()
     section = tray_app.settings_dialog.claude  # type: ignore[union-attr]
@@ -225,3 +225,16 @@ def test_tray_configure_with_a_broken_claude_config_opens_settings_and_keeps_the
     qtbot.waitUntil(lambda: section.reset_button.isVisible(), timeout=5000)
     assert config.read_text(encoding="utf-8") == "{not json"
     assert "not configured" in tray_app.dashboard.banner.text()
+
+
+def test_a_client_name_with_markup_is_shown_as_text(qtbot: QtBot, tray_app: TrayApp) -> None:
+    tray_app.start(start_server=True)
+    qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
+    qtbot.waitUntil(lambda: tray_app.notifier.last_event_id is not None, timeout=5000)
+    sign_in(tray_app.runner.base_url, '<a href="https://evil.example">Claude</a>')
+    qtbot.waitUntil(lambda: "New client granted access" in tray_app.dashboard.banner.text(), timeout=5000)
+    shown = tray_app.dashboard.banner.text()
+    assert "<a href" not in shown
+    assert "&lt;a href=&quot;https://evil.example&quot;&gt;Claude&lt;/a&gt;" in shown
+    box = dialogs._box(None, "Revoke?", "<b>Claude</b>", dialogs.QMessageBox.Icon.Question)
+    assert box.textFormat() == dialogs.Qt.TextFormat.PlainText
