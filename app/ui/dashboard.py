@@ -21,6 +21,7 @@ from app.ui.lists_view import ActivityView, ClientsView
 from app.ui.status_panel import StatusPanel
 from app.ui.store_service import StoreService, StoreSnapshot
 from app.ui.tokens_view import TokensView
+from app.ui.tools_tab import ToolsTab
 
 STATUS_MS = 1000
 TIMES_MS = 20_000
@@ -86,6 +87,8 @@ class Dashboard(QMainWindow):
         self.tabs.addTab(self.tokens, "Active tokens")
         self.tabs.addTab(self.clients, "Clients")
         self.tabs.addTab(self.activity, "Recent activity")
+        self.tools_tab = ToolsTab(controller.runner.tools)
+        self.tabs.addTab(self.tools_tab, "Tools")
         self.status_panel.settings_clicked.connect(self.settings_requested)
         self.keyring_note = QLabel()
         self.keyring_note.setObjectName("keyringNote")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import autostart
 from app.config import Settings
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
@@ -59,6 +60,8 @@ class SettingsDialog(QDialog):
         self.refresh_days.setSuffix(" days")
         self.start_on_launch = QCheckBox("Start the server when MCP Tray starts")
         self.start_on_launch.setObjectName("startOnLaunch")
+        self.start_at_login = QCheckBox("Start MCP Tray when I log in")
+        self.start_at_login.setObjectName("startAtLogin")
 
         server = QGroupBox("Server")
         form = QFormLayout(server)
@@ -66,6 +69,7 @@ class SettingsDialog(QDialog):
         form.addRow("Access tokens last", self.access_minutes)
         form.addRow("Refresh tokens last", self.refresh_days)
         form.addRow("", self.start_on_launch)
+        form.addRow("", self.start_at_login)
         note = QLabel(
             "Changing the port or the lifetimes restarts the server. Clients that use the old "
             "port (Claude Desktop included) must be configured again."
@@ -99,6 +103,8 @@ class SettingsDialog(QDialog):
         self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
         self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
         self.start_on_launch.setChecked(settings.start_server_on_launch)
+        # What the OS has registered is the truth (the user may have removed the entry by hand).
+        self.start_at_login.setChecked(autostart.is_enabled())
         self.error.hide()
         self.claude.refresh()
 
@@ -111,6 +117,7 @@ class SettingsDialog(QDialog):
             access_token_ttl=access,
             refresh_token_ttl=max(access, self.refresh_days.value() * 86400),
             start_server_on_launch=self.start_on_launch.isChecked(),
+            start_at_login=self.start_at_login.isChecked(),
         )
 
     def save(self) -> None:
@@ -125,7 +132,13 @@ class SettingsDialog(QDialog):
             self.saved.emit(settings)
             self.accept()
 
-        run_task(self.pool, lambda: settings.save(self.data_dir), done, failed, self)
+        def work() -> None:
+            if settings.start_at_login != autostart.is_enabled():
+                # Registers with the OS first; raises AutostartError (shown above) if that fails.
+                autostart.set_start_at_login(self.data_dir, settings.start_at_login)
+            settings.save(self.data_dir)
+
+        run_task(self.pool, work, done, failed, self)
 
     def focus_port(self) -> None:
         """Put the cursor in the port field (after the port turned out to be taken)."""

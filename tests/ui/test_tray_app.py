@@ -238,3 +238,31 @@ def test_a_client_name_with_markup_is_shown_as_text(qtbot: QtBot, tray_app: Tray
     assert "&lt;a href=&quot;https://evil.example&quot;&gt;Claude&lt;/a&gt;" in shown
     box = dialogs._box(None, "Revoke?", "<b>Claude</b>", dialogs.QMessageBox.Icon.Question)
     assert box.textFormat() == dialogs.Qt.TextFormat.PlainText
+
+
+def test_start_at_login_checkbox_registers_with_the_desktop(
+    qtbot: QtBot, tray_app: TrayApp, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    entry = tmp_path / "xdg" / "autostart" / "mcp-tray.desktop"
+    tray_app.open_settings()
+    dialog = tray_app.settings_dialog
+    assert dialog is not None and not dialog.start_at_login.isChecked()
+    dialog.start_at_login.setChecked(True)
+    with qtbot.waitSignal(dialog.saved, timeout=5000):
+        dialog.save()
+    assert entry.exists() and "Exec=" in entry.read_text()
+    assert Settings.load(data_dir).start_at_login
+    tray_app.open_settings()
+    assert dialog.start_at_login.isChecked()
+    dialog.start_at_login.setChecked(False)
+    with qtbot.waitSignal(dialog.saved, timeout=5000):
+        dialog.save()
+    assert not entry.exists() and not Settings.load(data_dir).start_at_login
+
+
+def test_dashboard_has_the_tools_tab_over_the_servers_registry(tray_app: TrayApp) -> None:
+    tabs = tray_app.dashboard.tabs
+    titles = [tabs.tabText(i) for i in range(tabs.count())]
+    assert titles == ["Active tokens", "Clients", "Recent activity", "Tools"]
+    assert tray_app.dashboard.tools_tab.registry is tray_app.runner.tools
