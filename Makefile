@@ -1,11 +1,19 @@
-# The README's commands. `make run` sets up and starts the app; `make test` sets up and runs every test.
-.PHONY: run test
+# Shortcuts. The README's two commands are scripts/run.sh and scripts/test.sh (no make needed).
+# `make bundle` builds the desktop app with PyInstaller (dist/mcp-tray/); `make bundle-smoke` builds it
+# and smoke-tests the frozen app (CI runs scripts/bundle_smoke.sh after scripts/test.sh).
+.PHONY: run test bundle bundle-smoke
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+bundle:
+	scripts/bundle.sh
+
+bundle-smoke:
+	scripts/bundle_smoke.sh
 
 # Soak test (10 minutes; not part of `make test`): scripts/soak.sh --seconds N for a shorter run.
 .PHONY: soak

@@ -16,15 +16,16 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.commands import COMMAND_MODULES
-from app.config import DEFAULT_HOST, log_dir, resolve_data_dir
+from app.config import log_dir, resolve_data_dir
 from app.logging_setup import configure
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="where the database and settings live (default: the platform "
-                        "data dir, or $MCP_TRAY_DATA_DIR)")
+    common.add_argument("--data-dir", default=argparse.SUPPRESS,
+                        help="where the database and settings live (default: the platform data dir, "
+                        "or $MCP_TRAY_DATA_DIR)")
     parser = argparse.ArgumentParser(
         prog="mcp-tray", parents=[common],
         description="A personal MCP server behind OAuth 2.1, run from your system tray.",
@@ -57,10 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure(log_dir(data_dir), console_level=logging.WARNING)
         from app.ui.launch import run_gui
 
-        return run_gui(data_dir, args.port)
+        return int(run_gui(data_dir, args.port))
     configure(log_dir(data_dir), console_level=getattr(args, "console_log_level", logging.WARNING))
-    result: int = args.run(args, data_dir)
-    return result
+    return int(args.run(args, data_dir))
 
 
 if __name__ == "__main__":

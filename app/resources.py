@@ -9,10 +9,13 @@ from pathlib import Path
 
 @cache
 def resources_dir() -> Path:
-    """`resources/` beside the package in a checkout, or inside the bundle when frozen."""
+    """`resources/` inside the bundle when frozen, inside the installed package, or beside it in a checkout."""
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "resources"
+    installed = Path(__file__).resolve().parent / "_resources"  # `pip install .` puts them here
+    if installed.is_dir():
+        return installed
     return Path(__file__).resolve().parent.parent / "resources"
 
 

@@ -13,6 +13,8 @@ packages=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus
           libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xinerama0 gnome-keyring libsecret-1-0 dbus-x11)
 if [ "$want_test" = 1 ]; then
   packages+=(xvfb trayer x11-utils xdotool chromium libsecret-tools imagemagick)
+  # the packaged app: gcc links the trimmed ICU data (packaging/icu_trim.py); desktop-file-validate
+  packages+=(gcc binutils desktop-file-utils)
 fi
 if ! python3 -m venv --help >/dev/null 2>&1; then packages+=(python3-venv); fi
 
@@ -33,6 +35,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$want_test" = 1 ]; then
   .venv/bin/python -m pip install -q -e '.[test,bundle]'
+  # A tiny plugin package whose entry points the tool tests must discover (tests/tools/).
+  .venv/bin/python -m pip install -q ./tests/plugins/mcp-tray-sample-plugin
   if ! command -v npm >/dev/null 2>&1; then
     echo "setup: Node.js and npm are needed for the end-to-end tests (mcp-remote)" >&2
     exit 1

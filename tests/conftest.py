@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
+
+# Widget tests draw offscreen unless a test gives a subprocess its own display (the tray tests do).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture

@@ -19,8 +19,10 @@ from app.auth.consent_request import BadConsentRequestError, ConsentRequest, Con
 from app.auth.origins import ServerIdentity, is_loopback_url
 from app.auth.pages import message_page, render, security_headers
 from app.auth.provider import CODE_TTL
-from app.auth.scopes import describe
+from app.auth.scopes import DEFAULT_SCOPE, OPTIONAL_TOOL_SCOPES, describe
 from app.store.store import ConsentAlreadyAnsweredError, Store
+from app.tools.groups import TOOL_SCOPES
+from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,34 @@ def _redirect_target(uri: str) -> tuple[str, str]:
 class ConsentEndpoint:
     """GET and POST /consent."""
 
-    def __init__(self, store: Store, signer: ConsentSigner, identity: ServerIdentity) -> None:
+    def __init__(self, store: Store, signer: ConsentSigner, identity: ServerIdentity,
+                 tools: ToolRegistry | None = None) -> None:
         self.store = store
         self.signer = signer
         self.identity = identity
+        self.tools = tools
+
+    def _tool_choices(self, requested: tuple[str, ...]) -> str:
+        """A checkbox per optional tool group, ticked when the client asked for it (the person decides)."""
+        items = []
+        rows = self.tools.rows() if self.tools is not None else []
+        for scope in OPTIONAL_TOOL_SCOPES:
+            group = TOOL_SCOPES[scope]
+            names = [r.name for r in rows if r.scope == scope and r.enabled and r.error is None]
+            if self.tools is None:
+                which = ""
+            elif names:
+                which = "Tools: " + ", ".join(names)
+            else:
+                which = "No tool of this kind is turned on in MCP Tray right now"
+            checked = " checked" if scope in requested else ""
+            items.append(
+                f'      <label><input type="checkbox" name="scope" value="{html.escape(scope)}"{checked}>'
+                f'<span>{html.escape(group.description)} <span class="name">{html.escape(scope)}</span></span>'
+                f'<span class="hint">{html.escape(which)}</span></label>'
+            )
+        return ('    <fieldset class="choices">\n      <legend>Also allow these tools?</legend>\n'
+                + "\n".join(items) + "\n    </fieldset>")
 
     async def handle(self, request: Request) -> Response:
         """Route by method."""
@@ -71,8 +97,8 @@ class ConsentEndpoint:
         note = '<span class="note">an app on this computer</span>' if on_this_computer else ""
         scope_items = "\n".join(
             f'    <li>{html.escape(describe(s))}<span class="name">{html.escape(s)}</span></li>'
-            for s in pending.scopes
-        )
+            for s in pending.scopes if s not in TOOL_SCOPES
+        ) or f'    <li>{html.escape(describe(DEFAULT_SCOPE))}</li>'
         issued = info.get("client_id_issued_at")
         registered = time.strftime("%Y-%m-%d %H:%M", time.localtime(issued)) if isinstance(issued, int) else "?"
         page = render(
@@ -86,6 +112,7 @@ class ConsentEndpoint:
             scope_items_html=scope_items,
             request=request.query_params.get("request", ""),
             csrf_token=self.signer.csrf_token(pending),
+            tool_choices_html=self._tool_choices(pending.scopes),
         )
         return HTMLResponse(page, headers=security_headers(form_target))
 
@@ -127,10 +154,14 @@ class ConsentEndpoint:
                     error_description="The user denied access", state=pending.state, iss=pending.issuer,
                 )
             else:
+                # Tool groups are granted by their checkboxes, whatever the client asked for.
+                ticked = {v for v in form.getlist("scope") if isinstance(v, str)}
+                granted = tuple(s for s in pending.scopes if s not in TOOL_SCOPES) + tuple(
+                    s for s in OPTIONAL_TOOL_SCOPES if s in ticked) or (DEFAULT_SCOPE,)
                 code = self.store.approve(
                     nonce=pending.nonce,
                     client_id=pending.client_id,
-                    scopes=pending.scopes,
+                    scopes=granted,
                     resource=pending.resource,
                     redirect_uri=pending.redirect_uri,
                     redirect_explicit=pending.redirect_explicit,

@@ -37,7 +37,7 @@ def keyring_problem() -> str | None:
         backend = keyring.get_keyring()
         if isinstance(backend, fail.Keyring):
             return "no OS keyring is available (keyring found no backend)"
-    except Exception as exc:  # noqa: BLE001 - any failure to load a backend means "no keyring"
+    except Exception as exc:
         return f"the OS keyring could not be loaded: {exc}"
     return None
 
@@ -62,7 +62,7 @@ def load_or_create(name: str, data_dir: Path, nbytes: int = 32) -> Secret:
             return Secret(value, persistent=True)
         except (KeyringError, ValueError) as exc:
             problem = f"the OS keyring refused access ({type(exc).__name__}: {exc})"
-        except Exception as exc:  # noqa: BLE001 - D-Bus backends raise their own errors
+        except Exception as exc:
             problem = f"the OS keyring failed ({type(exc).__name__}: {exc})"
     log.warning(
         "%s: using a temporary %s for this run only; consent pages open across a restart will "

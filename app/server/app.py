@@ -44,8 +44,10 @@ from app.resources import resource_path
 from app.server.guard import Guard
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
 from app.server.stats import ServerStats
+from app.server.tool_events import ToolEvents
 from app.server.tools import build_mcp_server
 from app.store.store import Store
+from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class ServerParts:
     lifetimes: TokenLifetimes
     stats: ServerStats = field(default_factory=ServerStats)
     live: LiveConnections = field(default_factory=LiveConnections)
+    tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
     limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
@@ -77,8 +80,10 @@ def build_app(parts: ServerParts) -> Starlette:
     store, identity = parts.store, parts.identity
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
     authenticator = ClientAuthenticator(provider)
-    mcp = build_mcp_server()
-    lowlevel = mcp._lowlevel_server  # noqa: SLF001 - the SDK offers no public handle for custom mounting
+    mcp = build_mcp_server(parts.tools)
+    tool_events = ToolEvents(mcp)
+    mcp.middleware.append(tool_events)
+    lowlevel = mcp._lowlevel_server
     security = _transport_security(identity)
     sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
     sse = SseServerTransport("/messages/", security_settings=security)
@@ -91,7 +96,7 @@ def build_app(parts: ServerParts) -> Starlette:
         return BearerGuard(app, store, identity, parts.live, path)
 
     authorize = AuthorizeEndpoint(provider, store)
-    consent = ConsentEndpoint(store, parts.signer, identity)
+    consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
     token = TokenHandler(provider, authenticator)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
@@ -136,6 +141,7 @@ def build_app(parts: ServerParts) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with sessions.run(), anyio.create_task_group() as tg:
             tg.start_soon(watch_revocations, store, parts.live)
+            tg.start_soon(tool_events.run)
             yield
             tg.cancel_scope.cancel()
 

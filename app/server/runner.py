@@ -23,6 +23,7 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
 from app.store.store import Store
+from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class ServerRunner:
         self.error: str | None = None
         self.parts: ServerParts | None = None
         self.port = port
+        self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
 
     @property
     def secret(self) -> Secret:
@@ -127,6 +129,7 @@ class ServerRunner:
                 identity=ServerIdentity(self.port, frozenset(extra)),
                 signer=ConsentSigner(self.secret.value),
                 lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
+                tools=self.tools,
             )
         config = uvicorn.Config(
             wrap(build_app(self.parts), self.parts),
@@ -146,7 +149,7 @@ class ServerRunner:
     def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:
             server.run(sockets=[sock])
-        except BaseException as exc:  # noqa: BLE001 - uvicorn may sys.exit; report it, never crash the app
+        except BaseException as exc:
             log.exception("server thread ended with an error")
             with self._lock:
                 self.error = f"{type(exc).__name__}: {exc}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
 _INPUT = re.compile(r'<input type="hidden" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)">')
+_CHECKBOX = re.compile(r'<input type="checkbox" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)"(?P<checked> checked)?>')
 
 
 def form_fields(page: str) -> dict[str, str]:
@@ -16,8 +18,17 @@ def form_fields(page: str) -> dict[str, str]:
     return {m["name"]: html.unescape(m["value"]) for m in _INPUT.finditer(page)}
 
 
-def answer_consent(authorize_url: str, action: str = "approve") -> str:
-    """Follow the authorization URL to the consent page, submit `action`, return the final redirect URL."""
+def checkboxes(page: str) -> dict[str, bool]:
+    """The consent form's scope checkboxes (value -> ticked as the page shows it)."""
+    return {html.unescape(m["value"]): bool(m["checked"]) for m in _CHECKBOX.finditer(page)}
+
+
+def answer_consent(authorize_url: str, action: str = "approve", scopes: Iterable[str] | None = None) -> str:
+    """Follow the authorization URL to the consent page, submit `action`, return the final redirect URL.
+
+    The scope checkboxes are sent as the page ticks them (as a browser would), or, with `scopes`,
+    ticked exactly for those scopes (as a person changing them would).
+    """
     with httpx.Client(follow_redirects=False, timeout=10) as http:
         response = http.get(authorize_url)
         if response.status_code != 302:
@@ -27,9 +38,14 @@ def answer_consent(authorize_url: str, action: str = "approve") -> str:
         if page.status_code != 200:
             raise AssertionError(f"consent page answered {page.status_code}: {page.text[:300]}")
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(consent_url))
+        boxes = checkboxes(page.text)
+        wanted = [s for s, on in boxes.items() if on] if scopes is None else list(scopes)
+        missing = [s for s in wanted if s not in boxes]
+        if missing:
+            raise AssertionError(f"the consent page has no checkbox for {missing}")
         posted = http.post(
             urljoin(consent_url, "/consent"),
-            data={**form_fields(page.text), "action": action},
+            data={**form_fields(page.text), "action": action, "scope": wanted},
             headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"},
         )
         if posted.status_code != 303:

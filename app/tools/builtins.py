@@ -1,0 +1,32 @@
+"""The tools MCP Tray ships: add (the seed's), now, and the read-only folder tools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.tools.clock import now
+from app.tools.file_tools import FileTools
+from app.tools.folders import FolderGuard
+from app.tools.groups import BASE, FILES, TIME
+from app.tools.spec import ToolSpec, make_spec
+
+SOURCE = "built-in"
+
+
+def add(a: int | float, b: int | float) -> int | float:
+    """Add two numbers and return their sum."""
+    return a + b
+
+
+def builtin_tools(folders: Callable[[], Sequence[Path]]) -> list[ToolSpec]:
+    """The built-in tools; the folder tools read the user's current choice of folders on every call."""
+    files = FileTools(FolderGuard(folders))
+    return [
+        make_spec(add, group=BASE, source=SOURCE),
+        make_spec(now, group=TIME, source=SOURCE),
+        # They expose the user's files, so they stay off until the user turns them on.
+        make_spec(files.list_files, group=FILES, source=SOURCE, default_enabled=False),
+        make_spec(files.search_files, group=FILES, source=SOURCE, default_enabled=False),
+        make_spec(files.read_file, group=FILES, source=SOURCE, default_enabled=False),
+    ]

@@ -1,0 +1,1 @@
+"""The PySide6 tray app: the only package that imports Qt."""

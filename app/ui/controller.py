@@ -1,0 +1,181 @@
+"""The GUI's handle on the ServerRunner: start, stop and restart off the GUI thread; state as signals.
+
+The runner's server thread never touches Qt. This object polls its thread-safe state twice a
+second and turns changes into signals, which is also how a server that died on its own (or never
+bound its port) reaches the tray as a notification instead of a silent dead thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+
+from app.config import Settings
+from app.server.runner import PortInUseError, ServerRunner, ServerState
+from app.server.stats import StatsSnapshot
+from app.ui.tasks import run_task
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 500
+READY_TIMEOUT = 15.0
+
+
+def _is_mcp_tray(host: str, port: int) -> bool:
+    """Whether an MCP Tray answers /health on this port (called on a worker thread)."""
+    name = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a loopback probe
+    try:
+        with urllib.request.urlopen(f"http://{name}:{port}/health", timeout=1.5) as response:
+            return bool(json.loads(response.read(4096)).get("name") == "mcp-tray")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What the status panel and the tray show, read without blocking."""
+
+    state: ServerState
+    busy: bool
+    url: str | None
+    base_url: str | None
+    port: int
+    error: str | None
+    stats: StatsSnapshot | None
+    open_connections: int
+    keyring_problem: str | None
+
+
+class ServerController(QObject):
+    """Starts and stops the server on a worker thread and reports what happens."""
+
+    changed = Signal()  # anything in status() may differ
+    start_failed = Signal(str, bool)  # message, the port was taken
+    stopped_unexpectedly = Signal(str)
+
+    def __init__(self, runner: ServerRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # start, stop and restart never overlap
+        self._busy = False
+        self._keyring_problem: str | None = None
+        self._last: ServerState = runner.state
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start()
+
+    @property
+    def busy(self) -> bool:
+        """True while a start, stop or restart is under way."""
+        return self._busy
+
+    def status(self) -> ServerStatus:
+        """A snapshot for display; only takes the runner's and the counters' locks."""
+        runner = self.runner
+        state = runner.state
+        parts = runner.parts
+        running = state is ServerState.RUNNING
+        return ServerStatus(
+            state=state,
+            busy=self._busy,
+            url=runner.mcp_url if running else None,
+            base_url=runner.base_url if running else None,
+            port=runner.port if running else runner.requested_port,
+            error=runner.error,
+            stats=parts.stats.snapshot() if parts is not None else None,
+            open_connections=parts.live.count() if parts is not None and running else 0,
+            keyring_problem=self._keyring_problem,
+        )
+
+    def _poll(self) -> None:
+        state = self.runner.state
+        if state is self._last:
+            return
+        previous, self._last = self._last, state
+        self.changed.emit()
+        # Nobody asked it to stop: the thread ended on its own (crash, or uvicorn gave up).
+        ended = state in (ServerState.ERROR, ServerState.STOPPED)
+        if ended and previous is ServerState.RUNNING and not self._busy:
+            message = self.runner.error or "its thread ended without being asked to"
+            log.error("server stopped unexpectedly: %s", message)
+            self.stopped_unexpectedly.emit(message)
+
+    def _run(self, job: object) -> None:
+        self._busy = True
+        self.changed.emit()
+        run_task(self._pool, job, self._finished, self._failed, self)  # type: ignore[arg-type]
+
+    def _start_and_wait(self) -> None:
+        try:
+            self.runner.start()
+        except PortInUseError as exc:
+            if _is_mcp_tray(self.runner.host, self.runner.requested_port):
+                raise PortInUseError(
+                    exc.errno,
+                    f"port {self.runner.requested_port} is used by another MCP Tray "
+                    "(one with a different data dir)",
+                ) from exc
+            raise
+        secret = self.runner.secret  # loaded by start(), on this worker thread: the keyring may be slow
+        self._keyring_problem = None if secret.persistent else (secret.problem or "no OS keyring")
+        if not self.runner.wait_ready(READY_TIMEOUT):
+            raise RuntimeError(self.runner.error or "the server did not start in time")
+
+    def start(self) -> None:
+        """Start serving (no-op while busy or running)."""
+        if self._busy or self.runner.state is ServerState.RUNNING:
+            return
+        self._run(self._start_and_wait)
+
+    def stop(self) -> None:
+        """Stop serving; open streams get the runner's grace period."""
+        if self._busy:
+            return
+        self._run(self.runner.stop)
+
+    def restart(self, settings: Settings, port: int) -> None:
+        """Apply new settings: stop, rebuild the server's parts with them, start on `port`."""
+        if self._busy:
+            return
+        # A server that failed (say its port was taken) is started again: that is why the user changed it.
+        should_start = self.runner.state is not ServerState.STOPPED
+
+        def job() -> None:
+            self.runner.close()  # drops the parts, so the new token lifetimes apply
+            self.runner.settings = settings
+            self.runner.requested_port = port
+            self.runner.port = port
+            if should_start:
+                self._start_and_wait()
+
+        self._run(job)
+
+    def _finished(self, _result: object) -> None:
+        self._busy = False
+        self._last = self.runner.state
+        if self._last is ServerState.RUNNING:
+            log.info("MCP server ready at %s", self.runner.mcp_url)
+        else:
+            log.info("MCP server %s", self._last.value)
+        self.changed.emit()
+
+    def _failed(self, exc: Exception) -> None:
+        self._busy = False
+        self._last = self.runner.state
+        in_use = isinstance(exc, PortInUseError)
+        message = exc.strerror if isinstance(exc, PortInUseError) and exc.strerror else str(exc)
+        log.warning("server could not start: %s", message)
+        self.changed.emit()
+        self.start_failed.emit(str(message), in_use)
+
+    def shutdown(self, timeout_ms: int = 8000) -> None:
+        """At quit: wait for a start/stop in progress, then stop the server and close the store."""
+        self._timer.stop()
+        self._pool.waitForDone(timeout_ms)
+        self.runner.close()

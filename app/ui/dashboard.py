@@ -1,0 +1,183 @@
+"""The dashboard window: server status, active tokens, clients and recent activity, updated live."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.server.runner import ServerState
+from app.ui.controller import ServerController
+from app.ui.icons import app_icon
+from app.ui.lists_view import ActivityView, ClientsView
+from app.ui.status_panel import StatusPanel
+from app.ui.store_service import StoreService, StoreSnapshot
+from app.ui.tokens_view import TokensView
+from app.ui.tools_tab import ToolsTab
+
+STATUS_MS = 1000
+TIMES_MS = 20_000
+
+
+class Banner(QLabel):
+    """A coloured line above everything for things the user must know (no tray, no keyring, port taken)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("banner")
+        self.setWordWrap(True)
+        self.setOpenExternalLinks(False)
+        self.hide()
+
+    def say(self, text: str, tone: str = "warn", about: str = "", title: str = "") -> None:
+        """Show `text` ("warn" amber, "error" red, "info" blue); about="server" goes once it runs.
+
+        Text and title are escaped: they may carry a client's self-chosen name.
+        """
+        self.setProperty("about", about)
+        shown = html.escape(text)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        colours = {
+            "warn": ("#fff4d6", "#8a5a00", "#f0d48a"),
+            "error": ("#fde8e7", "#9b1c15", "#f3b3ae"),
+            "info": ("#e8f0fe", "#1a4fa0", "#b6cdf6"),
+        }
+        bg, fg, border = colours.get(tone, colours["warn"])
+        self.setStyleSheet(
+            f"QLabel#banner {{ background: {bg}; color: {fg}; border: 1px solid {border};"
+            " border-radius: 6px; padding: 8px 10px; }"
+        )
+        self.setText(f"<b>{html.escape(title)}</b> — {shown}" if title else shown)
+        self.show()
+
+
+class Dashboard(QMainWindow):
+    """Everything at a glance; the tray's Open dashboard shows this window."""
+
+    settings_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(
+        self, controller: ServerController, store: StoreService, *, quit_on_close: bool = False
+    ) -> None:
+        super().__init__()
+        self.controller = controller
+        self.store = store
+        self.quit_on_close = quit_on_close
+        self.setWindowTitle("MCP Tray")
+        self.setWindowIcon(app_icon())
+        self.setObjectName("dashboard")
+
+        self.banner = Banner()
+        self.status_panel = StatusPanel()
+        self.tokens = TokensView()
+        self.clients = ClientsView()
+        self.activity = ActivityView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.tokens, "Active tokens")
+        self.tabs.addTab(self.clients, "Clients")
+        self.tabs.addTab(self.activity, "Recent activity")
+        self.tools_tab = ToolsTab(controller.runner.tools)
+        self.tabs.addTab(self.tools_tab, "Tools")
+        self.status_panel.settings_clicked.connect(self.settings_requested)
+        self.keyring_note = QLabel()
+        self.keyring_note.setObjectName("keyringNote")
+        self.keyring_note.setWordWrap(True)
+        self.keyring_note.hide()
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(14, 12, 14, 8)
+        layout.setSpacing(10)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.status_panel)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.keyring_note)
+        self.setCentralWidget(body)
+        self.resize(860, 600)
+
+        self.status_panel.start_clicked.connect(controller.start)
+        self.status_panel.stop_clicked.connect(controller.stop)
+        self.status_panel.copy_clicked.connect(self.copy_url)
+        controller.changed.connect(self.update_status)
+        controller.start_failed.connect(self._start_failed)
+        controller.stopped_unexpectedly.connect(
+            lambda msg: self.banner.say(
+                f"The server stopped unexpectedly: {msg}. Start it again above.", "error", "server"
+            )
+        )
+        store.snapshot_ready.connect(self.show_snapshot)
+        store.action_done.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        store.action_failed.connect(lambda msg: self.banner.say(msg, "error"))
+        self.tokens.revoke_tokens.connect(store.revoke_tokens)
+        self.tokens.revoke_client.connect(store.revoke_clients)
+        self.clients.remove_clients.connect(store.remove_clients)
+
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_MS)
+        self._status_timer.timeout.connect(self.update_status)
+        self._status_timer.start()
+        self._times_timer = QTimer(self)
+        self._times_timer.setInterval(TIMES_MS)
+        self._times_timer.timeout.connect(self.tokens.model.refresh_times)
+        self._times_timer.start()
+        self.update_status()
+        if store.last is not None:
+            self.show_snapshot(store.last)
+
+    def update_status(self) -> None:
+        """Read the controller's non-blocking status into the panel."""
+        status = self.controller.status()
+        self.status_panel.show_status(status)
+        if status.keyring_problem:
+            self.keyring_note.setText(
+                f"⚠ No OS keyring ({status.keyring_problem}): the consent-signing key lives in memory "
+                "for this run only, and nothing is written to disk in its place."
+            )
+        self.keyring_note.setVisible(bool(status.keyring_problem))
+        if status.state is ServerState.RUNNING and self.banner.property("about") == "server":
+            self.banner.hide()
+
+    def _start_failed(self, message: str, port_in_use: bool) -> None:
+        hint = " Choose another port in Settings." if port_in_use else ""
+        self.banner.say(f"The server could not start: {message}.{hint}", "error", "server")
+
+    def show_snapshot(self, snapshot: object) -> None:
+        """Put a store snapshot into the three tabs."""
+        if not isinstance(snapshot, StoreSnapshot):
+            return
+        self.tokens.set_rows(snapshot.tokens)
+        self.clients.model.set_rows(snapshot.clients)
+        self.activity.model.set_rows(snapshot.events)
+        self.tabs.setTabText(0, f"Active tokens ({len(snapshot.tokens)})")
+        self.tabs.setTabText(1, f"Clients ({len(snapshot.clients)})")
+
+    def copy_url(self) -> None:
+        """Put the MCP URL on the clipboard."""
+        url = self.controller.status().url
+        if url:
+            QGuiApplication.clipboard().setText(url)
+            self.statusBar().showMessage(f"Copied {url}", 5000)
+
+    def bring_up(self) -> None:
+        """Show, un-minimise and raise the window."""
+        self.show()
+        self.setWindowState(self.windowState() & ~self.windowState().WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """With a tray, closing only hides; with no tray, closing the window quits the app."""
+        if self.quit_on_close:
+            self.quit_requested.emit()
+        event.accept()

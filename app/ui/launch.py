@@ -1,0 +1,69 @@
+"""`mcp-tray` with no subcommand: the tray application, with the server in a thread of this process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.config import DEFAULT_HOST, Settings
+from app.server.runner import ServerRunner
+from app.ui.icons import app_icon
+from app.ui.single_instance import InstanceServer, ask_running_to_show
+from app.ui.tray_app import TrayApp
+
+log = logging.getLogger(__name__)
+
+SIGNAL_POLL_MS = 200  # Python runs signal handlers only between bytecodes; this gives it a chance
+
+
+def _install_signal_handlers(app: TrayApp) -> QTimer:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: quitting", signum)
+        app.quit()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(SIGNAL_POLL_MS)
+    return timer
+
+
+def run_gui(data_dir: Path, port: int | None) -> int:
+    """Run the tray app until Quit or SIGTERM; 0 on a clean exit."""
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    if not isinstance(qt_app, QApplication):
+        print("mcp-tray: a non-GUI Qt application already exists", file=sys.stderr)
+        return 1
+    qt_app.setApplicationName("MCP Tray")
+    qt_app.setDesktopFileName("mcp-tray")
+    qt_app.setWindowIcon(app_icon())
+    qt_app.setQuitOnLastWindowClosed(False)
+
+    if ask_running_to_show(data_dir):
+        print(
+            f"MCP Tray is already running for {data_dir}; its window was brought to the front.",
+            file=sys.stderr,
+        )
+        return 0
+    instance = InstanceServer(data_dir)
+
+    settings = Settings.load(data_dir)
+    runner = ServerRunner(data_dir, DEFAULT_HOST, settings.port if port is None else port, settings)
+    app = TrayApp(data_dir, runner)
+    instance.show_requested.connect(app.open_dashboard)
+    timer = _install_signal_handlers(app)
+    app.start(start_server=settings.start_server_on_launch or port is not None)
+    code = qt_app.exec()
+    timer.stop()
+    log.info("event loop ended (%d); stopping the server", code)
+    app.shutdown()
+    instance.close()
+    log.info("bye")
+    return 0 if code == 0 else code

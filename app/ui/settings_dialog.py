@@ -1,0 +1,146 @@
+"""Settings: port, token lifetimes, start on launch (settings.json in the data dir), and Claude Desktop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import autostart
+from app.config import Settings
+from app.ui.claude_section import ClaudeSection
+from app.ui.icons import app_icon
+from app.ui.tasks import run_task
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of Settings; `saved(settings)` fires after the file was written."""
+
+    saved = Signal(object)  # Settings
+
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Settings,
+        server_url: Callable[[], str],
+        pool: QThreadPool,
+        claude_config: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("MCP Tray settings")
+        self.setWindowIcon(app_icon())
+        self.setObjectName("settingsDialog")
+        self.data_dir = data_dir
+        self.pool = pool
+
+        self.port = QSpinBox()
+        self.port.setObjectName("port")
+        self.port.setRange(1024, 65535)
+        self.access_minutes = QSpinBox()
+        self.access_minutes.setObjectName("accessMinutes")
+        self.access_minutes.setRange(1, 24 * 60)
+        self.access_minutes.setSuffix(" min")
+        self.refresh_days = QSpinBox()
+        self.refresh_days.setObjectName("refreshDays")
+        self.refresh_days.setRange(1, 365)
+        self.refresh_days.setSuffix(" days")
+        self.start_on_launch = QCheckBox("Start the server when MCP Tray starts")
+        self.start_on_launch.setObjectName("startOnLaunch")
+        self.start_at_login = QCheckBox("Start MCP Tray when I log in")
+        self.start_at_login.setObjectName("startAtLogin")
+
+        server = QGroupBox("Server")
+        form = QFormLayout(server)
+        form.addRow("Port", self.port)
+        form.addRow("Access tokens last", self.access_minutes)
+        form.addRow("Refresh tokens last", self.refresh_days)
+        form.addRow("", self.start_on_launch)
+        form.addRow("", self.start_at_login)
+        note = QLabel(
+            "Changing the port or the lifetimes restarts the server. Clients that use the old "
+            "port (Claude Desktop included) must be configured again."
+        )
+        note.setObjectName("settingsNote")
+        note.setWordWrap(True)
+        form.addRow(note)
+
+        self.claude = ClaudeSection(server_url, pool, claude_config)
+        self.error = QLabel()
+        self.error.setObjectName("settingsError")
+        self.error.setStyleSheet("color: #c0241c;")
+        self.error.hide()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(server)
+        layout.addWidget(self.claude)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(520)
+        self.load(settings)
+
+    def load(self, settings: Settings) -> None:
+        """Show these settings (the dialog is kept and reused; this resets it to the saved state)."""
+        self.original = settings
+        self.port.setValue(settings.port)
+        self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
+        self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
+        self.start_on_launch.setChecked(settings.start_server_on_launch)
+        # What the OS has registered is the truth (the user may have removed the entry by hand).
+        self.start_at_login.setChecked(autostart.is_enabled())
+        self.error.hide()
+        self.claude.refresh()
+
+    def edited(self) -> Settings:
+        """The settings as the form shows them."""
+        access = self.access_minutes.value() * 60
+        return replace(
+            self.original,
+            port=self.port.value(),
+            access_token_ttl=access,
+            refresh_token_ttl=max(access, self.refresh_days.value() * 86400),
+            start_server_on_launch=self.start_on_launch.isChecked(),
+            start_at_login=self.start_at_login.isChecked(),
+        )
+
+    def save(self) -> None:
+        """Write settings.json off the GUI thread; close once it is on disk."""
+        settings = self.edited()
+
+        def failed(exc: Exception) -> None:
+            self.error.setText(f"Could not save the settings: {exc}")
+            self.error.show()
+
+        def done(_: object) -> None:
+            self.saved.emit(settings)
+            self.accept()
+
+        def work() -> None:
+            if settings.start_at_login != autostart.is_enabled():
+                # Registers with the OS first; raises AutostartError (shown above) if that fails.
+                autostart.set_start_at_login(self.data_dir, settings.start_at_login)
+            settings.save(self.data_dir)
+
+        run_task(self.pool, work, done, failed, self)
+
+    def focus_port(self) -> None:
+        """Put the cursor in the port field (after the port turned out to be taken)."""
+        self.port.setFocus()
+        self.port.selectAll()

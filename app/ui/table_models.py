@@ -1,0 +1,154 @@
+"""Thin table models for the Clients and Recent activity views: rows in, cells out, no widgets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.store.rows import ClientGroup, EventRow
+from app.ui.format import absolute, clock, relative
+
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+R = TypeVar("R")
+
+
+class RowsModel(QAbstractTableModel, Generic[R]):
+    """A list of frozen rows; subclasses say what each cell shows."""
+
+    HEADERS: tuple[str, ...] = ()
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self._rows: tuple[R, ...] = ()
+        self._now = now
+
+    def set_rows(self, rows: Sequence[R]) -> bool:
+        """Replace the rows; False (and no reset, so selections survive) when nothing changed."""
+        rows = tuple(rows)
+        if rows == self._rows:
+            return False
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+        return True
+
+    def row_at(self, row: int) -> R:
+        """The row object shown at `row`."""
+        return self._rows[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's name
+        """Number of rows (a table has no children)."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's name
+        """Number of headers."""
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Display text, tooltip and sort key of a cell; the row object under ROW_ROLE."""
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(row, index.column())
+        if role == SORT_ROLE:
+            return self.sort_key(row, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(row, index.column())
+        return None
+
+    def text(self, row: R, col: int) -> str:
+        """What the cell shows."""
+        raise NotImplementedError
+
+    def sort_key(self, row: R, col: int) -> Any:
+        """What the column sorts by (the text, unless overridden)."""
+        return self.text(row, col)
+
+    def tooltip(self, row: R, col: int) -> str | None:
+        """Extra detail on hover."""
+        return None
+
+
+class ClientsModel(RowsModel[ClientGroup]):
+    """Registered clients, grouped by name and redirect URIs (`Store.client_groups`)."""
+
+    COL_NAME, COL_REDIRECTS, COL_REGISTRATIONS, COL_ACTIVE, COL_LATEST = range(5)
+    HEADERS = ("Client", "Redirect URIs", "Registrations", "Active tokens", "Registered")
+
+    def text(self, row: ClientGroup, col: int) -> str:
+        """Cell text."""
+        return (
+            row.client_name,
+            ", ".join(row.redirect_uris),
+            str(len(row.client_ids)),
+            str(row.active_tokens),
+            relative(row.latest_created_at, self._now()),
+        )[col]
+
+    def sort_key(self, row: ClientGroup, col: int) -> Any:
+        """Numbers and times sort as numbers."""
+        if col == self.COL_REGISTRATIONS:
+            return len(row.client_ids)
+        if col == self.COL_ACTIVE:
+            return row.active_tokens
+        if col == self.COL_LATEST:
+            return row.latest_created_at
+        return self.text(row, col).lower()
+
+    def tooltip(self, row: ClientGroup, col: int) -> str | None:
+        """The client ids, or the exact time."""
+        if col == self.COL_LATEST:
+            return absolute(row.latest_created_at)
+        return "Client ids: " + ", ".join(row.client_ids)
+
+
+EVENT_LABELS = {
+    "registered": "Registered",
+    "authorized": "Access granted",
+    "denied": "Access denied",
+    "refreshed": "Token refreshed",
+    "revoked": "Revoked",
+    "client removed": "Client removed",
+    "code replayed": "Code replayed (grant revoked)",
+    "refresh reused": "Refresh token reused (grant revoked)",
+}
+
+
+class EventsModel(RowsModel[EventRow]):
+    """Recent activity, newest first (`Store.recent_events`)."""
+
+    COL_TIME, COL_KIND, COL_CLIENT, COL_DETAIL = range(4)
+    HEADERS = ("Time", "What", "Client", "Detail")
+
+    def text(self, row: EventRow, col: int) -> str:
+        """Cell text."""
+        return (
+            clock(row.at, self._now()),
+            EVENT_LABELS.get(row.kind, row.kind.capitalize()),
+            row.client_name or row.client_id or "",
+            row.detail,
+        )[col]
+
+    def sort_key(self, row: EventRow, col: int) -> Any:
+        """Time sorts by event order."""
+        return row.id if col == self.COL_TIME else self.text(row, col).lower()
+
+    def tooltip(self, row: EventRow, col: int) -> str | None:
+        """Exact time, or the full detail."""
+        return absolute(row.at) if col == self.COL_TIME else (row.detail or None)

@@ -1,0 +1,214 @@
+"""Active tokens grouped by client: a two-level model (client, then its tokens), usable without widgets.
+
+Groups are keyed by client name, so an app that registered several times (mcp-remote does after
+its cache is cleared) shows as one client; each group remembers all its client ids, which is what
+"Revoke all for this client" acts on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from app.store.rows import TokenRow
+from app.ui.format import absolute, relative
+
+COL_CLIENT, COL_ID, COL_SCOPES, COL_ISSUED, COL_EXPIRES, COL_LAST_USED = range(6)
+HEADERS = ("Client / token", "ID", "Scopes", "Issued", "Expires", "Last used")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+CLIENT_IDS_ROLE = Qt.ItemDataRole.UserRole + 3
+CLIENT_NAME_ROLE = Qt.ItemDataRole.UserRole + 4
+
+Index = QModelIndex | QPersistentModelIndex
+_ROOT = 0  # internalId of a group row; token rows carry their group's row + 1
+
+
+@dataclass(frozen=True)
+class TokenGroup:
+    """All live tokens of one client (by name)."""
+
+    client_name: str
+    client_ids: tuple[str, ...]
+    tokens: tuple[TokenRow, ...]
+
+
+def group_tokens(rows: Sequence[TokenRow]) -> list[TokenGroup]:
+    """Group rows by client name, in order of first appearance (the store gives newest first)."""
+    groups: dict[str, list[TokenRow]] = {}
+    for row in rows:
+        groups.setdefault(row.client_name, []).append(row)
+    return [
+        TokenGroup(name, tuple(dict.fromkeys(r.client_id for r in members)), tuple(members))
+        for name, members in groups.items()
+    ]
+
+
+def _bold() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
+
+
+class TokensModel(QAbstractItemModel):
+    """Clients at the top level, their tokens below; `set_rows` replaces everything."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self._groups: list[TokenGroup] = []
+        self._rows: tuple[TokenRow, ...] = ()
+        self._now = now
+
+    # -- data in -------------------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[TokenRow]) -> bool:
+        """Show these tokens; returns False (and keeps views untouched) when nothing changed."""
+        rows = tuple(rows)
+        if rows == self._rows:
+            return False
+        self.beginResetModel()
+        self._rows = rows
+        self._groups = group_tokens(rows)
+        self.endResetModel()
+        return True
+
+    def refresh_times(self) -> None:
+        """Relative times ('3 min ago') age: repaint the time columns."""
+        for g, group in enumerate(self._groups):
+            parent = self.index(g, 0)
+            self.dataChanged.emit(self.index(g, COL_ISSUED), self.index(g, COL_LAST_USED))
+            if group.tokens:
+                last = len(group.tokens) - 1
+                self.dataChanged.emit(
+                    self.index(0, COL_ISSUED, parent),
+                    self.index(last, COL_LAST_USED, parent),
+                )
+
+    @property
+    def groups(self) -> list[TokenGroup]:
+        """The groups shown, in model order."""
+        return list(self._groups)
+
+    def token_count(self) -> int:
+        """How many token rows there are."""
+        return len(self._rows)
+
+    # -- the item model --------------------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """Top-level rows are groups; children are tokens."""
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, _ROOT)
+        return self.createIndex(row, column, parent.row() + 1)
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        """A token's parent is its group; a group has none."""
+        if not index.isValid() or index.internalId() == _ROOT:
+            return QModelIndex()
+        return self.createIndex(int(index.internalId()) - 1, 0, _ROOT)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's name
+        """Groups at the top, tokens under a group, nothing under a token."""
+        if not parent.isValid():
+            return len(self._groups)
+        if parent.internalId() == _ROOT and parent.column() == 0:
+            return len(self._groups[parent.row()].tokens)
+        return 0
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's name
+        """One column per header."""
+        return len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """The column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def token_at(self, index: Index) -> TokenRow | None:
+        """The token behind a child index, or None for a group row."""
+        if not index.isValid() or index.internalId() == _ROOT:
+            return None
+        return self._groups[int(index.internalId()) - 1].tokens[index.row()]
+
+    def group_at(self, index: Index) -> TokenGroup | None:
+        """The group a row belongs to (itself for a group row)."""
+        if not index.isValid():
+            return None
+        row = index.row() if index.internalId() == _ROOT else int(index.internalId()) - 1
+        return self._groups[row]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Text, sort keys, tooltips and ids for each cell."""
+        if not index.isValid():
+            return None
+        token, group = self.token_at(index), self.group_at(index)
+        if group is None:
+            return None
+        if role == CLIENT_IDS_ROLE:
+            return list(group.client_ids)
+        if role == CLIENT_NAME_ROLE:
+            return group.client_name
+        if role == TOKEN_ID_ROLE:
+            return None if token is None else token.token_id
+        col = index.column()
+        if token is None:
+            return self._group_data(group, col, role)
+        return self._token_data(token, col, role)
+
+    def _times(self, col: int, issued: float, expires: float, used: float | None) -> tuple[Any, str, str]:
+        value = {COL_ISSUED: issued, COL_EXPIRES: expires, COL_LAST_USED: used}[col]
+        return (value or 0.0), relative(value, self._now()), absolute(value)
+
+    def _group_data(self, group: TokenGroup, col: int, role: int) -> Any:
+        tokens = group.tokens
+        if col in (COL_ISSUED, COL_EXPIRES, COL_LAST_USED):
+            used = [t.last_used_at for t in tokens if t.last_used_at is not None]
+            key, text, tip = self._times(
+                col,
+                max(t.created_at for t in tokens),
+                max(t.expires_at for t in tokens),
+                max(used) if used else None,
+            )
+            return {SORT_ROLE: key, Qt.ItemDataRole.DisplayRole: text, Qt.ItemDataRole.ToolTipRole: tip}.get(
+                role
+            )
+        text = {
+            COL_CLIENT: group.client_name,
+            COL_ID: f"{len(tokens)} token{'s' if len(tokens) != 1 else ''}",
+            COL_SCOPES: " ".join(dict.fromkeys(s for t in tokens for s in t.scopes)),
+        }[col]
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            return text.lower() if role == SORT_ROLE and col == COL_CLIENT else text
+        if role == Qt.ItemDataRole.FontRole and col == COL_CLIENT:
+            return _bold()
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_CLIENT:
+            return "Client ids: " + ", ".join(group.client_ids)
+        return None
+
+    def _token_data(self, token: TokenRow, col: int, role: int) -> Any:
+        if col in (COL_ISSUED, COL_EXPIRES, COL_LAST_USED):
+            key, text, tip = self._times(col, token.created_at, token.expires_at, token.last_used_at)
+            return {SORT_ROLE: key, Qt.ItemDataRole.DisplayRole: text, Qt.ItemDataRole.ToolTipRole: tip}.get(
+                role
+            )
+        text = {
+            COL_CLIENT: f"{token.kind.capitalize()} token",
+            COL_ID: token.token_id,
+            COL_SCOPES: " ".join(token.scopes) or "(none)",
+        }[col]
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            return text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            resource = token.resource or "-"
+            return f"{token.kind} token {token.token_id} of client {token.client_id}; resource {resource}"
+        return None

@@ -1,0 +1,188 @@
+"""The Tools tab: every tool with its source, permission and state; a toggle each; Reload; Open tools folder;
+and the folders shared with the read-only folder tools.
+
+It only talks to a ToolRegistry (no Qt in there). The registry may change on another thread (the
+server reloads the tools folder when a file changes), so its change callback is bounced onto the
+GUI thread through a queued signal before anything is redrawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.tools.groups import FILES
+from app.tools.registry import ToolRegistry
+from app.ui.tools_model import COL_ABOUT, COL_ON, ToolsTableModel
+
+
+class _Relay(QObject):
+    """Carries 'the registry changed' from any thread to the GUI thread."""
+
+    changed = Signal()
+
+
+def _open_with_desktop(path: Path) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+def _ask_for_folder(parent: QWidget) -> str:
+    return QFileDialog.getExistingDirectory(parent, "Share a folder (read-only) with MCP clients")
+
+
+class ToolsTab(QWidget):
+    """`ToolsTab(runner.tools)`: a standalone widget for the dashboard's Tools tab."""
+
+    def __init__(self, registry: ToolRegistry, parent: QWidget | None = None, *,
+                 open_folder: Callable[[Path], bool] = _open_with_desktop,
+                 choose_folder: Callable[[QWidget], str] = _ask_for_folder) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self._open_folder = open_folder
+        self._choose_folder = choose_folder
+
+        intro = QLabel("Tools your MCP clients can use. Tools marked with a permission are only offered to "
+                       "clients you allowed that permission when they connected.")
+        intro.setWordWrap(True)
+
+        self.model = ToolsTableModel()
+        self.model.toggled.connect(self._toggle)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_ABOUT, QHeaderView.ResizeMode.Stretch)
+
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Load the tools folder and installed plugins again")
+        self.reload_button.clicked.connect(self._reload)
+        self.open_button = QPushButton("Open tools folder")
+        self.open_button.setToolTip(str(registry.tools_dir) if registry.tools_dir else "No tools folder")
+        self.open_button.setEnabled(registry.tools_dir is not None)
+        self.open_button.clicked.connect(self._open_tools_folder)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.reload_button)
+
+        self.folders = QListWidget()
+        self.folders.setMaximumHeight(110)
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.clicked.connect(self._add_folder)
+        self.remove_folder_button = QPushButton("Remove")
+        self.remove_folder_button.clicked.connect(self._remove_folder)
+        self.folders_note = QLabel()
+        self.folders_note.setWordWrap(True)
+        folder_buttons = QVBoxLayout()
+        folder_buttons.addWidget(self.add_folder_button)
+        folder_buttons.addWidget(self.remove_folder_button)
+        folder_buttons.addStretch(1)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folders, 1)
+        folder_row.addLayout(folder_buttons)
+        box = QGroupBox("Folders shared with list_files, search_files and read_file (read-only)")
+        box_layout = QVBoxLayout(box)
+        box_layout.addLayout(folder_row)
+        box_layout.addWidget(self.folders_note)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(box)
+
+        self._relay = _Relay(self)
+        self._relay.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe = registry.subscribe(self._relay.changed.emit)
+        self.destroyed.connect(self._unsubscribe)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the registry as it is now."""
+        rows = self.registry.rows()
+        self.model.set_rows(rows)
+        on = sum(1 for r in rows if r.enabled)
+        broken = [r for r in rows if r.error]
+        text = f"{on} of {len(rows) - len(broken)} tools on"
+        if broken:
+            text += f"; {len(broken)} could not be loaded (see the red lines)"
+        self.status.setText(text)
+        folders = self.registry.folders()
+        self.folders.clear()
+        self.folders.addItems([str(f) for f in folders])
+        files_on = any(r.enabled for r in rows if r.group == FILES)
+        if files_on and not folders:
+            self.folders_note.setText("The folder tools are on, but no folder is shared yet: add one.")
+        elif folders and not files_on:
+            self.folders_note.setText("Turn on list_files, search_files or read_file above to use these folders.")
+        else:
+            self.folders_note.setText("Clients can read, never change, files in these folders.")
+        self.remove_folder_button.setEnabled(bool(folders))
+
+    def _reload(self) -> None:
+        # Not connected straight to registry.reload: `clicked` would pass its bool as `notify`.
+        self.registry.reload()
+        self.refresh()
+
+    def _toggle(self, name: str, enabled: bool) -> None:
+        problem = None
+        try:
+            self.registry.set_enabled(name, enabled)
+        except KeyError:
+            problem = f"The tool {name} is gone (its plugin changed); the list was reloaded."
+        except OSError as exc:
+            problem = f"Could not save the choice in tools.json: {exc}"
+        self.refresh()
+        if problem:
+            self.status.setText(problem)
+
+    def _open_tools_folder(self) -> None:
+        folder = self.registry.tools_dir
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        if not self._open_folder(folder):
+            self.status.setText(f"Could not open a file manager; the tools folder is {folder}")
+
+    def _add_folder(self) -> None:
+        chosen = self._choose_folder(self)
+        if chosen:
+            try:
+                self.registry.add_folder(Path(chosen))
+            except OSError as exc:
+                self.status.setText(f"Could not save the folder in tools.json: {exc}")
+
+    def _remove_folder(self) -> None:
+        item = self.folders.currentItem()
+        if item is None and self.folders.count() == 1:
+            item = self.folders.item(0)
+        if item is not None:
+            try:
+                self.registry.remove_folder(Path(item.text()))
+            except OSError as exc:
+                self.status.setText(f"Could not save the change in tools.json: {exc}")
+
+    def toggle_column(self) -> int:
+        """The column with the on/off checkboxes (for tests and keyboard users)."""
+        return COL_ON

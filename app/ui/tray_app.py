@@ -1,0 +1,213 @@
+"""The application object: wires the runner, the store service, the tray, the dashboard and notifications."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from app.clients import claude_desktop as cd
+from app.config import Settings, log_dir
+from app.server.runner import ServerRunner, ServerState
+from app.ui.claude_section import RESTART_HINT
+from app.ui.controller import ServerController
+from app.ui.dashboard import Dashboard
+from app.ui.notifier import Notifier
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.store_service import StoreService
+from app.ui.tasks import run_task
+from app.ui.tray import Tray
+
+log = logging.getLogger(__name__)
+
+
+class TrayApp(QObject):
+    """One running MCP Tray: what the tray menu, the dashboard and the notifications act on."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        runner: ServerRunner,
+        *,
+        use_tray: bool | None = None,
+        claude_config: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.runner = runner
+        self.settings = runner.settings
+        self.claude_config = claude_config
+        self.pool = QThreadPool(self)  # small disk jobs: settings, Claude's config
+        self.controller = ServerController(runner, self)
+        self.store = StoreService(data_dir, self)
+        self.has_tray = QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None else use_tray
+        log.info("system tray available: %s", self.has_tray)
+        self.dashboard = Dashboard(self.controller, self.store, quit_on_close=not self.has_tray)
+        self.dashboard.settings_requested.connect(self.open_settings)
+        self.dashboard.quit_requested.connect(self.quit)
+        self.settings_dialog: SettingsDialog | None = None
+        self._message_purpose = "dashboard"
+        self.notifier = Notifier(self)
+        self.notifier.message.connect(self.notify)
+        self.store.snapshot_ready.connect(self.notifier.on_snapshot)
+        self.controller.start_failed.connect(self.notifier.on_start_failed)
+        self.controller.stopped_unexpectedly.connect(self.notifier.on_stopped_unexpectedly)
+        self.tray: Tray | None = None
+        if self.has_tray:
+            self.tray = Tray(self.controller, self, self)
+            self.tray.icon.messageClicked.connect(self._message_clicked)
+        else:
+            self.dashboard.banner.say(
+                "No system tray was found on this desktop, so MCP Tray shows this window instead. "
+                "Closing it quits MCP Tray and stops the server.",
+                "info",
+            )
+
+    def start(self, start_server: bool) -> None:
+        """Show the tray (or the window) and, if wanted, start the server."""
+        self.store.start()
+        if self.tray is not None:
+            self.tray.show()
+            QTimer.singleShot(1500, self._log_tray_geometry)
+        else:
+            self.dashboard.bring_up()
+        if start_server:
+            self.controller.start()
+
+    def _log_tray_geometry(self) -> None:
+        if self.tray is not None:
+            # In device pixels, the way X tools (xdotool, xwininfo) count them, whatever the scale factor.
+            g = self.tray.icon.geometry()
+            screen = QGuiApplication.primaryScreen()
+            r = screen.devicePixelRatio() if screen is not None else 1.0
+            log.info(
+                "tray icon embedded at x=%d y=%d w=%d h=%d",
+                round(g.x() * r),
+                round(g.y() * r),
+                round(g.width() * r),
+                round(g.height() * r),
+            )
+
+    # -- what the tray menu does -----------------------------------------------------------------
+
+    def open_dashboard(self) -> None:
+        """Show the dashboard window."""
+        self.dashboard.bring_up()
+
+    def toggle_server(self) -> None:
+        """Start a stopped server, stop a running one."""
+        if self.runner.state is ServerState.RUNNING:
+            self.controller.stop()
+        else:
+            self.controller.start()
+
+    def server_url(self) -> str:
+        """The MCP URL clients should use: the live one, else the one the settings will serve on."""
+        return self.controller.status().url or f"http://127.0.0.1:{self.settings.port}/mcp"
+
+    def copy_url(self) -> None:
+        """Put the MCP URL on the clipboard."""
+        QGuiApplication.clipboard().setText(self.server_url())
+        self.notify("Server URL copied", self.server_url(), "dashboard", False, quiet=True)
+
+    def configure_claude(self) -> None:
+        """Write Claude Desktop's entry; a broken config opens Settings, which offers a fresh start."""
+        url, path = self.server_url(), self.claude_config
+
+        def done(result: object) -> None:
+            if isinstance(result, cd.WriteResult) and result.changed:
+                self.notify("Claude Desktop configured", RESTART_HINT, "dashboard", False)
+            else:
+                self.notify(
+                    "Claude Desktop",
+                    "Claude Desktop was already configured for this server.",
+                    "dashboard",
+                    False,
+                )
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, cd.InvalidConfigError):
+                self.open_settings()
+            self.notify("Claude Desktop not configured", str(exc), "settings", True)
+
+        run_task(self.pool, lambda: cd.write_entry(url, path), done, failed, self)
+
+    def open_logs(self) -> None:
+        """Open the log folder in the file manager."""
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir(self.data_dir))))
+
+    def open_settings(self) -> None:
+        """Show the settings dialog, reset to the saved settings."""
+        # One dialog for the app's lifetime: dropping the last reference to a dialog from inside
+        # its own finished() signal would delete it while Qt is still emitting.
+        if self.settings_dialog is None:
+            dialog = SettingsDialog(
+                self.data_dir, self.settings, self.server_url, self.pool, self.claude_config
+            )
+            dialog.saved.connect(self._settings_saved)
+            self.settings_dialog = dialog
+        elif not self.settings_dialog.isVisible():
+            self.settings_dialog.load(self.settings)
+        if self.runner.state is ServerState.ERROR:
+            self.settings_dialog.focus_port()
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+        self.settings_dialog.activateWindow()
+
+    def _settings_saved(self, settings: object) -> None:
+        if not isinstance(settings, Settings):
+            return
+        old, self.settings = self.settings, settings
+        port_changed = settings.port != old.port
+        lifetimes_changed = (settings.access_token_ttl, settings.refresh_token_ttl) != (
+            old.access_token_ttl,
+            old.refresh_token_ttl,
+        )
+        if port_changed or lifetimes_changed or self.runner.state is ServerState.ERROR:
+            # A port given with --port stays until the user picks one here.
+            status = self.controller.status()
+            port = settings.port if port_changed or status.state is ServerState.ERROR else status.port
+            self.controller.restart(settings, port)
+
+    # -- notifications ---------------------------------------------------------------------------
+
+    def notify(
+        self, title: str, text: str, purpose: str, error: bool, about: str = "", quiet: bool = False
+    ) -> None:
+        """A tray message; with no tray, a banner in the dashboard."""
+        log.info("notification: %s: %s", title, text)
+        self._message_purpose = purpose
+        if self.tray is not None:
+            self.tray.notify(title, text, error)
+        elif not quiet:
+            self.dashboard.banner.say(text, "error" if error else "info", about, title=title)
+
+    def _message_clicked(self) -> None:
+        if self._message_purpose == "settings":
+            self.open_settings()
+        else:
+            self.open_dashboard()
+
+    # -- leaving ---------------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        """Leave the event loop; run_gui then stops the server and exits 0."""
+        log.info("quit requested")
+        app = QApplication.instance()
+        if app is not None:
+            app.exit(0)
+
+    def shutdown(self) -> None:
+        """After the event loop: hide the tray, stop the server, close the stores."""
+        if self.tray is not None:
+            self.tray.hide()
+        self.dashboard.hide()
+        if self.settings_dialog is not None:
+            self.settings_dialog.hide()
+            self.settings_dialog = None  # it holds self.server_url: no cycle left for gc
+        self.store.close()
+        self.pool.waitForDone(3000)
+        self.controller.shutdown()

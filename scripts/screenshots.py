@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Screenshots for the README: the tray menu, the dashboard with real tokens, settings, 200% scaling, consent.
+
+Runs the real app on its own Xvfb display with trayer as the tray, signs clients in through the
+real OAuth flow (register, consent form, PKCE code exchange), and saves PNGs to docs/screenshots/.
+Needs Xvfb, trayer, xdotool, x11-utils and ImageMagick (scripts/setup.sh --test installs them);
+the consent-page shot also needs chromium and Playwright. Usage: scripts/screenshots.py [--display N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.signin import Issued, mcp_status, sign_in  # noqa: E402
+from tests.support.xdisplay import TrayDisplay, missing_tools, tray_display  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+SCREEN_W, SCREEN_H = 2400, 1400  # room for the dashboard at 200%
+
+
+class RunningApp:
+    """`python -m app` on the display, with its log to wait on."""
+
+    def __init__(self, display: TrayDisplay, data_dir: Path, home: Path, scale: str | None = None) -> None:
+        self.display = display
+        self.log_file = data_dir / "logs" / "mcp-tray.log"
+        self.log_file.unlink(missing_ok=True)
+        extra = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+        if scale:
+            extra["QT_SCALE_FACTOR"] = scale
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "--data-dir", str(data_dir)], cwd=ROOT, env=display.env(**extra)
+        )
+
+    def wait_log(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_file.read_text(encoding="utf-8") if self.log_file.exists() else ""
+            found = re.search(pattern, text)
+            if found:
+                return found
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the app exited early with {self.proc.returncode}")
+            time.sleep(0.2)
+        raise SystemExit(f"timed out waiting for {pattern!r} in {self.log_file}")
+
+    def tray_center(self) -> tuple[int, int]:
+        x, y, w, h = map(
+            int, self.wait_log(r"tray icon embedded at x=(\d+) y=(\d+) w=(\d+) h=(\d+)").groups()
+        )
+        return x + w // 2, y + h // 2
+
+    def quit(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def xdo(display: TrayDisplay, *args: str) -> str:
+    return display.run("xdotool", *args)
+
+
+def window_id(display: TrayDisplay, title: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ids = xdo(display, "search", "--onlyvisible", "--name", f"^{title}$").split()
+        except subprocess.CalledProcessError:
+            ids = []
+        if ids:
+            return ids[-1]
+        time.sleep(0.2)
+    raise SystemExit(f"no visible window titled {title!r}")
+
+
+def save(display: TrayDisplay, source: str, name: str, crop: str | None = None) -> Path:
+    """Capture a window (or the root, cropped) into docs/screenshots/name, small and without metadata."""
+    path = OUT / name
+    raw = Path(tempfile.mkstemp(suffix=".png")[1])
+    display.run("import", "-window", source, str(raw))
+    args = ["convert", str(raw)]
+    if crop:
+        args += ["-crop", crop, "+repage"]
+    # 256 colours without dithering: UI pictures stay sharp at a third of the size.
+    subprocess.run(
+        [*args, "+dither", "-colors", "256", "-strip", "-define", "png:compression-level=9", str(path)],
+        check=True,
+    )
+    raw.unlink()
+    print(f"saved {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KiB)")
+    return path
+
+
+def open_menu(display: TrayDisplay, app: RunningApp) -> None:
+    """Right-click the tray icon and wait until the menu is mapped."""
+    x, y = app.tray_center()
+    before = display.tree().count('"MCP Tray"')
+    for _attempt in range(3):  # a click that lands while a tray message is up may only dismiss it
+        xdo(display, "mousemove", str(x), str(y), "click", "3")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if display.tree().count('"MCP Tray"') > before:
+                time.sleep(0.5)
+                return
+            time.sleep(0.1)
+    raise SystemExit("the tray menu did not open")
+
+
+def sign_in_clients(base: str) -> list[Issued]:
+    """Three apps approve through the real consent flow; two of them then use the server."""
+    people = [
+        sign_in(base, "Claude Desktop (mcp-remote)", "mcp offline_access openid profile email"),
+        sign_in(base, "MCP Inspector", "mcp"),
+        sign_in(base, "Python SDK script", "mcp offline_access"),
+    ]
+    for issued in people[:2]:
+        mcp_status(base, issued.access_token)
+    return people
+
+
+def consent_shot(base: str) -> None:
+    """The consent page as chromium shows it (optional: needs Playwright and chromium)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("skipping the consent page: Playwright is not installed")
+        return
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import urlencode
+
+    import httpx
+
+    reg = httpx.post(
+        f"{base}/register",
+        json={
+            "client_name": "Claude Desktop (mcp-remote)",
+            "redirect_uris": ["http://127.0.0.1:33418/callback"],
+            "token_endpoint_auth_method": "none",
+        },
+        timeout=10,
+    ).json()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
+    )
+    url = f"{base}/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": reg["client_id"],
+            "redirect_uri": "http://127.0.0.1:33418/callback",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+            "scope": "mcp offline_access",
+            "resource": f"{base}/mcp",
+        }
+    )
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=shutil.which("chromium") or "chromium",  # Debian's package
+            headless=True,
+            viewport={"width": 760, "height": 640},
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("button[value=approve]")
+        page.screenshot(path=str(OUT / "consent.png"), full_page=True)
+        context.close()
+    subprocess.run(
+        [
+            "convert",
+            str(OUT / "consent.png"),
+            "+dither",
+            "-colors",
+            "256",
+            "-strip",
+            "-define",
+            "png:compression-level=9",
+            str(OUT / "consent.png"),
+        ],
+        check=True,
+    )
+    print("saved docs/screenshots/consent.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--display", type=int, default=92, help="X display number to use (default 92)")
+    parser.add_argument("--no-consent", action="store_true", help="skip the chromium consent page shot")
+    args = parser.parse_args()
+    missing = missing_tools()
+    if missing:
+        print(f"screenshots: missing {', '.join(missing)}", file=sys.stderr)
+        return 1
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tray_display(args.display, f"{SCREEN_W}x{SCREEN_H}x24") as display,
+    ):
+        data_dir, home = Path(tmp) / "data", Path(tmp) / "home"
+        data_dir.mkdir()
+        home.mkdir()
+        app = RunningApp(display, data_dir, home)
+        base = app.wait_log(r"MCP server ready at (http://\S+)/mcp")[1]
+        open_menu(display, app)
+        save(display, "root", "tray-menu.png", f"440x230+{SCREEN_W - 440}+0")
+        xdo(display, "key", "l")  # Configure Claude Desktop (a fake HOME: the real config is never touched)
+        time.sleep(1.0)
+        sign_in_clients(base)
+        time.sleep(2.5)  # the dashboard polls the store every second; let the notification show
+        save(display, "root", "notification.png", f"600x130+{SCREEN_W - 600}+0")
+
+        xdo(display, "mousemove", *map(str, app.tray_center()), "click", "1")  # left click: the dashboard
+        dashboard = window_id(display, "MCP Tray")
+        time.sleep(1.5)
+        geometry = xdo(display, "getwindowgeometry", dashboard)
+        left, top = map(int, re.search(r"Position: (\d+),(\d+)", geometry).groups())  # type: ignore[union-attr]
+        xdo(display, "mousemove", str(left + 110), str(top + 279), "click", "1")  # select a token row
+        xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))  # pointer out of the shot
+        time.sleep(0.5)
+        save(display, dashboard, "dashboard.png")
+        xdo(display, "mousemove", str(left + 283), str(top + 133), "click", "1")  # the Recent activity tab
+        xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))
+        time.sleep(0.5)
+        save(display, dashboard, "activity.png")
+
+        open_menu(display, app)
+        xdo(display, "key", "t")  # Settings…
+        settings = window_id(display, "MCP Tray settings")
+        time.sleep(1.2)
+        save(display, settings, "settings.png")
+        if not args.no_consent:
+            try:
+                consent_shot(base)
+            except Exception as exc:  # the browser is optional here: say why and go on
+                print(f"skipping the consent page: {exc}", file=sys.stderr)
+        app.quit()
+
+        big = RunningApp(display, data_dir, home, scale="2")
+        big.wait_log(r"MCP server ready at")
+        xdo(display, "mousemove", *map(str, big.tray_center()), "click", "1")
+        dashboard = window_id(display, "MCP Tray")
+        time.sleep(1.5)
+        save(display, dashboard, "dashboard-200.png")
+        big.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
