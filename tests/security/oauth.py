@@ -155,9 +155,7 @@ class OAuthClient:
         if answer.status_code != 200:
             raise AssertionError(f"initialize answered {answer.status_code}: {answer.text}")
         session_id = answer.headers["mcp-session-id"]
-        self.mcp(
-            token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{"Mcp-Session-Id": session_id}
-        )
+        self.mcp(token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{"Mcp-Session-Id": session_id})
         return session_id
 
     def call_add(self, token: str, session_id: str, a: int = 2, b: int = 3) -> httpx.Response:

@@ -102,12 +102,8 @@ def test_refresh_token_of_another_client_refused(server: ServerRunner, client: O
 
 
 def test_revoke_errors(client: OAuthClient) -> None:
-    assert (
-        client.http.post("/revoke", data={"client_id": client.client_id}).json()["error"] == "invalid_request"
-    )
-    hint = client.http.post(
-        "/revoke", data={"client_id": client.client_id, "token": "x", "token_type_hint": "id"}
-    )
+    assert client.http.post("/revoke", data={"client_id": client.client_id}).json()["error"] == "invalid_request"
+    hint = client.http.post("/revoke", data={"client_id": client.client_id, "token": "x", "token_type_hint": "id"})
     assert hint.status_code == 400 and hint.json()["error"] == "unsupported_token_type"
     assert client.http.post("/revoke", data={"token": "x"}).status_code == 401
 
@@ -131,9 +127,7 @@ def test_oversized_body_413(client: OAuthClient) -> None:
     port = int(client.base.rsplit(":", 1)[1])
     for length in (b"-1", b"abc", str(MAX_BODY + 1).encode()):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-            raw.sendall(
-                b"POST /token HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %s\r\n\r\nx" % (port, length)
-            )
+            raw.sendall(b"POST /token HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %s\r\n\r\nx" % (port, length))
             status_line = raw.recv(4096).split(b"\r\n", 1)[0]
         assert status_line.split()[1] in (b"400", b"413"), status_line
 
@@ -162,9 +156,7 @@ def test_malformed_json_and_json_rpc_400(client: OAuthClient, body: bytes) -> No
 def test_unknown_method_in_session_is_json_rpc_error(client: OAuthClient) -> None:
     tokens = client.login()
     session = client.session(tokens.access)
-    answer = client.mcp(
-        tokens.access, {"jsonrpc": "2.0", "id": 9, "method": "no/such"}, **{"Mcp-Session-Id": session}
-    )
+    answer = client.mcp(tokens.access, {"jsonrpc": "2.0", "id": 9, "method": "no/such"}, **{"Mcp-Session-Id": session})
     assert answer.status_code == 200 and rpc_result(answer)["error"]["code"] == -32601
     bad_args = client.call_add(tokens.access, session, a="x", b=None)  # type: ignore[arg-type]
     assert bad_args.status_code == 200 and (
@@ -204,9 +196,7 @@ def test_registration_bad_metadata_400(server: ServerRunner, metadata: dict[str,
 def test_registration_broken_json_400(server: ServerRunner, body: bytes) -> None:
     import httpx
 
-    answer = httpx.post(
-        f"{server.base_url}/register", content=body, headers={"Content-Type": "application/json"}
-    )
+    answer = httpx.post(f"{server.base_url}/register", content=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_client_metadata"
 
 

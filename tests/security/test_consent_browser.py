@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from app.auth.scopes import describe
 from app.server.runner import ServerRunner
 from tests.security.oauth import OAuthClient, pkce
 from tests.support.consent import query_of
@@ -48,9 +49,7 @@ class LocalSite:
                 if path == "/callback":
                     site.hits.append(self.path)
                     site.got_callback.set()
-                body = (pages or {}).get(
-                    path, "<!doctype html><title>done</title><p>You can close this tab.</p>"
-                )
+                body = (pages or {}).get(path, "<!doctype html><title>done</title><p>You can close this tab.</p>")
                 data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -96,9 +95,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
 
 
 def _open_consent(page: Page, server: ServerRunner, site: LocalSite) -> tuple[OAuthClient, str]:
-    client = OAuthClient(
-        server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback"
-    )
+    client = OAuthClient(server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback")
     verifier, challenge = pkce()
     page.goto(client.authorize_url(challenge, state="browser-state", scope="mcp offline_access"))
     page.wait_for_selector("button[value=approve]")
@@ -113,7 +110,7 @@ def test_consent_page_shows_client_redirect_and_scopes_then_approve(
         assert page.locator("h1 .client").inner_text() == "Claude Desktop"
         assert page.locator("code.redirect").inner_text() == f"127.0.0.1:{site.port}"
         scopes = page.locator("ul.scopes").inner_text()
-        assert "Use the tools this server offers" in scopes and "offline_access" in scopes
+        assert describe("mcp") in scopes and "offline_access" in scopes
         shot = tmp_path / "consent.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
@@ -131,9 +128,7 @@ def test_consent_page_shows_client_redirect_and_scopes_then_approve(
         client.close()
 
 
-def test_consent_deny_in_browser_returns_access_denied(
-    page: Page, server: ServerRunner, site: LocalSite
-) -> None:
+def test_consent_deny_in_browser_returns_access_denied(page: Page, server: ServerRunner, site: LocalSite) -> None:
     client, _ = _open_consent(page, server, site)
     try:
         page.get_by_role("button", name="Deny").click()

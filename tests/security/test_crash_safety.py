@@ -44,10 +44,7 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
         before = steady.login()
         issued: list[list[dict[str, str]]] = [[] for _ in workers]
         stop = threading.Event()
-        threads = [
-            threading.Thread(target=_burst, args=(w, out, stop))
-            for w, out in zip(workers, issued, strict=True)
-        ]
+        threads = [threading.Thread(target=_burst, args=(w, out, stop)) for w, out in zip(workers, issued, strict=True)]
         for thread in threads:
             thread.start()
         time.sleep(BURST_SECONDS)

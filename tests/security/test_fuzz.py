@@ -107,9 +107,7 @@ def test_fuzz_authorize(target: Target, params: dict[str, str], use_real_client:
             **{k: v for k, v in params.items() if k != "client_id"},
         }
     answer = (
-        target.http.get("/authorize", params=params)
-        if method == "GET"
-        else target.http.post("/authorize", data=params)
+        target.http.get("/authorize", params=params) if method == "GET" else target.http.post("/authorize", data=params)
     )
     target.check(answer)
     if answer.status_code in (302, 303):
@@ -141,9 +139,7 @@ def test_fuzz_authorize(target: Target, params: dict[str, str], use_real_client:
         ),
         junk,
     ),
-    grant=st.sampled_from(
-        ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer", None]
-    ),
+    grant=st.sampled_from(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer", None]),
     client_id=st.one_of(st.none(), junk, st.just("REAL")),
 )
 def test_fuzz_token(target: Target, data: dict[str, str], grant: str | None, client_id: str | None) -> None:
@@ -196,9 +192,7 @@ metadata = st.fixed_dictionaries(
 
 
 @FUZZ
-@given(
-    body=st.one_of(metadata.map(json.dumps), json_values.map(json.dumps), st.binary(max_size=200).map(bytes))
-)
+@given(body=st.one_of(metadata.map(json.dumps), json_values.map(json.dumps), st.binary(max_size=200).map(bytes)))
 def test_fuzz_register(target: Target, body: str | bytes) -> None:
     answer = target.http.post("/register", content=body, headers={"Content-Type": "application/json"})
     target.check(answer)

@@ -88,9 +88,7 @@ def test_no_request_succeeds_after_revoke_endpoint_returns(client: OAuthClient) 
     _hammer_until_revoked(client, tokens.access, lambda: client.revoke(tokens.refresh).raise_for_status())
 
 
-def test_no_request_succeeds_after_store_revocation_returns(
-    server: ServerRunner, client: OAuthClient
-) -> None:
+def test_no_request_succeeds_after_store_revocation_returns(server: ServerRunner, client: OAuthClient) -> None:
     tokens = client.login()
     store = server.parts.store  # type: ignore[union-attr]
     check = store.check_token(tokens.access)

@@ -88,9 +88,7 @@ def _revoke_endpoint(server: ServerRunner, client: OAuthClient, token: str) -> N
     assert client.revoke(token).status_code == 200
 
 
-@pytest.mark.parametrize(
-    "revoke", [_revoke_cli, _revoke_store, _revoke_endpoint], ids=["cli", "store", "endpoint"]
-)
+@pytest.mark.parametrize("revoke", [_revoke_cli, _revoke_store, _revoke_endpoint], ids=["cli", "store", "endpoint"])
 def test_revocation_closes_sse_and_streamable_http_streams(
     server: ServerRunner, client: OAuthClient, revoke: Callable[[ServerRunner, OAuthClient, str], None]
 ) -> None:

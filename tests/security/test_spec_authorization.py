@@ -110,9 +110,7 @@ def test_A5_unregistered_redirect_gets_error_page_and_no_redirect(client: OAuthC
         assert answer.headers["content-type"].startswith("text/html")
         assert "Redirect not allowed" in answer.text
     # RFC 8252 7.3: a loopback redirect may differ in port only
-    other_port = client.http.get(
-        client.authorize_url(challenge, redirect_uri="http://127.0.0.1:40001/callback")
-    )
+    other_port = client.http.get(client.authorize_url(challenge, redirect_uri="http://127.0.0.1:40001/callback"))
     assert other_port.status_code == 302 and "/consent?request=" in other_port.headers["location"]
 
 
@@ -135,9 +133,7 @@ def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, clie
     row = store.load_code(code)
     assert row is not None and 0 < row.expires_at - time.time() <= 600
     store.db.tx(
-        lambda c: c.execute(
-            "UPDATE codes SET expires_at = ? WHERE code_hash = ?", (time.time() - 1, hash_secret(code))
-        )
+        lambda c: c.execute("UPDATE codes SET expires_at = ? WHERE code_hash = ?", (time.time() - 1, hash_secret(code)))
     )
     answer = client.exchange(code, verifier)
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"

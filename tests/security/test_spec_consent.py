@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from app.auth.scopes import describe
 from tests.security.oauth import OAuthClient, pkce
 from tests.support.consent import form_fields, query_of
 
@@ -34,7 +35,7 @@ def test_C1_consent_shows_client_redirect_host_port_and_scopes(server: object) -
         client.close()
     assert html.escape("Claude <Desktop> & co") in page and "<Desktop>" not in page
     assert "localhost:20761" in page
-    assert "Use the tools this server offers" in page and "offline_access" in page
+    assert html.escape(describe("mcp")) in page and "offline_access" in page
 
 
 def test_C2_approve_needs_csrf_token_tied_to_request_and_same_origin(client: OAuthClient) -> None:
@@ -62,9 +63,7 @@ def test_C2_approve_needs_csrf_token_tied_to_request_and_same_origin(client: OAu
 
 def test_C3_consent_cannot_be_framed(client: OAuthClient) -> None:
     _, challenge = pkce()
-    page = client.http.get(
-        urljoin(client.base, client.http.get(client.authorize_url(challenge)).headers["location"])
-    )
+    page = client.http.get(urljoin(client.base, client.http.get(client.authorize_url(challenge)).headers["location"]))
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     error_page = client.http.get("/consent?request=forged.x")

@@ -45,8 +45,7 @@ def test_T1b_loopback_origin_gets_cors_preflight(server: ServerRunner, path: str
         headers={
             "Origin": LOOPBACK_PAGE,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, content-type, "
-            "mcp-protocol-version, mcp-session-id",
+            "Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version, mcp-session-id",
         },
     )
     assert answer.status_code == 204
@@ -168,6 +167,4 @@ def test_T6_legacy_sse_transport(client: OAuthClient) -> None:
         message = json.loads(next(line[5:] for line in lines if line.startswith("data:")))
         assert message["id"] == 1 and message["result"]["serverInfo"]
         # the message endpoint needs the token too: the session id is not authentication
-        assert (
-            client.http.post(endpoint, json={"jsonrpc": "2.0", "method": "ping", "id": 2}).status_code == 401
-        )
+        assert client.http.post(endpoint, json={"jsonrpc": "2.0", "method": "ping", "id": 2}).status_code == 401
