@@ -160,7 +160,9 @@ class StoreProvider:
             raise AuthorizeError("unauthorized_client", "client has no id")
         if not S256_CHALLENGE.fullmatch(params.code_challenge):
             # An empty or malformed challenge could never be met; refuse it now, not at /token.
-            raise AuthorizeError("invalid_request", "code_challenge must be an S256 challenge (43 base64url characters)")
+            raise AuthorizeError(
+                "invalid_request", "code_challenge must be an S256 challenge (43 base64url characters)"
+            )
         origin = current_origin.get()
         scopes = params.scopes or (client.scope.split() if client.scope else [DEFAULT_SCOPE])
         request = ConsentRequest.new(
