@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -275,11 +277,17 @@ def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, clien
     assert check is not None and check.resource == f"{server.base_url}/mcp"
     # A token some other server issued (here: any bearer we did not mint) is never accepted.
     assert_bearer_challenge(client.mcp("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ1cHN0cmVhbSJ9.c2ln"))
-    # Nothing we run sends requests upstream: the tools are local functions.
-    import inspect
-
-    from app.server.tools import build_mcp_server
-
-    source = inspect.getsource(inspect.getmodule(build_mcp_server))  # type: ignore[arg-type]
-    assert "httpx" not in source and "urllib" not in source and "requests" not in source
+    # Nothing we run sends requests upstream: no built-in tool or server module imports an HTTP client.
+    repo = Path(__file__).resolve().parents[2]
+    network = {"httpx", "httpx2", "requests", "aiohttp", "urllib3", "urllib.request", "http.client"}
+    offenders = []
+    for path in [*(repo / "app" / "tools").rglob("*.py"), *(repo / "app" / "server").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
+            offenders += [f"{path.name}: {n}" for n in names if n in network or n.split(".")[0] in network]
+    assert offenders == []
     assert urlsplit(check.resource).hostname == "127.0.0.1"
