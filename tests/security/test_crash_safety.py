@@ -47,6 +47,9 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
         threads = [threading.Thread(target=_burst, args=(w, out, stop)) for w, out in zip(workers, issued, strict=True)]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + 30
+        while sum(len(out) for out in issued) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.05)  # a slow machine: wait until the burst is really going
         time.sleep(BURST_SECONDS)
         server.kill()  # mid-burst: requests are in flight
         stop.set()
