@@ -40,6 +40,7 @@ from app.auth.pages import message_page
 from app.auth.provider import StoreProvider, TokenLifetimes
 from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
+from app.auth.token import TokenEndpoint
 from app.resources import resource_path
 from app.server.guard import Guard
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
@@ -97,7 +98,7 @@ def build_app(parts: ServerParts) -> Starlette:
 
     authorize = AuthorizeEndpoint(provider, store)
     consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
-    token = TokenHandler(provider, authenticator)
+    token = TokenEndpoint(TokenHandler(provider, authenticator), identity)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
 

@@ -220,3 +220,23 @@ def test_no_server_errors_recorded(server: ServerRunner, client: OAuthClient) ->
     test_consent_bad_requests(client)
     assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
     assert json.dumps(server.parts.stats.snapshot().requests)  # type: ignore[union-attr]
+
+
+def test_token_for_another_resource_at_token_endpoint_invalid_target(client: OAuthClient) -> None:
+    code, verifier, _ = client.code()
+    for other in ("https://other.example/mcp", "http://127.0.0.1:1/mcp", "not a url"):
+        answer = client.exchange(code, verifier, resource=other)
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_target", other
+    assert client.exchange(code, verifier).status_code == 200  # the code was not spent by the refusals
+    tokens = client.login()
+    refreshed = client.http.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens.refresh,
+            "client_id": client.client_id,
+            "resource": "https://other.example",
+        },
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_target"
+    assert client.refresh(tokens.refresh).status_code == 200  # nor the refresh token

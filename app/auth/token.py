@@ -1,0 +1,35 @@
+"""POST /token (OAuth 2.1 4.1.3, 4.3) through the SDK, refusing a `resource` that is not this server (RFC 8707).
+
+The SDK's handler accepts the `resource` parameter but never hands it to the provider, so a
+client asking for a token for another audience got one for us and never learned its mistake.
+RFC 8707 2.2 says such a request gets `invalid_target`.
+"""
+
+from __future__ import annotations
+
+from mcp.server.auth.handlers.token import TokenHandler
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.auth.origins import ServerIdentity
+
+
+class TokenEndpoint:
+    """Check the resource indicator, then let the SDK's handler do the grant."""
+
+    def __init__(self, sdk: TokenHandler, identity: ServerIdentity) -> None:
+        self.sdk = sdk
+        self.identity = identity
+
+    async def handle(self, request: Request) -> Response:
+        """Handle one token request."""
+        form = await request.form()  # cached on the request: the SDK reads the same form
+        resources = form.getlist("resource")
+        if any(not isinstance(r, str) or not self.identity.names_us(r) for r in resources):
+            return JSONResponse(
+                {"error": "invalid_target", "error_description": "resource must name this server"},
+                status_code=400,
+                headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+            )
+        answer: Response = await self.sdk.handle(request)
+        return answer
