@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 import pytest
@@ -219,7 +218,7 @@ def test_no_server_errors_recorded(server: ServerRunner, client: OAuthClient) ->
     test_token_errors(client)
     test_consent_bad_requests(client)
     assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
-    assert json.dumps(server.parts.stats.snapshot().requests)  # type: ignore[union-attr]
+    assert server.parts.stats.snapshot().requests > 10  # type: ignore[union-attr]
 
 
 def test_token_for_another_resource_at_token_endpoint_invalid_target(client: OAuthClient) -> None:
