@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from app.commands import serve, store_cli
+from app.commands import bridge, serve, store_cli
 
-COMMAND_MODULES: tuple[ModuleType, ...] = (serve, store_cli)
+COMMAND_MODULES: tuple[ModuleType, ...] = (serve, store_cli, bridge)
