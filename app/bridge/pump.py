@@ -41,6 +41,7 @@ class Outcome(Enum):
     CLIENT_CLOSED = "the client closed stdin"
     SERVER_CLOSED = "the server closed the connection"
     FALLBACK = "the server does not speak streamable HTTP"
+    SESSION_LOST = "the server no longer knows the session"
 
 
 def headers_for(message: Any, negotiated: str | None) -> dict[str, str]:
@@ -74,7 +75,7 @@ class Pump:
     initialized: SessionMessage | None = None
     negotiated: str | None = None
     answered_initialize: bool = False
-    pending: dict[RequestId, str] = field(default_factory=dict)
+    pending: dict[RequestId, SessionMessage] = field(default_factory=dict)
     resend: list[SessionMessage] = field(default_factory=list)
     fallback_possible: bool = False
     statuses: Any = None  # transport.PostStatuses, consulted for the streamable-HTTP fallback
@@ -98,8 +99,9 @@ class Pump:
                     if isinstance(item, Exception):
                         log.warning("unreadable message from the server: %s", item)
                         continue
-                    if await self._from_server(item):
-                        await finish(Outcome.FALLBACK)
+                    ended = await self._from_server(item)
+                    if ended is not None:
+                        await finish(ended)
                         return
                 await finish(Outcome.SERVER_CLOSED)
 
@@ -131,33 +133,42 @@ class Pump:
     def _note_from_client(self, item: SessionMessage) -> None:
         message = item.message
         if isinstance(message, JSONRPCRequest):
-            self.pending[message.id] = message.method
+            self.pending[message.id] = item
             if message.method == "initialize":
                 self.initialize = item
         elif isinstance(message, JSONRPCNotification) and message.method == "notifications/initialized":
             self.initialized = item
 
-    async def _from_server(self, item: SessionMessage) -> bool:
-        """Forward one server message; True when it shows the streamable-HTTP fallback is needed."""
+    async def _from_server(self, item: SessionMessage) -> Outcome | None:
+        """Forward one server message; an Outcome when it shows this session must end instead."""
         message = item.message
         if isinstance(message, JSONRPCResponse | JSONRPCError):
             if message.id == REPLAY_ID:
                 self._note_version(message)
                 if self._replayed is not None:
                     self._replayed.set()
-                return False
-            method = self.pending.pop(message.id, None)
+                return None
+            request = self.pending.pop(message.id, None)
+            method = request.message.method if request is not None and isinstance(request.message, JSONRPCRequest) \
+                else None
             if method == "initialize":
                 if (isinstance(message, JSONRPCError) and not self.answered_initialize and self.fallback_possible
                         and self.statuses is not None and self.statuses.says_no_streamable_http()):
-                    self.pending[message.id] = method
+                    self.pending[message.id] = request  # type: ignore[assignment]
                     self.resend = [self.initialize] if self.initialize is not None else []
-                    return True
+                    return Outcome.FALLBACK
                 self._note_version(message)
                 self.answered_initialize = True
+            elif (request is not None and isinstance(message, JSONRPCError) and self.answered_initialize
+                  and self.statuses is not None and self.statuses.seen[-1:] == [404]):
+                # Streamable HTTP answers 404 for a session the server dropped (restart, or a new
+                # client after re-registration): the request was not carried out, so send it again
+                # in a new session instead of failing it.
+                self.pending[message.id] = request
+                return Outcome.SESSION_LOST
         self.delivered += 1
         await self.client_write.send(SessionMessage(message))
-        return False
+        return None
 
     def _note_version(self, message: JSONRPCResponse | JSONRPCError) -> None:
         if isinstance(message, JSONRPCResponse) and isinstance(message.result, dict):
@@ -177,11 +188,20 @@ class Pump:
         if self.initialized is not None:
             await up_write.send(self._stamped(self.initialized))
 
+    def requeue_pending(self) -> None:
+        """After the server side dropped: send the unanswered requests again on the next connection.
+
+        A dropped SSE session takes its server-side session with it, so what was sent there was
+        not carried out (or its answer cannot arrive); the client would otherwise see an error for
+        a request it made just as its token was revoked.
+        """
+        unsent = self.resend
+        self.resend = [m for m in self.pending.values() if self.answered_initialize or m is self.initialize]
+        self.resend += [m for m in unsent if m not in self.resend]
+
     async def fail_pending(self, why: str) -> None:
         """Answer every request still waiting for the server with an error, so the client does not hang."""
-        for request_id, method in list(self.pending.items()):
-            if method == "initialize" and self.resend:
-                continue  # it will be sent again
+        for request_id, request in list(self.pending.items()):
             error = ErrorData(code=CONNECTION_CLOSED, message=f"mcp-tray bridge: {why}")
             try:
                 await self.client_write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=error)))

@@ -60,6 +60,11 @@ async def serve_bridge(url: str, *, stderr: TextIO | None = None, opener: Callab
             try:
                 async with connect(kind, url, auth, pump.statuses) as upstream:
                     outcome = await pump.session(upstream, replay)
+                    if outcome is not Outcome.CLIENT_CLOSED:
+                        # A sign-in may be under way for a request of the ending session; let it finish
+                        # (the lock is the SDK's, held for the whole OAuth flow) so it is not asked again.
+                        async with auth.context.lock:
+                            pass
             except Exception as exc:  # noqa: BLE001 - any failure ends the bridge with a sentence, not a traceback
                 why = describe(exc)
                 log.info("upstream failed", exc_info=exc)
@@ -72,12 +77,17 @@ async def serve_bridge(url: str, *, stderr: TextIO | None = None, opener: Callab
                 say(f"{url} does not speak streamable HTTP; using the SSE transport.")
                 kinds = [Kind.SSE]
                 continue
-            await pump.fail_pending("the connection to the server was lost; please try again")
             quiet = quiet + 1 if pump.delivered == 0 else 1
             if quiet > MAX_QUIET_RECONNECTS:
                 say(f"{url} keeps closing the connection; giving up.")
+                pump.resend = []
+                await pump.fail_pending("the server keeps closing the connection")
                 return 1
-            say(f"{url} closed the connection ({kind.value}); reconnecting.")
+            pump.requeue_pending()
+            if outcome is Outcome.SESSION_LOST:
+                say(f"{url} no longer knows this session; starting a new one.")
+            else:
+                say(f"{url} closed the connection ({kind.value}); reconnecting.")
             replay = pump.answered_initialize
             await anyio.sleep(0.5 * (quiet - 1))
 

@@ -63,3 +63,16 @@ async def add_via_bridge(run: BridgeRun, url: str) -> tuple[list[str], str]:
             tools = [t.name for t in (await session.list_tools()).tools]
             result = await session.call_tool("add", {"a": 2, "b": 3})
             return tools, result.content[0].text  # type: ignore[union-attr]
+
+
+def real_keyring_or_skip() -> None:
+    """Skip unless a D-Bus session with gnome-keyring is here; under the test command, fail instead."""
+    import shutil
+
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS") and shutil.which("secret-tool"):
+        return
+    import pytest
+
+    if os.environ.get("MCP_TRAY_REQUIRE_KEYRING") == "1":
+        pytest.fail("the test command must provide a D-Bus session with gnome-keyring unlocked")
+    pytest.skip("needs a D-Bus session with gnome-keyring (the README's test command provides one)")
