@@ -12,7 +12,7 @@ import socket
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
-from anyio.abc import SocketListener, SocketStream
+from anyio.abc import Listener, SocketStream
 from mcp.client.auth.exceptions import OAuthFlowError
 from mcp.shared.auth import AuthorizationCodeResult
 
@@ -54,7 +54,7 @@ class CallbackReceiver:
         self._result: AuthorizationCodeResult | None = None
         self._error: str | None = None
 
-    async def serve(self, listener: SocketListener) -> None:
+    async def serve(self, listener: Listener[SocketStream]) -> None:
         """Accept connections until cancelled."""
         await listener.serve(self._handle)
 

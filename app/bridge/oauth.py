@@ -24,6 +24,8 @@ from urllib.parse import urlencode, urljoin
 
 import anyio
 import httpx2
+from anyio.abc import SocketAttribute, SocketStream
+from anyio.streams.stapled import MultiListener
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.auth.oauth2 import OAuthContext, check_registration_usable
 from mcp.client.auth.utils import create_client_registration_request, handle_registration_response
@@ -117,12 +119,13 @@ class BridgeOAuth(OAuthClientProvider):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._receiver.serve, listener)
                 try:
-                    return await super()._perform_authorization_code_grant()
+                    grant = await super()._perform_authorization_code_grant()
                 finally:
                     tg.cancel_scope.cancel()
                     self._receiver = None
+        return grant
 
-    async def _bind_callback(self) -> tuple[anyio.abc.SocketListener, bool]:
+    async def _bind_callback(self) -> tuple[MultiListener[SocketStream], bool]:
         """Listen on the registered callback port; if it is taken, on a new one (which needs a new registration)."""
         registered = self.context.client_metadata.redirect_uris or []
         port = registered[0].port if registered else None
@@ -132,7 +135,7 @@ class BridgeOAuth(OAuthClientProvider):
             except OSError as exc:
                 log.warning("callback port %s is taken (%s); registering with a new one", port, exc)
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        new_port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        new_port = listener.listeners[0].extra(SocketAttribute.local_port)  # noqa: S610 - anyio, not Django
         self.context.client_metadata.redirect_uris = [AnyUrl(redirect_uri_for(new_port))]
         return listener, self.context.client_info is not None
 
@@ -149,7 +152,7 @@ class BridgeOAuth(OAuthClientProvider):
         endpoint = (str(metadata.authorization_endpoint) if metadata and metadata.authorization_endpoint
                     else urljoin(self.context.get_authorization_base_url(self.context.server_url), "/authorize"))
         params = {"response_type": "code", "client_id": info.client_id,
-                  "redirect_uri": str((self.context.client_metadata.redirect_uris or [""])[0]),
+                  "redirect_uri": str(next(iter(self.context.client_metadata.redirect_uris or []), "")),
                   "code_challenge": "A" * 43, "code_challenge_method": "S256", "state": "probe"}
         if self.context.client_metadata.scope:
             params["scope"] = self.context.client_metadata.scope

@@ -16,8 +16,13 @@ from typing import Any
 
 import anyio
 from mcp.client._transport import TransportStreams
-from mcp.shared.inbound import MCP_METHOD_HEADER, MCP_NAME_HEADER, MCP_PROTOCOL_VERSION_HEADER, NAME_BEARING_METHODS
-from mcp.shared.inbound import encode_header_value
+from mcp.shared.inbound import (
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
+    MCP_PROTOCOL_VERSION_HEADER,
+    NAME_BEARING_METHODS,
+    encode_header_value,
+)
 from mcp.shared.message import ClientMessageMetadata, SessionMessage
 from mcp_types import (
     CONNECTION_CLOSED,
@@ -142,7 +147,7 @@ class Pump:
     async def _from_server(self, item: SessionMessage) -> Outcome | None:
         """Forward one server message; an Outcome when it shows this session must end instead."""
         message = item.message
-        if isinstance(message, JSONRPCResponse | JSONRPCError):
+        if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
             if message.id == REPLAY_ID:
                 self._note_version(message)
                 if self._replayed is not None:
@@ -154,7 +159,8 @@ class Pump:
             if method == "initialize":
                 if (isinstance(message, JSONRPCError) and not self.answered_initialize and self.fallback_possible
                         and self.statuses is not None and self.statuses.says_no_streamable_http()):
-                    self.pending[message.id] = request  # type: ignore[assignment]
+                    if request is not None:
+                        self.pending[message.id] = request
                     self.resend = [self.initialize] if self.initialize is not None else []
                     return Outcome.FALLBACK
                 self._note_version(message)
@@ -201,7 +207,7 @@ class Pump:
 
     async def fail_pending(self, why: str) -> None:
         """Answer every request still waiting for the server with an error, so the client does not hang."""
-        for request_id, request in list(self.pending.items()):
+        for request_id in list(self.pending):
             error = ErrorData(code=CONNECTION_CLOSED, message=f"mcp-tray bridge: {why}")
             try:
                 await self.client_write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=error)))

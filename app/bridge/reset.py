@@ -94,7 +94,7 @@ def clear_bridge_keyring(server_url: str, result: ResetResult) -> None:
                 result.keyring_entries.append(account)
             except PasswordDeleteError:
                 pass
-    except Exception as exc:  # noqa: BLE001 - D-Bus backends raise their own error types
+    except Exception as exc:
         result.problems.append(f"the OS keyring failed ({type(exc).__name__}: {exc})")
 
 

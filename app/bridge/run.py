@@ -65,7 +65,7 @@ async def serve_bridge(url: str, *, stderr: TextIO | None = None, opener: Callab
                         # (the lock is the SDK's, held for the whole OAuth flow) so it is not asked again.
                         async with auth.context.lock:
                             pass
-            except Exception as exc:  # noqa: BLE001 - any failure ends the bridge with a sentence, not a traceback
+            except Exception as exc:
                 why = describe(exc)
                 log.info("upstream failed", exc_info=exc)
                 say(f"cannot use {url}: {why}")

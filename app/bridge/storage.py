@@ -108,7 +108,7 @@ class BridgeStorage:
                 import keyring
 
                 self._record = Record.parse(keyring.get_password(SERVICE, self.account))
-            except Exception as exc:  # noqa: BLE001 - D-Bus backends raise their own error types
+            except Exception as exc:
                 self._go_memory(f"the OS keyring could not be read ({type(exc).__name__}: {exc})")
         return self._record
 
@@ -119,7 +119,7 @@ class BridgeStorage:
             import keyring
 
             keyring.set_password(SERVICE, self.account, self._record.dump())
-        except Exception as exc:  # noqa: BLE001 - D-Bus backends raise their own error types
+        except Exception as exc:
             self._go_memory(f"the OS keyring refused to store the sign-in ({type(exc).__name__}: {exc})")
 
     def _go_memory(self, problem: str) -> None:
@@ -154,7 +154,7 @@ class BridgeStorage:
                     keyring.delete_password(SERVICE, self.account)
                 except PasswordDeleteError:
                     pass
-            except Exception as exc:  # noqa: BLE001 - D-Bus backends raise their own error types
+            except Exception as exc:
                 log.warning("could not clear the bridge's keyring entry: %s", exc)
 
     def forget_tokens(self) -> None:

@@ -14,9 +14,9 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 import httpx2
+from mcp.client._transport import TransportStreams
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.client._transport import TransportStreams
 
 CONNECT_TIMEOUT = 30.0
 READ_TIMEOUT = 300.0  # a server may keep a response stream open this long without sending

@@ -205,3 +205,25 @@ def test_bad_url_is_refused_with_exit_code_2(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "app", "bridge", "ftp://example"], capture_output=True, text=True,
                           env=BridgeRun(tmp_path, keyring=False).env, cwd=str(Path(__file__).parents[2]), timeout=60)
     assert done.returncode == 2 and "not an http(s) URL" in done.stderr and done.stdout == ""
+
+
+@pytest.mark.keyring
+async def test_taken_callback_port_registers_with_a_new_one(server: ServerRunner, tmp_path: Path) -> None:
+    real_keyring_or_skip()
+    import socket
+    from urllib.parse import urlsplit
+
+    url = f"http://127.0.0.1:{server.port}/mcp"
+    run = BridgeRun(tmp_path)
+    try:
+        assert await add_via_bridge(run, url) == (["add"], "5")
+        old_redirect = _stored(url).client_info["redirect_uris"][0]  # type: ignore[index]
+        server.parts.store.revoke_all()  # type: ignore[union-attr]
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", urlsplit(old_redirect).port))
+            squatter.listen()
+            assert await add_via_bridge(run, url) == (["add"], "5")
+        assert run.consents() == 2
+        assert _stored(url).client_info["redirect_uris"][0] != old_redirect  # type: ignore[index]
+    finally:
+        keyring.delete_password(SERVICE, canonical_url(url))
