@@ -32,7 +32,8 @@ async def _visit(receiver: CallbackReceiver, paths: list[str], timeout: float = 
 
 
 async def test_code_state_and_iss_reach_the_flow() -> None:
-    statuses, outcome = await _visit(CallbackReceiver(), ["/favicon.ico", "/callback?code=c1&state=s1&iss=http%3A%2F%2Fx"])
+    paths = ["/favicon.ico", "/callback?code=c1&state=s1&iss=http%3A%2F%2Fx"]
+    statuses, outcome = await _visit(CallbackReceiver(), paths)
     assert statuses == [404, 200]
     assert outcome == AuthorizationCodeResult(code="c1", state="s1", iss="http://x")
 

@@ -22,7 +22,7 @@ from tests.support.serve import REPO, app_command
 
 
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - mcp-remote's own naming
+    return hashlib.md5(text.encode()).hexdigest()
 
 
 @pytest.fixture
