@@ -35,3 +35,4 @@ def test_transport_order_follows_the_url() -> None:
     assert kinds_for("http://127.0.0.1:8787/sse") == [Kind.SSE]
     assert kinds_for("http://127.0.0.1:8787/sse/") == [Kind.SSE]
     assert kinds_for("http://127.0.0.1:8787/mcp") == [Kind.STREAMABLE_HTTP, Kind.SSE]
+
