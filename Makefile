@@ -14,3 +14,8 @@ bundle:
 
 bundle-smoke:
 	scripts/bundle_smoke.sh
+
+# `make bench` runs the benchmarks (bench/) and writes docs/BENCHMARKS.md; several minutes.
+.PHONY: bench
+bench:
+	$(if $(wildcard .venv/bin/python),.venv/bin/python,python3) -m bench
