@@ -19,3 +19,8 @@ bundle-smoke:
 bench-bridge:
 	scripts/setup.sh --test
 	scripts/with_keyring.sh .venv/bin/python bench/bridge_startup.py
+
+# `make bench` runs the benchmarks (bench/) and writes docs/BENCHMARKS.md; several minutes.
+.PHONY: bench
+bench:
+	$(if $(wildcard .venv/bin/python),.venv/bin/python,python3) -m bench
