@@ -11,7 +11,6 @@ import logging
 import socket
 import threading
 import time
-from enum import Enum
 from pathlib import Path
 
 import uvicorn
@@ -22,25 +21,19 @@ from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
+from app.server.state import ServerState
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+__all__ = ["PortInUseError", "ServerRunner", "ServerState", "bind_socket"]
 
 SHUTDOWN_GRACE = 2.0  # seconds open streams get before they are closed on stop
 
 
 class PortInUseError(OSError):
     """The port is taken (often by another MCP Tray)."""
-
-
-class ServerState(Enum):
-    """What the runner is doing."""
-
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    ERROR = "error"
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -34,13 +34,21 @@ class TrayHost(Protocol):
 class Tray(QObject):
     """A QSystemTrayIcon that follows the server's state."""
 
-    def __init__(self, controller: ServerController, host: TrayHost, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        controller: ServerController,
+        host: TrayHost,
+        parent: QObject | None = None,
+        icon: QSystemTrayIcon | None = None,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
         # A proxy, not a reference: the host owns this object, and a cycle through Qt objects
         # would be left for Python's collector to untangle.
         self.host: TrayHost = cast(TrayHost, weakref.proxy(host))
-        self.icon = QSystemTrayIcon(self)
+        # An icon shown early at launch (before the server code loaded) is taken over, not replaced.
+        self.icon = icon or QSystemTrayIcon()
+        self.icon.setParent(self)
         self.menu = QMenu()
         self.menu.setObjectName("trayMenu")
         self.menu.aboutToShow.connect(self.rebuild_menu)

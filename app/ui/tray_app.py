@@ -36,6 +36,7 @@ class TrayApp(QObject):
         *,
         use_tray: bool | None = None,
         claude_config: Path | None = None,
+        tray_icon: QSystemTrayIcon | None = None,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
@@ -59,7 +60,7 @@ class TrayApp(QObject):
         self.controller.stopped_unexpectedly.connect(self.notifier.on_stopped_unexpectedly)
         self.tray: Tray | None = None
         if self.has_tray:
-            self.tray = Tray(self.controller, self, self)
+            self.tray = Tray(self.controller, self, self, tray_icon)
             self.tray.icon.messageClicked.connect(self._message_clicked)
         else:
             self.dashboard.banner.say(
