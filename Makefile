@@ -1,7 +1,7 @@
 # Shortcuts. The README's two commands are scripts/run.sh and scripts/test.sh (no make needed).
 # `make bundle` builds the desktop app with PyInstaller (dist/mcp-tray/); `make bundle-smoke` builds it
 # and smoke-tests the frozen app (CI runs scripts/bundle_smoke.sh after scripts/test.sh).
-.PHONY: run test bundle bundle-smoke
+.PHONY: run test bundle bundle-smoke bench-bridge
 
 run:
 	scripts/run.sh
@@ -14,6 +14,16 @@ bundle:
 
 bundle-smoke:
 	scripts/bundle_smoke.sh
+
+# Start-up of the built-in bridge against mcp-remote (figures, not a test).
+bench-bridge:
+	scripts/setup.sh --test
+	scripts/with_keyring.sh .venv/bin/python bench/bridge_startup.py
+
+# `make bench` runs the benchmarks (bench/) and writes docs/BENCHMARKS.md; several minutes.
+.PHONY: bench
+bench:
+	$(if $(wildcard .venv/bin/python),.venv/bin/python,python3) -m bench
 
 # Soak test (10 minutes; not part of `make test`): scripts/soak.sh --seconds N for a shorter run.
 .PHONY: soak

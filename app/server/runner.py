@@ -11,7 +11,6 @@ import logging
 import socket
 import threading
 import time
-from enum import Enum
 from pathlib import Path
 
 import uvicorn
@@ -22,10 +21,13 @@ from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
+from app.server.state import ServerState
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+__all__ = ["PortInUseError", "ServerRunner", "ServerState", "bind_socket"]
 
 SHUTDOWN_GRACE = 2.0  # seconds open streams get before they are closed on stop
 
@@ -34,19 +36,12 @@ class PortInUseError(OSError):
     """The port is taken (often by another MCP Tray)."""
 
 
-class ServerState(Enum):
-    """What the runner is doing."""
-
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    ERROR = "error"
-
-
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket, or PortInUseError / OSError with a readable message."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on accepted connections only when
+    # the socket says it is TCP. Without it every response waited ~40 ms for Nagle and delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

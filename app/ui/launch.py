@@ -7,15 +7,18 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.config import DEFAULT_HOST, Settings
-from app.server.runner import ServerRunner
-from app.ui.icons import app_icon
+from app.server.state import ServerState
+from app.ui.icons import app_icon, state_icon
 from app.ui.single_instance import InstanceServer, ask_running_to_show
-from app.ui.tray_app import TrayApp
+
+if TYPE_CHECKING:
+    from app.ui.tray_app import TrayApp
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,21 @@ def run_gui(data_dir: Path, port: int | None) -> int:
         return 0
     instance = InstanceServer(data_dir)
 
+    # Show the icon before loading the server code (the MCP SDK alone takes about half a second
+    # to import), so the user sees MCP Tray at once; the tray app takes this icon over.
+    early_icon: QSystemTrayIcon | None = None
+    if QSystemTrayIcon.isSystemTrayAvailable():
+        early_icon = QSystemTrayIcon(state_icon(ServerState.STARTING))
+        early_icon.setToolTip("MCP Tray — starting")
+        early_icon.show()
+        qt_app.processEvents()
+
+    from app.server.runner import ServerRunner
+    from app.ui.tray_app import TrayApp
+
     settings = Settings.load(data_dir)
     runner = ServerRunner(data_dir, DEFAULT_HOST, settings.port if port is None else port, settings)
-    app = TrayApp(data_dir, runner)
+    app = TrayApp(data_dir, runner, tray_icon=early_icon)
     instance.show_requested.connect(app.open_dashboard)
     timer = _install_signal_handlers(app)
     app.start(start_server=settings.start_server_on_launch or port is not None)

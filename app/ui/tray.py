@@ -25,6 +25,7 @@ class TrayHost(Protocol):
     def toggle_server(self) -> None: ...
     def copy_url(self) -> None: ...
     def configure_claude(self) -> None: ...
+    def reset_client_sign_in(self) -> None: ...
     def open_logs(self) -> None: ...
     def open_settings(self) -> None: ...
     def quit(self) -> None: ...
@@ -33,13 +34,21 @@ class TrayHost(Protocol):
 class Tray(QObject):
     """A QSystemTrayIcon that follows the server's state."""
 
-    def __init__(self, controller: ServerController, host: TrayHost, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        controller: ServerController,
+        host: TrayHost,
+        parent: QObject | None = None,
+        icon: QSystemTrayIcon | None = None,
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
         # A proxy, not a reference: the host owns this object, and a cycle through Qt objects
         # would be left for Python's collector to untangle.
         self.host: TrayHost = cast(TrayHost, weakref.proxy(host))
-        self.icon = QSystemTrayIcon(self)
+        # An icon shown early at launch (before the server code loaded) is taken over, not replaced.
+        self.icon = icon or QSystemTrayIcon()
+        self.icon.setParent(self)
         self.menu = QMenu()
         self.menu.setObjectName("trayMenu")
         self.menu.aboutToShow.connect(self.rebuild_menu)
@@ -83,6 +92,7 @@ class Tray(QObject):
         toggle.setEnabled(not status.busy)
         self._add("&Copy server URL", self.host.copy_url).setEnabled(status.url is not None)
         self._add("Configure C&laude Desktop", self.host.configure_claude)
+        self._add("&Reset client sign-in…", self.host.reset_client_sign_in)
         self._add("Se&ttings…", self.host.open_settings)
         self._add("Open l&ogs", self.host.open_logs)
         self.menu.addSeparator()

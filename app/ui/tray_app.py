@@ -9,9 +9,11 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
+from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
 from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
 from app.server.runner import ServerRunner, ServerState
+from app.ui import dialogs
 from app.ui.claude_section import RESTART_HINT
 from app.ui.controller import ServerController
 from app.ui.dashboard import Dashboard
@@ -34,6 +36,7 @@ class TrayApp(QObject):
         *,
         use_tray: bool | None = None,
         claude_config: Path | None = None,
+        tray_icon: QSystemTrayIcon | None = None,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
@@ -57,7 +60,7 @@ class TrayApp(QObject):
         self.controller.stopped_unexpectedly.connect(self.notifier.on_stopped_unexpectedly)
         self.tray: Tray | None = None
         if self.has_tray:
-            self.tray = Tray(self.controller, self, self)
+            self.tray = Tray(self.controller, self, self, tray_icon)
             self.tray.icon.messageClicked.connect(self._message_clicked)
         else:
             self.dashboard.banner.say(
@@ -134,6 +137,27 @@ class TrayApp(QObject):
             self.notify("Claude Desktop not configured", str(exc), "settings", True)
 
         run_task(self.pool, lambda: cd.write_entry(url, path), done, failed, self)
+
+    def reset_client_sign_in(self) -> None:
+        """Forget the bridge's stored sign-in and, once the user agrees, mcp-remote's cached files."""
+        url = self.server_url()
+        files = mcp_remote_files(url)
+        include = bool(files) and dialogs.ask(
+            self.dashboard,
+            "Reset client sign-in",
+            f"Also delete mcp-remote's {len(files)} cached sign-in file(s) for this server "
+            f"(in {files[0].parent.parent})? Clients that use mcp-remote, such as Claude Desktop, "
+            "will ask you to approve them again.",
+        )
+
+        def done(result: object) -> None:
+            summary = result.summary() if isinstance(result, ResetResult) else str(result)
+            self.notify("Client sign-in reset", summary, "dashboard", False)
+
+        def failed(exc: Exception) -> None:
+            self.notify("Client sign-in not reset", str(exc), "dashboard", True)
+
+        run_task(self.pool, lambda: reset_client_sign_in(url, include), done, failed, self)
 
     def open_logs(self) -> None:
         """Open the log folder in the file manager."""

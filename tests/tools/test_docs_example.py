@@ -1,4 +1,4 @@
-"""The plugin example in docs/readme/tools.md works as printed: copied into a tools folder, it is a tool."""
+"""The plugin example in docs/TOOLS.md works as printed: copied into a tools folder, it is a tool."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from app.tools.registry import ToolRegistry
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "readme" / "tools.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "TOOLS.md"
 
 
 def test_readme_plugin_example_loads_and_runs(data_dir: Path, tmp_path: Path,

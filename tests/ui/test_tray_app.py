@@ -266,3 +266,31 @@ def test_dashboard_has_the_tools_tab_over_the_servers_registry(tray_app: TrayApp
     titles = [tabs.tabText(i) for i in range(tabs.count())]
     assert titles == ["Active tokens", "Clients", "Recent activity", "Tools"]
     assert tray_app.dashboard.tools_tab.registry is tray_app.runner.tools
+
+
+def test_reset_client_sign_in_deletes_mcp_remote_files_only_after_asking(
+    qtbot: QtBot, tray_app: TrayApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.bridge.reset import mcp_remote_hash
+
+    cache = tmp_path / "mcp-auth" / "mcp-remote-0.15.1"
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("MCP_REMOTE_CONFIG_DIR", str(tmp_path / "mcp-auth"))
+    ours = cache / f"{mcp_remote_hash(tray_app.server_url())}_tokens.json"
+    other = cache / f"{mcp_remote_hash('https://elsewhere.example/mcp')}_tokens.json"
+    for path in (ours, other):
+        path.write_text("{}")
+    notes: list[tuple[object, ...]] = []
+    monkeypatch.setattr(tray_app, "notify", lambda *a, **k: notes.append(a))
+
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "ask", lambda parent, title, text: asked.append(text) or False)
+    tray_app.reset_client_sign_in()
+    qtbot.waitUntil(lambda: len(notes) == 1, timeout=5000)
+    assert ours.exists() and len(asked) == 1 and "1 cached sign-in file" in asked[0]
+
+    monkeypatch.setattr(dialogs, "ask", lambda *a: True)
+    tray_app.reset_client_sign_in()
+    qtbot.waitUntil(lambda: len(notes) == 2, timeout=5000)
+    assert not ours.exists() and other.exists()
+    assert notes[1][0] == "Client sign-in reset"

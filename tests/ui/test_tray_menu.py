@@ -67,6 +67,7 @@ def test_menu_items_call_the_app(tray: tuple[Tray, ServerController, Host]) -> N
         "toggle_server",
         "copy_url",
         "configure_claude",
+        "reset_client_sign_in",
         "open_settings",
         "open_logs",
         "quit",

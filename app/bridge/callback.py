@@ -1,0 +1,100 @@
+"""The loopback redirect target (RFC 8252, OAuth 2.0 for Native Apps): http://127.0.0.1:PORT/callback.
+
+A tiny HTTP/1.1 responder on anyio: it takes the first /callback that carries a `code` or an
+`error`, answers the browser with a short page, and hands the result to the waiting OAuth flow.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import socket
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+from anyio.abc import Listener, SocketStream
+from mcp.client.auth.exceptions import OAuthFlowError
+from mcp.shared.auth import AuthorizationCodeResult
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/callback"
+MAX_HEAD = 16 * 1024
+READ_TIMEOUT = 10.0
+
+_DONE = ("Signed in", "The MCP Tray bridge is signed in. You can close this tab and go back to your app.")
+_DENIED = ("Not signed in", "Access was not granted ({error}). Your app will report that it cannot connect.")
+
+
+def free_port() -> int:
+    """A port that is free on 127.0.0.1 right now (the registration records it as the redirect URI)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redirect_uri_for(port: int) -> str:
+    """The redirect URI registered for this callback port."""
+    return f"http://127.0.0.1:{port}{CALLBACK_PATH}"
+
+
+def _page(title: str, text: str, status: str = "200 OK") -> bytes:
+    body = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>").encode()
+    head = (f"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+            "Cache-Control: no-store\r\nConnection: close\r\n\r\n").encode()
+    return head + body
+
+
+class CallbackReceiver:
+    """Serves /callback on a bound listener until one authorization response arrives."""
+
+    def __init__(self) -> None:
+        self._done = anyio.Event()
+        self._result: AuthorizationCodeResult | None = None
+        self._error: str | None = None
+
+    async def serve(self, listener: Listener[SocketStream]) -> None:
+        """Accept connections until cancelled."""
+        await listener.serve(self._handle)
+
+    async def _handle(self, stream: SocketStream) -> None:
+        async with stream:
+            try:
+                with anyio.fail_after(READ_TIMEOUT):
+                    head = b""
+                    while b"\r\n\r\n" not in head and len(head) < MAX_HEAD:
+                        head += await stream.receive()
+                await stream.send(self._answer(head))
+            except (TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
+                log.debug("callback connection dropped: %s", exc)
+
+    def _answer(self, head: bytes) -> bytes:
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        method, _, rest = line.partition(" ")
+        target = rest.rpartition(" ")[0] or rest
+        parts = urlsplit(target)
+        if method != "GET" or parts.path != CALLBACK_PATH:
+            return _page("Not found", "This address only receives the sign-in answer.", "404 Not Found")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if self._done.is_set():
+            return _page(*_DONE)
+        if "error" in query:
+            self._error = query["error"] + (f": {query['error_description']}" if "error_description" in query else "")
+            self._done.set()
+            return _page(_DENIED[0], _DENIED[1].format(error=self._error))
+        if "code" not in query:
+            return _page("Missing code", "The sign-in answer had no code.", "400 Bad Request")
+        self._result = AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
+        self._done.set()
+        return _page(*_DONE)
+
+    async def wait(self, timeout: float) -> AuthorizationCodeResult:
+        """The authorization response; OAuthFlowError when it was an error or none came in time."""
+        with anyio.move_on_after(timeout):
+            await self._done.wait()
+        if self._result is not None:
+            return self._result
+        if self._error is not None:
+            raise OAuthFlowError(f"the sign-in was not approved ({self._error})")
+        raise OAuthFlowError(f"no answer from the browser within {int(timeout)} seconds")

@@ -1,0 +1,108 @@
+"""Start the servers under test as subprocesses, wait for their ready line, read their memory, run the client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+READY = re.compile(r"(http://127\.0\.0\.1:\d+)/mcp")
+
+
+@dataclass
+class Started:
+    """A server process and where it listens."""
+
+    proc: subprocess.Popen[str]
+    base: str
+    seconds_to_ready: float
+
+    @property
+    def mcp_url(self) -> str:
+        """Its streamable-HTTP endpoint."""
+        return f"{self.base}/mcp"
+
+    def rss_mib(self) -> float:
+        """Resident memory of the process now, in MiB (Linux /proc)."""
+        return rss_mib(self.proc.pid)
+
+    def stop(self) -> None:
+        """Terminate and reap it."""
+        stop(self.proc)
+
+
+def rss_mib(pid: int) -> float:
+    """VmRSS of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL after a grace period."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _drain(stream: object) -> None:
+    # Keep reading so a chatty server never blocks on a full pipe.
+    for _ in stream:  # type: ignore[attr-defined]
+        pass
+
+
+def start(args: list[str], timeout: float = 30.0, env: dict[str, str] | None = None) -> Started:
+    """Run `python ARGS` from the repo root and wait for a line naming http://127.0.0.1:PORT/mcp."""
+    began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env or dict(os.environ))
+    if proc.stdout is None:
+        raise RuntimeError("no stdout pipe")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        found = READY.search(line)
+        if found:
+            seconds = time.perf_counter() - began
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+            return Started(proc, found.group(1), seconds)
+    stop(proc)
+    raise RuntimeError(f"{' '.join(args)} printed no ready line (exit code {proc.poll()})")
+
+
+def start_ours(data_dir: Path) -> Started:
+    """`mcp-tray serve` on a free port with this data directory."""
+    return start(["-m", "app", "serve", "--port", "0", "--data-dir", str(data_dir)])
+
+
+def start_bare() -> Started:
+    """The bare mcp SDK server with the same tool and no auth."""
+    return start(["-m", "bench.bare_server"])
+
+
+def load(url: str, token: str | None, calls: int, concurrency: int, warmup: int = 20) -> dict[str, float]:
+    """Run the load client in its own process; its JSON summary."""
+    env = dict(os.environ)
+    if token:
+        env["BENCH_TOKEN"] = token
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.loadclient", url, "--calls", str(calls), "--concurrency", str(concurrency),
+         "--warmup", str(warmup)], cwd=REPO, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
+    summary: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary

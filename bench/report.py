@@ -1,0 +1,110 @@
+"""Turn the figures into a Markdown report (docs/BENCHMARKS.md) and a plain table for the terminal."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sqlite3
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.calls import CallFigures
+
+PACKAGES = ("mcp", "uvicorn", "starlette", "anyio", "httptools", "uvloop", "authlib", "PySide6-Essentials")
+HISTORY = Path(__file__).with_name("history.md")
+
+
+def machine() -> list[str]:
+    """CPU count, date, OS, Python and package versions."""
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    return [
+        f"- Date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- CPUs: {os.cpu_count()} ({platform.machine()}, {platform.system()} {platform.release()})",
+        f"- Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}",
+        f"- Packages: {', '.join(versions)}",
+    ]
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def calls_table(calls: dict[str, dict[int, CallFigures]]) -> list[str]:
+    """Our server beside the bare SDK server, with the ratios and the goals."""
+    rows = ["| Concurrency | Server | Calls | Failures | Calls/s | p50 ms | p99 ms |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for concurrency in (1, 8):
+        for name, label in (("ours", "MCP Tray (OAuth, SQLite)"), ("bare", "bare mcp SDK (no auth)")):
+            f = calls[name][concurrency]
+            rows.append(f"| {concurrency} | {label} | {f.calls} | {f.failures} | {f.calls_per_s:.0f} | "
+                        f"{f.p50_ms:.2f} | {f.p99_ms:.2f} |")
+    rows += ["", "| Concurrency | Calls/s ratio (goal >= 0.9) | p99 ratio (goal <= 1.2) |", "|---|---|---|"]
+    for concurrency in (1, 8):
+        ours, bare = calls["ours"][concurrency], calls["bare"][concurrency]
+        rate = ours.calls_per_s / bare.calls_per_s if bare.calls_per_s else 0.0
+        tail = ours.p99_ms / bare.p99_ms if bare.p99_ms else 0.0
+        rows.append(f"| {concurrency} | {rate:.3f} ({_verdict(rate >= 0.9)}) | {tail:.3f} ({_verdict(tail <= 1.2)}) |")
+    return rows
+
+
+def tokens_table(tokens: dict[int, dict[str, float]]) -> list[str]:
+    """Calls/s by number of stored tokens, against the smallest level."""
+    levels = sorted(tokens)
+    base = tokens[levels[0]]["calls_per_s"]
+    rows = ["| Stored tokens | Calls | Failures | Calls/s | p50 ms | p99 ms | vs 10 tokens (goal <= 1.1) |",
+            "|---:|---:|---:|---:|---:|---:|---|"]
+    for level in levels:
+        t = tokens[level]
+        ratio = base / t["calls_per_s"] if t["calls_per_s"] else float("inf")
+        rows.append(f"| {level:,} | {int(t['calls'])} | {int(t['failures'])} | {t['calls_per_s']:.0f} | "
+                    f"{t['p50_ms']:.2f} | {t['p99_ms']:.2f} | {ratio:.3f} ({_verdict(ratio <= 1.1)}) |")
+    return rows
+
+
+def start_table(serve: dict[str, float], growth: dict[str, float], gui: dict[str, float] | str) -> list[str]:
+    """Start-up and memory figures against their goals."""
+    rows = ["| Figure | Measured | Goal | |", "|---|---:|---:|---|",
+            f"| `mcp-tray serve` start to ready line (median; best) | {serve['median_s']:.2f} s; "
+            f"{serve['best_s']:.2f} s | <= 1.0 s | {_verdict(serve['median_s'] <= 1.0)} |",
+            f"| Idle RSS, headless | {serve['idle_rss_mib']:.1f} MiB | <= 80 MiB | "
+            f"{_verdict(serve['idle_rss_mib'] <= 80)} |",
+            f"| RSS growth over {int(growth['calls']):,} calls ({int(growth['failures'])} failed; "
+            f"{growth['before_mib']:.1f} -> {growth['after_mib']:.1f} MiB) | {growth['growth_mib']:.1f} MiB | "
+            f"<= 10 MiB | {_verdict(growth['growth_mib'] <= 10)} |"]
+    if isinstance(gui, str):
+        rows += [f"| GUI start to tray icon shown | not available ({gui}) | <= 1.5 s | |",
+                 f"| RSS with the GUI | not available ({gui}) | <= 150 MiB | |"]
+    else:
+        rows += [f"| GUI start to tray icon shown (median; best) | {gui['median_s']:.2f} s; {gui['best_s']:.2f} s "
+                 f"| <= 1.5 s | {_verdict(gui['median_s'] <= 1.5)} |",
+                 f"| RSS with the GUI | {gui['rss_mib']:.1f} MiB | <= 150 MiB | {_verdict(gui['rss_mib'] <= 150)} |"]
+    return rows
+
+
+def markdown(results: dict[str, Any], quick: bool) -> str:
+    """The whole report."""
+    lines = ["# Benchmarks", "", "Written by `make bench` (`python -m bench`); do not edit by hand"
+             + (" (this is a quick run: few calls, small token counts, no GUI)" if quick else "") + ".", "",
+             "## Machine", "", *machine(), "",
+             "## 1. Calls: `tools/call add` over `/mcp`", "",
+             "Both servers run as subprocesses on loopback for the whole run; runs alternate between them. "
+             "The load client (its own process) gives each worker one kept-alive HTTP connection and its own "
+             "initialized MCP session, and POSTs JSON-RPC with the `Mcp-Session-Id`; ours also sends the bearer "
+             "token from the real OAuth flow. Figures are medians over rounds.", "",
+             *calls_table(results["calls"]), "",
+             "## 2. Token checks by store size", "",
+             "Authenticated calls one at a time while the store holds this many tokens (fillers written into "
+             "the SQLite file by another process while the server runs).", "",
+             *tokens_table(results["tokens"]), "",
+             "## 3. Start-up and memory", "", *start_table(results["serve"], results["growth"], results["gui"]), ""]
+    if HISTORY.exists():
+        lines += [HISTORY.read_text(encoding="utf-8").rstrip(), ""]
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""The loopback callback: takes the code (or the refusal) from the browser's redirect, over a real socket."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import pytest
+from mcp.client.auth.exceptions import OAuthFlowError
+from mcp.shared.auth import AuthorizationCodeResult
+
+from app.bridge.callback import CallbackReceiver
+
+pytestmark = pytest.mark.anyio
+
+
+async def _visit(receiver: CallbackReceiver, paths: list[str], timeout: float = 5) -> tuple[list[int], object]:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.listeners[0].extra(anyio.abc.SocketAttribute.local_port)
+    statuses: list[int] = []
+    outcome: object = None
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(receiver.serve, listener)
+        async with httpx.AsyncClient(timeout=5) as http:
+            for path in paths:
+                statuses.append((await http.get(f"http://127.0.0.1:{port}{path}")).status_code)
+        try:
+            outcome = await receiver.wait(timeout)
+        except OAuthFlowError as exc:
+            outcome = exc
+        tg.cancel_scope.cancel()
+    return statuses, outcome
+
+
+async def test_code_state_and_iss_reach_the_flow() -> None:
+    paths = ["/favicon.ico", "/callback?code=c1&state=s1&iss=http%3A%2F%2Fx"]
+    statuses, outcome = await _visit(CallbackReceiver(), paths)
+    assert statuses == [404, 200]
+    assert outcome == AuthorizationCodeResult(code="c1", state="s1", iss="http://x")
+
+
+async def test_refusal_in_the_browser_ends_the_flow_with_its_reason() -> None:
+    statuses, outcome = await _visit(CallbackReceiver(), ["/callback?error=access_denied&state=s"])
+    assert statuses == [200]
+    assert isinstance(outcome, OAuthFlowError) and "access_denied" in str(outcome)
+
+
+async def test_no_answer_in_time_is_a_clear_error() -> None:
+    statuses, outcome = await _visit(CallbackReceiver(), ["/callback?state=only"], timeout=0.2)
+    assert statuses == [400]
+    assert isinstance(outcome, OAuthFlowError) and "no answer from the browser" in str(outcome)
