@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QThreadPool
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.clients import claude_desktop as cd
 from app.ui import dialogs
@@ -54,6 +54,15 @@ class ClaudeSection(QGroupBox):
         self.reset_button.setObjectName("resetClaude")
         self.reset_button.clicked.connect(self.backup_and_reset)
         self.reset_button.hide()
+        # How Claude Desktop (a stdio-only client) reaches us: our bridge, or Node's mcp-remote.
+        self.via = QComboBox()
+        self.via.setObjectName("claudeVia")
+        self.via.addItem("Automatic (built-in bridge unless Node.js is found)", None)
+        self.via.addItem("Built-in bridge (no Node.js needed, sign-in kept in the keyring)", cd.Via.BRIDGE.value)
+        self.via.addItem("mcp-remote (needs Node.js)", cd.Via.MCP_REMOTE.value)
+        via_row = QHBoxLayout()
+        via_row.addWidget(QLabel("Connect through"))
+        via_row.addWidget(self.via, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.configure_button)
         buttons.addWidget(self.reset_button)
@@ -61,6 +70,7 @@ class ClaudeSection(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.state_label)
         layout.addWidget(self.detail)
+        layout.addLayout(via_row)
         layout.addLayout(buttons)
         self.status: cd.EntryStatus | None = None
 
@@ -94,9 +104,9 @@ class ClaudeSection(QGroupBox):
 
     def configure(self) -> None:
         """Write our entry (everything else in the file stays as it was)."""
-        url, path = self.server_url(), self.config_path
+        url, path, via = self.server_url(), self.config_path, self.via.currentData()
         self.configure_button.setEnabled(False)
-        run_task(self.pool, lambda: cd.write_entry(url, path), self._written, self._write_failed, self)
+        run_task(self.pool, lambda: cd.write_entry(url, path, via=via), self._written, self._write_failed, self)
 
     def _written(self, result: Any) -> None:
         backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
@@ -120,11 +130,11 @@ class ClaudeSection(QGroupBox):
             "from the backup.",
         ):
             return
-        url = self.server_url()
+        url, via = self.server_url(), self.via.currentData()
 
         def job() -> tuple[Path, cd.WriteResult]:
             backup = cd.backup_and_reset(path)
-            return backup, cd.write_entry(url, path)
+            return backup, cd.write_entry(url, path, via=via)
 
         def done(value: Any) -> None:
             backup, _ = value

@@ -23,6 +23,7 @@ from app import autostart
 from app.config import Settings
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
+from app.ui.other_clients import OtherClientsSection
 from app.ui.tasks import run_task
 
 
@@ -39,6 +40,7 @@ class SettingsDialog(QDialog):
         pool: QThreadPool,
         claude_config: Path | None = None,
         parent: QWidget | None = None,
+        client_paths: dict[str, Path] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("MCP Tray settings")
@@ -79,6 +81,7 @@ class SettingsDialog(QDialog):
         form.addRow(note)
 
         self.claude = ClaudeSection(server_url, pool, claude_config)
+        self.other_clients = OtherClientsSection(server_url, pool, client_paths)
         self.error = QLabel()
         self.error.setObjectName("settingsError")
         self.error.setStyleSheet("color: #c0241c;")
@@ -91,6 +94,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(server)
         layout.addWidget(self.claude)
+        layout.addWidget(self.other_clients)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
@@ -107,6 +111,7 @@ class SettingsDialog(QDialog):
         self.start_at_login.setChecked(autostart.is_enabled())
         self.error.hide()
         self.claude.refresh()
+        self.other_clients.refresh()
 
     def edited(self) -> Settings:
         """The settings as the form shows them."""

@@ -1,0 +1,123 @@
+"""Settings' "Other MCP clients" box: Cursor, VS Code and Claude Code, each with its state and a Set up button.
+
+These clients speak remote HTTP and OAuth themselves, so their entry is just our URL. The writers
+(app/clients/) merge one entry and keep a backup; the file work runs off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QWidget
+
+from app.clients import claude_code, cursor, vscode
+from app.clients.entries import EntryState
+from app.ui import dialogs
+from app.ui.tasks import run_task
+
+STATE_WORDS = {
+    EntryState.CURRENT: ("✔ set up", "#1e7e45"),
+    EntryState.OUTDATED: ("points elsewhere", "#8a5a00"),
+    EntryState.MISSING: ("not set up", "#5b6270"),
+    EntryState.NO_FILE: ("not set up (no config file yet)", "#5b6270"),
+    EntryState.INVALID: ("config file is not valid JSON; left untouched", "#c0241c"),
+}
+
+
+@dataclass(frozen=True)
+class ClientKind:
+    """One client: its name, its writer module and what to tell the user afterwards."""
+
+    key: str
+    title: str
+    writer: ModuleType
+    after: str
+
+
+CLIENTS = (
+    ClientKind("cursor", "Cursor", cursor, "Cursor picks the change up by itself; sign in when it asks."),
+    ClientKind("vscode", "VS Code", vscode, "In VS Code, start the server from the MCP view and sign in."),
+    ClientKind("claude-code", "Claude Code", claude_code, "Start a new Claude Code session; /mcp signs in."),
+)
+
+
+class OtherClientsSection(QGroupBox):
+    """A row per client: name, state, Set up."""
+
+    def __init__(
+        self,
+        server_url: Callable[[], str],
+        pool: QThreadPool,
+        paths: dict[str, Path] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("Other MCP clients", parent)
+        self.server_url = server_url
+        self.pool = pool
+        self.paths = paths or {}
+        self.states: dict[str, QLabel] = {}
+        self.buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout(self)
+        for row, kind in enumerate(CLIENTS):
+            grid.addWidget(QLabel(kind.title), row, 0)
+            state = QLabel("Checking…")
+            state.setObjectName(f"state-{kind.key}")
+            state.setWordWrap(True)
+            button = QPushButton("Set up")
+            button.setObjectName(f"setup-{kind.key}")
+            button.clicked.connect(lambda _=False, k=kind: self.configure(k))
+            grid.addWidget(state, row, 1)
+            grid.addWidget(button, row, 2)
+            self.states[kind.key], self.buttons[kind.key] = state, button
+        grid.setColumnStretch(1, 1)
+
+    def refresh(self) -> None:
+        """Look at each client's config again (on the pool)."""
+        url = self.server_url()
+        for kind in CLIENTS:
+            self._check(kind, url)
+
+    def _check(self, kind: ClientKind, url: str) -> None:
+        path = self.paths.get(kind.key)
+
+        def shown(status: Any) -> None:
+            self._show(kind, status)
+
+        def failed(exc: Exception) -> None:
+            self._failed(kind, exc)
+
+        run_task(self.pool, lambda: kind.writer.entry_status(url, path), shown, failed, self)
+
+    def _show(self, kind: ClientKind, status: Any) -> None:
+        words, colour = STATE_WORDS[status.state]
+        label = self.states[kind.key]
+        label.setText(words)
+        label.setToolTip(f"{status.detail}\n{status.path}".strip())
+        label.setStyleSheet(f"color: {colour};")
+        self.buttons[kind.key].setEnabled(status.state is not EntryState.INVALID)
+
+    def _failed(self, kind: ClientKind, exc: Exception) -> None:
+        self.states[kind.key].setText(f"could not check: {exc}")
+        self.states[kind.key].setStyleSheet("color: #c0241c;")
+
+    def configure(self, kind: ClientKind) -> None:
+        """Write this client's entry (everything else in its file stays as it was)."""
+        url, path = self.server_url(), self.paths.get(kind.key)
+        self.buttons[kind.key].setEnabled(False)
+
+        def done(result: Any) -> None:
+            backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
+            what = "is set up" if result.changed else "was already set up"
+            dialogs.tell(self, kind.title, f"{kind.title} {what} to use this server.{backup}\n\n{kind.after}")
+            self.refresh()
+
+        def failed(exc: Exception) -> None:
+            self.refresh()
+            dialogs.tell(self, kind.title, str(exc), warning=True)
+
+        run_task(self.pool, lambda: kind.writer.write_entry(url, path), done, failed, self)
