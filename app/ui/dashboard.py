@@ -141,8 +141,9 @@ class Dashboard(QMainWindow):
         self.status_panel.show_status(status)
         if status.keyring_problem:
             self.keyring_note.setText(
-                f"⚠ No OS keyring ({status.keyring_problem}): the consent-signing key lives in memory "
-                "for this run only, and nothing is written to disk in its place."
+                f"⚠ {status.keyring_problem[:1].upper()}{status.keyring_problem[1:]}: the consent-signing "
+                "key lives in memory for this run only (nothing is written to disk in its place), so "
+                "consent pages left open do not survive a restart."
             )
         self.keyring_note.setVisible(bool(status.keyring_problem))
         if status.state is ServerState.RUNNING and self.banner.property("about") == "server":

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QLayout,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -78,6 +79,8 @@ class SettingsDialog(QDialog):
         )
         note.setObjectName("settingsNote")
         note.setWordWrap(True)
+        # A word-wrapped label in a form is measured one line tall; reserve the lines it needs.
+        note.setMinimumHeight(note.fontMetrics().lineSpacing() * 3)
         form.addRow(note)
 
         self.claude = ClaudeSection(server_url, pool, claude_config)
@@ -92,6 +95,8 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        # Never shorter than the wrapped notes need (a word-wrapped QLabel in a form gets squeezed).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addWidget(server)
         layout.addWidget(self.claude)
         layout.addWidget(self.other_clients)
