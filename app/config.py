@@ -40,6 +40,25 @@ def log_dir(data_dir: Path) -> Path:
     return path
 
 
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in a small file of ours; None when missing, unreadable or not an object (logged)."""
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s: %s", path, exc)
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def write_json_atomically(path: Path, body: object) -> None:
+    """Write a small JSON file of ours so a crash leaves the old file or the new one, never half."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 @dataclass
 class Settings:
     """What the user can change; stored as settings.json in the data dir."""
@@ -53,15 +72,8 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path) -> Settings:
         """Read settings.json; unknown keys are ignored and a broken file falls back to defaults."""
-        path = data_dir / "settings.json"
-        try:
-            raw: Any = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc)
-            return cls()
-        if not isinstance(raw, dict):
+        raw = read_json_object(data_dir / "settings.json")
+        if raw is None:
             return cls()
         known = {f.name: f.type for f in fields(cls)}
         defaults = cls()
@@ -80,7 +92,4 @@ class Settings:
 
     def save(self, data_dir: Path) -> None:
         """Write settings.json atomically."""
-        path = data_dir / "settings.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_atomically(data_dir / "settings.json", asdict(self))

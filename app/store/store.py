@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.store import activity
 from app.store.db import DB_NAME, Database
 from app.store.rows import (
     ClientGroup,
@@ -387,19 +388,8 @@ class Store:
         """Add a line to the activity log (failed logins, errors, ...)."""
         self.db.tx(lambda conn: self._event(conn, kind, client_id, detail))
 
-    @staticmethod
-    def _event(conn: sqlite3.Connection, kind: str, client_id: str | None, detail: str) -> None:
-        conn.execute(
-            "INSERT INTO events (at, kind, client_id, detail) VALUES (?, ?, ?, ?)",
-            (time.time(), kind, client_id, detail[:500]),
-        )
+    _event = staticmethod(activity.record)
 
     def recent_events(self, limit: int = 100, after_id: int = 0) -> list[EventRow]:
         """The newest activity first."""
-        rows = self.db.conn.execute(
-            """SELECT e.id, e.at, e.kind, e.client_id, c.client_name, e.detail FROM events e
-               LEFT JOIN clients c ON c.client_id = e.client_id
-               WHERE e.id > ? ORDER BY e.id DESC LIMIT ?""",
-            (after_id, limit),
-        ).fetchall()
-        return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return activity.recent(self.db.conn, limit, after_id)

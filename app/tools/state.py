@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-log = logging.getLogger(__name__)
+from app.config import read_json_object, write_json_atomically
 
 FILE_NAME = "tools.json"
 
@@ -24,15 +20,8 @@ class ToolsState:
     @classmethod
     def load(cls, data_dir: Path) -> ToolsState:
         """Read tools.json; a missing or damaged file means defaults (and is logged, never fatal)."""
-        path = data_dir / FILE_NAME
-        try:
-            raw: Any = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc)
-            return cls()
-        if not isinstance(raw, dict):
+        raw = read_json_object(data_dir / FILE_NAME)
+        if raw is None:
             return cls()
         enabled = raw.get("enabled")
         folders = raw.get("folders")
@@ -44,8 +33,5 @@ class ToolsState:
 
     def save(self, data_dir: Path) -> None:
         """Write tools.json atomically."""
-        path = data_dir / FILE_NAME
-        tmp = path.with_suffix(".json.tmp")
         body = {"enabled": dict(sorted(self.enabled.items())), "folders": self.folders}
-        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_atomically(data_dir / FILE_NAME, body)

@@ -1,0 +1,29 @@
+"""The activity log: registrations, approvals, refreshes, revocations and failures, newest first."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from app.store.rows import EventRow
+
+DETAIL_LIMIT = 500  # characters kept of a detail; client-chosen text must not bloat the file
+
+
+def record(conn: sqlite3.Connection, kind: str, client_id: str | None, detail: str) -> None:
+    """Add one line, inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO events (at, kind, client_id, detail) VALUES (?, ?, ?, ?)",
+        (time.time(), kind, client_id, detail[:DETAIL_LIMIT]),
+    )
+
+
+def recent(conn: sqlite3.Connection, limit: int, after_id: int = 0) -> list[EventRow]:
+    """Lines newer than `after_id`, newest first, with the client's name where it is known."""
+    rows = conn.execute(
+        """SELECT e.id, e.at, e.kind, e.client_id, c.client_name, e.detail FROM events e
+           LEFT JOIN clients c ON c.client_id = e.client_id
+           WHERE e.id > ? ORDER BY e.id DESC LIMIT ?""",
+        (after_id, limit),
+    ).fetchall()
+    return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
