@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -125,7 +126,17 @@ class Database:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
-        migrate(self.conn)
+        # Two parts of the app (the server and the GUI's reader) may open a new file at the same
+        # moment; switching it to WAL can then report "locked" at once, without waiting.
+        for attempt in range(50):
+            try:
+                migrate(self.conn)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                self.close()
+                time.sleep(0.1)
 
     @property
     def conn(self) -> sqlite3.Connection:

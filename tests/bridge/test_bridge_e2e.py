@@ -220,6 +220,8 @@ async def test_taken_callback_port_registers_with_a_new_one(server: ServerRunner
         old_redirect = _stored(url).client_info["redirect_uris"][0]  # type: ignore[index]
         server.parts.store.revoke_all()  # type: ignore[union-attr]
         with socket.socket() as squatter:
+            # The bridge's old callback socket may linger in TIME_WAIT; that must not stop the squatter.
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             squatter.bind(("127.0.0.1", urlsplit(old_redirect).port))
             squatter.listen()
             assert await add_via_bridge(run, url) == (["add"], "5")

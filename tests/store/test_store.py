@@ -85,3 +85,28 @@ def test_schema_version_and_newer_file_refused(data_dir: Path) -> None:
     conn.close()
     with pytest.raises(SchemaTooNewError):
         Store(data_dir)
+
+
+def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
+    """The server and the GUI's reader may create the database at the same moment."""
+    import threading
+
+    for round_ in range(15):
+        folder = tmp_path / f"round{round_}"
+        folder.mkdir()
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def open_store(folder: Path = folder) -> None:
+            start.wait()
+            try:
+                Store(folder).close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
