@@ -97,7 +97,9 @@ def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
         errors: list[BaseException] = []
         start = threading.Barrier(4)
 
-        def open_store(folder: Path = folder) -> None:
+        def open_store(
+            folder: Path = folder, start: threading.Barrier = start, errors: list[BaseException] = errors
+        ) -> None:
             start.wait()
             try:
                 Store(folder).close()
