@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from app import __version__
+from scripts.bundle_smoke_bridge import check_bridge
 from scripts.bundle_smoke_tray import check_tray
 from scripts.smoke_process import SmokeFailure, free_port, ok, started
 from tests.support.oauth_flow import run_flow
@@ -209,6 +210,7 @@ def main() -> int:
             check_version(args.exe)
             check_libraries(args.exe)
             check_serve(args.exe, Path(tmp))
+            check_bridge(args.exe, Path(tmp))
             check_headless_fallback(args.exe, Path(tmp))
             check_plugins(args.exe, Path(tmp))
             check_autostart(args.exe, Path(tmp))
