@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -13,26 +10,10 @@ from urllib.parse import urlencode
 import httpx
 
 from tests.support.consent import answer_consent, query_of
+from tests.support.oauth import INITIALIZE, MCP_HEADERS, pkce_pair
 
 REDIRECT = "http://127.0.0.1:33418/callback"
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "security-test", "version": "1"},
-    },
-}
-
-
-def pkce() -> tuple[str, str]:
-    """A fresh (verifier, S256 challenge) pair."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+pkce = pkce_pair  # a fresh (verifier, S256 challenge) pair
 
 
 @dataclass

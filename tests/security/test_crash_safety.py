@@ -13,6 +13,7 @@ from app.store.db import DB_NAME
 from app.store.store import Store
 from tests.security.oauth import OAuthClient
 from tests.security.serve_process import ServeProcess, free_port
+from tests.support.oauth import INITIALIZE, MCP_HEADERS
 
 BURST_SECONDS = 1.5
 WORKERS = 4
@@ -80,21 +81,7 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
             newest = [out[-1]["access_token"] for out in issued if out]
             for token in (before.access, *newest):
                 answer = http.post(
-                    "/mcp",
-                    json={
-                        "jsonrpc": "2.0",
-                        "id": 1,
-                        "method": "initialize",
-                        "params": {
-                            "protocolVersion": "2025-06-18",
-                            "capabilities": {},
-                            "clientInfo": {"name": "t", "version": "1"},
-                        },
-                    },
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Accept": "application/json, text/event-stream",
-                    },
+                    "/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}
                 )
                 assert answer.status_code == 200, answer.text
             # and the steady client can still refresh
