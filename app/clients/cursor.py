@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from app.clients import entries, paths
-from app.clients.entries import DEFAULT_NAME, EntryStatus, WriteResult, check_url
+from app.clients.entries import check_url
 
 CONTAINER = "mcpServers"
 
@@ -22,17 +22,7 @@ def entry(server_url: str) -> dict[str, Any]:
     return {"url": server_url}
 
 
-def entry_status(server_url: str, path: Path | None = None, name: str = DEFAULT_NAME) -> EntryStatus:
-    """Is our entry present and current?"""
-    return entries.status(path or default_config_path(), CONTAINER, name, [entry(server_url)])
-
-
-def write_entry(server_url: str, path: Path | None = None, name: str = DEFAULT_NAME,
-                dry_run: bool = False) -> WriteResult:
-    """Add or update our entry. Raises ConfigError."""
-    return entries.write(path or default_config_path(), CONTAINER, name, entry(server_url), dry_run=dry_run)
-
-
-def remove_entry(path: Path | None = None, name: str = DEFAULT_NAME, dry_run: bool = False) -> WriteResult:
-    """Take out our entry only. Raises ConfigError."""
-    return entries.remove(path or default_config_path(), CONTAINER, name, dry_run=dry_run)
+_CLIENT = entries.UrlClient(CONTAINER, entry, default_config_path)
+entry_status = _CLIENT.entry_status
+write_entry = _CLIENT.write_entry
+remove_entry = _CLIENT.remove_entry

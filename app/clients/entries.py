@@ -7,6 +7,7 @@ file is touched (see `jsonfile` for how the file itself is handled).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,28 @@ def remove(path: Path, container: str, name: str, dry_run: bool = False) -> Writ
 
     result = jsonfile.edit(path, mutate, (container,), dry_run=dry_run, create=False)
     return WriteResult(result.path, result.backup, result.changed, removed, result.text)
+
+
+@dataclass(frozen=True)
+class UrlClient:
+    """A client that speaks remote HTTP and OAuth itself: its whole entry is built from our URL.
+
+    Gives a client module its `entry_status`, `write_entry` and `remove_entry` over one container key.
+    """
+
+    container: str
+    entry: Callable[[str], dict[str, Any]]
+    default_path: Callable[[], Path]
+
+    def entry_status(self, server_url: str, path: Path | None = None, name: str = DEFAULT_NAME) -> EntryStatus:
+        """Is our entry present and current?"""
+        return status(path or self.default_path(), self.container, name, [self.entry(server_url)])
+
+    def write_entry(self, server_url: str, path: Path | None = None, name: str = DEFAULT_NAME,
+                    dry_run: bool = False) -> WriteResult:
+        """Add or update our entry. Raises ConfigError."""
+        return write(path or self.default_path(), self.container, name, self.entry(server_url), dry_run=dry_run)
+
+    def remove_entry(self, path: Path | None = None, name: str = DEFAULT_NAME, dry_run: bool = False) -> WriteResult:
+        """Take out our entry only. Raises ConfigError."""
+        return remove(path or self.default_path(), self.container, name, dry_run=dry_run)
