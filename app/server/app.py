@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from app import __version__
+from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
 from app.auth.consent import ConsentEndpoint
@@ -65,6 +66,7 @@ class ServerParts:
     live: LiveConnections = field(default_factory=LiveConnections)
     tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    approvals: ApprovalEvents = field(default_factory=ApprovalEvents)
 
 
 def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
@@ -79,7 +81,7 @@ def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
-    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
+    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals)
     authenticator = ClientAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
@@ -97,7 +99,7 @@ def build_app(parts: ServerParts) -> Starlette:
         return BearerGuard(app, store, identity, parts.live, path)
 
     authorize = AuthorizeEndpoint(provider, store)
-    consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
+    consent = ConsentEndpoint(store, parts.signer)
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
@@ -128,6 +130,7 @@ def build_app(parts: ServerParts) -> Starlette:
         *(Route(RESOURCE_METADATA + p, resource_metadata_endpoint, methods=["GET"]) for p in ("", "/mcp", "/sse")),
         Route("/authorize", authorize.handle, methods=["GET", "POST"]),
         Route("/consent", consent.handle, methods=["GET", "POST"]),
+        Route("/consent/status", consent.status, methods=["GET"]),
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
@@ -135,6 +138,7 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
+        static("waiting.js", "web/waiting.js", "text/javascript"),
         static("icon.svg", "icons/mcp-tray.svg", "image/svg+xml"),
     ]
 
