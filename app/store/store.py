@@ -273,9 +273,10 @@ class Store:
         r = self.db.conn.execute(
             """SELECT t.token_id, t.token_hash, t.kind, t.grant_id, t.client_id, t.scopes, t.resource,
                       t.expires_at, t.last_used_at, t.rotated_at,
-                      (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked
+                      (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL
+                       OR (g.expires_at IS NOT NULL AND g.expires_at <= ?)) AS revoked
                FROM tokens t JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = ?""",
-            (hash_secret(token),),
+            (time.time(), hash_secret(token)),
         ).fetchone()
         if r is None:
             return None
@@ -303,10 +304,10 @@ class Store:
             now = time.time()
             row = conn.execute(
                 """SELECT t.grant_id, t.client_id, t.resource, t.rotated_at, t.revoked_at,
-                          g.revoked_at, t.expires_at
+                          COALESCE(g.revoked_at, CASE WHEN g.expires_at <= ? THEN g.expires_at END), t.expires_at
                    FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                    WHERE t.token_hash = ? AND t.kind = 'refresh'""",
-                (refresh_hash,),
+                (now, refresh_hash),
             ).fetchone()
             if row is None:
                 return None
