@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from app.auth.origins import LOOPBACK_HOSTS
 from app.auth.scopes import DEFAULT_SCOPE, OPTIONAL_TOOL_SCOPES, describe
 from app.store.rows import PendingApproval
+from app.store.store import Store
 from app.tools.groups import TOOL_SCOPES
 
 log = logging.getLogger(__name__)
@@ -156,3 +157,32 @@ class ApprovalEvents:
                 listener(approval)
             except Exception:
                 log.exception("approval listener failed")
+
+
+class ApprovalDesk:
+    """The owner's answers, the same for the tray window and the CLI: the consent rules applied once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def waiting(self) -> list[PendingApproval]:
+        """Requests waiting for the owner, oldest first."""
+        return self.store.pending_approvals()
+
+    def allow(
+        self, approval_id: str, tool_scopes: Iterable[str], lifetime: str, approver: str
+    ) -> PendingApproval | None:
+        """Grant the client's basic scopes plus exactly `tool_scopes`, for `lifetime` (a LIFETIMES key)."""
+        found = self.store.get_approval(approval_id)
+        if found is None:
+            return None
+        return self.store.answer_pending(found.approval_id, approve=True,
+                                         scopes=granted_scopes(found.scopes, tool_scopes),
+                                         lifetime=parse_lifetime(lifetime), approver=approver)
+
+    def deny(self, approval_id: str, approver: str) -> PendingApproval | None:
+        """Refuse; the waiting page sends the client `access_denied`."""
+        found = self.store.get_approval(approval_id)
+        if found is None:
+            return None
+        return self.store.answer_pending(found.approval_id, approve=False, approver=approver)

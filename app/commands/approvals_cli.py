@@ -18,10 +18,9 @@ from typing import Any
 from app.auth.approval import (
     DEFAULT_LIFETIME,
     LIFETIMES,
+    ApprovalDesk,
     answer_target,
     client_identity,
-    granted_scopes,
-    parse_lifetime,
     requested_tool_scopes,
 )
 from app.auth.scopes import OPTIONAL_TOOL_SCOPES
@@ -138,13 +137,12 @@ def approve_command(args: argparse.Namespace, data_dir: Path) -> int:
         found = _find(store, args.id)
         if found is None:
             return 1
-        scopes = granted_scopes(found.scopes, args.scope)
-        done = store.answer_pending(found.approval_id, approve=True, scopes=scopes,
-                                    lifetime=parse_lifetime(args.lifetime), approver="cli")
+        done = ApprovalDesk(store).allow(found.approval_id, args.scope, args.lifetime, approver="cli")
         if done is None:
             print(f"mcp-tray: request {found.approval_id} was answered or expired meanwhile", file=sys.stderr)
             return 1
-        print(f"Allowed {found.client_name} ({' '.join(scopes)}) for {LIFETIMES[args.lifetime][0].lower()}; "
+        how_long = LIFETIMES[args.lifetime][0].lower()
+        print(f"Allowed {found.client_name} ({' '.join(done.granted_scopes)}) for {how_long}; "
               "its browser page goes on by itself.")
         return 0
     finally:
@@ -160,7 +158,7 @@ def deny_command(args: argparse.Namespace, data_dir: Path) -> int:
         found = _find(store, args.id)
         if found is None:
             return 1
-        if store.answer_pending(found.approval_id, approve=False, approver="cli") is None:
+        if ApprovalDesk(store).deny(found.approval_id, approver="cli") is None:
             print(f"mcp-tray: request {found.approval_id} was answered or expired meanwhile", file=sys.stderr)
             return 1
         print(f"Denied {found.client_name}.")
