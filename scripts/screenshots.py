@@ -115,12 +115,12 @@ def open_menu(display: TrayDisplay, app: RunningApp) -> None:
     raise SystemExit("the tray menu did not open")
 
 
-def sign_in_clients(base: str) -> list[Issued]:
-    """Three apps approve through the real consent flow; two of them then use the server."""
+def sign_in_clients(base: str, data_dir: Path) -> list[Issued]:
+    """Three apps sign in, each approved by the owner (CLI); two of them then use the server."""
     people = [
-        sign_in(base, "Claude Desktop (mcp-remote)", "mcp offline_access openid profile email"),
-        sign_in(base, "MCP Inspector", "mcp"),
-        sign_in(base, "Python SDK script", "mcp offline_access"),
+        sign_in(base, "Claude Desktop (mcp-remote)", "mcp offline_access openid profile email", data_dir),
+        sign_in(base, "MCP Inspector", "mcp", data_dir),
+        sign_in(base, "Python SDK script", "mcp offline_access", data_dir),
     ]
     for issued in people[:2]:
         mcp_status(base, issued.access_token)
@@ -224,7 +224,7 @@ def main() -> int:
         save(display, "root", "tray-menu.png", f"440x230+{SCREEN_W - 440}+0")
         xdo(display, "key", "l")  # Configure Claude Desktop (a fake HOME: the real config is never touched)
         time.sleep(1.0)
-        sign_in_clients(base)
+        sign_in_clients(base, data_dir)
         time.sleep(2.5)  # the dashboard polls the store every second; let the notification show
         save(display, "root", "notification.png", f"600x130+{SCREEN_W - 600}+0")
 
