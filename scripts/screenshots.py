@@ -128,7 +128,7 @@ def sign_in_clients(base: str, data_dir: Path) -> list[Issued]:
 
 
 def consent_shot(base: str) -> None:
-    """The consent page as chromium shows it (optional: needs Playwright and chromium)."""
+    """The waiting room as chromium shows it (optional: needs Playwright and chromium)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -161,7 +161,7 @@ def consent_shot(base: str) -> None:
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": "s",
-            "scope": "mcp offline_access",
+            "scope": "mcp offline_access tools:files",
             "resource": f"{base}/mcp",
         }
     )
@@ -170,7 +170,7 @@ def consent_shot(base: str) -> None:
             profile,
             executable_path=shutil.which("chromium") or "chromium",  # Debian's package
             headless=True,
-            viewport={"width": 760, "height": 640},
+            viewport={"width": 720, "height": 900},
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -181,24 +181,24 @@ def consent_shot(base: str) -> None:
         )
         page = context.new_page()
         page.goto(url)
-        page.wait_for_selector("button[value=approve]")
-        page.screenshot(path=str(OUT / "consent.png"), full_page=True)
+        page.wait_for_selector("#match-code")
+        page.screenshot(path=str(OUT / "waiting-room.png"), full_page=True)
         context.close()
     subprocess.run(
         [
             "convert",
-            str(OUT / "consent.png"),
+            str(OUT / "waiting-room.png"),
             "+dither",
             "-colors",
             "256",
             "-strip",
             "-define",
             "png:compression-level=9",
-            str(OUT / "consent.png"),
+            str(OUT / "waiting-room.png"),
         ],
         check=True,
     )
-    print("saved docs/screenshots/consent.png")
+    print("saved docs/screenshots/waiting-room.png")
 
 
 def main() -> int:
