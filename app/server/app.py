@@ -14,7 +14,6 @@ from typing import Any
 
 import anyio
 from mcp.server.auth.handlers.token import TokenHandler
-from mcp.server.auth.middleware.client_auth import ClientAuthenticator
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -27,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from app import __version__
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
+from app.auth.client_auth import HashedSecretAuthenticator
 from app.auth.consent import ConsentEndpoint
 from app.auth.consent_request import ConsentSigner
 from app.auth.metadata import (
@@ -80,7 +80,7 @@ def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
-    authenticator = ClientAuthenticator(provider)
+    authenticator = HashedSecretAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -9,12 +10,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from app.store.hashing import hash_secret
+
 T = TypeVar("T")
 
 DB_NAME = "mcp-tray.sqlite3"
 
-# Each migration moves the schema from version i to i + 1. Append, never edit a released one.
-MIGRATIONS: list[str] = [
+Migration = str | Callable[[sqlite3.Connection], None]
+
+
+def _hash_client_secrets(conn: sqlite3.Connection) -> None:
+    """Keep the secrets of confidential clients as hashes only, like tokens.
+
+    Until schema 1 the secret sat in plain text inside info_json, readable by whoever could read
+    the file. Each one is hashed into the new column and blanked in the record.
+    """
+    conn.execute("ALTER TABLE clients ADD COLUMN secret_hash TEXT")
+    for client_id, info_json in conn.execute("SELECT client_id, info_json FROM clients").fetchall():
+        info = json.loads(info_json)
+        secret = info.get("client_secret") if isinstance(info, dict) else None
+        if isinstance(secret, str) and secret:
+            conn.execute(
+                "UPDATE clients SET secret_hash = ?, info_json = ? WHERE client_id = ?",
+                (hash_secret(secret), json.dumps({**info, "client_secret": None}), client_id),
+            )
+
+
+# Each migration moves the schema from version i to i + 1: an SQL script, or a function for what
+# SQL alone cannot do. Append, never edit a released one.
+MIGRATIONS: list[Migration] = [
     # 0 -> 1: clients, grants, authorization codes, tokens (hashes only), activity log.
     """
     CREATE TABLE clients (
@@ -73,6 +97,8 @@ MIGRATIONS: list[str] = [
         detail         TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 1 -> 2: client secrets hashed (the secret_hash column; plaintext secrets migrated).
+    _hash_client_secrets,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -103,8 +129,12 @@ def migrate(conn: sqlite3.Connection) -> int:
                 f"database schema {found} is newer than this MCP Tray understands ({SCHEMA_VERSION})"
             )
         for version in range(found, SCHEMA_VERSION):
-            for statement in _statements(MIGRATIONS[version]):
-                conn.execute(statement)
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _statements(step):
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
         conn.execute("COMMIT")
     except BaseException:

@@ -1,12 +1,11 @@
 """Clients, grants, codes and tokens over SQLite: the one source of truth, shared across processes.
 
-Tokens are stored as SHA-256 hashes only. A grant (one approval of one client) owns its code and
-tokens; revoking the grant revokes all of them. Every state change is one transaction.
+Tokens, codes and client secrets are stored as SHA-256 hashes only. A grant (one approval of one
+client) owns its code and tokens; revoking the grant revokes all of them. Every state change is one transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import sqlite3
@@ -17,6 +16,7 @@ from typing import Any
 
 from app.store import activity
 from app.store.db import DB_NAME, Database
+from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
 from app.store.rows import (
     ClientGroup,
     ClientRow,
@@ -30,11 +30,6 @@ from app.store.rows import (
 ACCESS_PREFIX = "mcpat_"
 REFRESH_PREFIX = "mcprt_"
 LAST_USED_RESOLUTION = 30.0  # seconds; last_used_at is written at most this often per token
-
-
-def hash_secret(value: str) -> str:
-    """SHA-256 hex digest of a token or code: what the store keeps instead of the value."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def _new_id() -> str:
@@ -63,13 +58,16 @@ class Store:
     # -- clients ---------------------------------------------------------------------------
 
     def add_client(self, client_id: str, name: str, redirect_uris: Sequence[str], info: dict[str, Any]) -> None:
-        """Store a newly registered client."""
+        """Store a newly registered client; its `client_secret`, if any, is kept as a hash only."""
+        secret = info.get("client_secret")
+        secret_hash = hash_secret(secret) if isinstance(secret, str) and secret else None
+        record = {**info, "client_secret": None}
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (client_id, name, json.dumps(list(redirect_uris)), json.dumps(info), time.time()),
+                "INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at, secret_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (client_id, name, json.dumps(list(redirect_uris)), json.dumps(record), time.time(), secret_hash),
             )
             self._event(conn, "registered", client_id, ", ".join(redirect_uris))
 
@@ -81,6 +79,13 @@ class Store:
             "SELECT info_json FROM clients WHERE client_id = ? AND removed_at IS NULL", (client_id,)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def client_secret_hash(self, client_id: str) -> str | None:
+        """The hash of a confidential client's secret (None: a public client, or no such client)."""
+        row = self.db.conn.execute(
+            "SELECT secret_hash FROM clients WHERE client_id = ? AND removed_at IS NULL", (client_id,)
+        ).fetchone()
+        return None if row is None else row[0]
 
     def list_clients(self) -> list[ClientRow]:
         """Every client not removed, newest first, with its count of live tokens."""
