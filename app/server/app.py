@@ -79,6 +79,7 @@ def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
+    store.prune()  # stale registrations and old activity, once per start (registrations prune later)
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
     authenticator = HashedSecretAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)

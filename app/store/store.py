@@ -30,6 +30,8 @@ from app.store.rows import (
 ACCESS_PREFIX = "mcpat_"
 REFRESH_PREFIX = "mcprt_"
 LAST_USED_RESOLUTION = 30.0  # seconds; last_used_at is written at most this often per token
+PENDING_TTL = 24 * 3600.0  # seconds a registration that was never approved is kept
+MAX_PENDING = 1000  # never-approved registrations kept at most (the newest)
 
 
 def _new_id() -> str:
@@ -117,6 +119,31 @@ class Store:
             )
             for (name, uris), members in groups.items()
         ]
+
+    def prune(self, now: float | None = None) -> int:
+        """Forget registrations never approved within PENDING_TTL (or past the newest MAX_PENDING),
+        removed clients that never held a grant, and activity past its bound. Returns the clients gone.
+
+        Any local process can register, so without this the table would only grow.
+        """
+        cutoff = (time.time() if now is None else now) - PENDING_TTL
+        never_granted = "NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)"
+
+        def run(conn: sqlite3.Connection) -> int:
+            gone = conn.execute(
+                f"DELETE FROM clients WHERE {never_granted} AND (created_at < ? OR removed_at IS NOT NULL)",  # noqa: S608
+                (cutoff,),
+            ).rowcount
+            gone += conn.execute(
+                f"""DELETE FROM clients WHERE {never_granted} AND client_id NOT IN (
+                        SELECT client_id FROM clients WHERE {never_granted}
+                        ORDER BY created_at DESC LIMIT ?)""",  # noqa: S608 - fixed text
+                (MAX_PENDING,),
+            ).rowcount
+            activity.prune(conn)
+            return gone
+
+        return self.db.tx(run)
 
     def remove_client(self, client_id: str) -> bool:
         """Forget a client and revoke everything it holds; False if there was no such client."""

@@ -99,7 +99,8 @@ def test_token_and_revoke_check_the_secret_against_its_hash(server: ServerRunner
         if method == "client_secret_post":
             data["client_secret"] = with_secret
         else:
-            headers["Authorization"] = "Basic " + base64.b64encode(f"{body['client_id']}:{with_secret}".encode()).decode()
+            pair = f"{body['client_id']}:{with_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         return httpx.post(f"{base}/revoke", data=data, headers=headers, timeout=10)
 
     assert revoke("wrong").status_code == 401
