@@ -97,7 +97,7 @@ def build_app(parts: ServerParts) -> Starlette:
     def guarded(app: Any, path: str) -> BearerGuard:
         return BearerGuard(app, store, identity, parts.live, path)
 
-    authorize = AuthorizeEndpoint(provider, store)
+    authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity)
     revoke = RevokeEndpoint(provider, authenticator)

@@ -42,6 +42,7 @@ class RateLimits:
     register_global: Limit = Limit(30, 0.1)  # 30 at once, then one every 10 s, for all callers together
     token_per_address: Limit = Limit(600, 10.0)
     token_per_client: Limit = Limit(200, 2.0)
+    authorize_activity: Limit = Limit(20, 1 / 30)  # activity rows per kind of /authorize refusal
     enabled: bool = True
 
     @classmethod
@@ -59,6 +60,7 @@ class RateLimits:
             base.register_global.scaled(factor),
             base.token_per_address.scaled(factor),
             base.token_per_client.scaled(factor),
+            base.authorize_activity.scaled(factor),
         )
 
 

@@ -214,6 +214,11 @@ class Store:
         except sqlite3.IntegrityError as exc:
             raise ConsentAlreadyAnsweredError(nonce) from exc
 
+    def has_granted(self, client_id: str) -> bool:
+        """Whether this client was ever approved (a grant exists, revoked or not)."""
+        row = self.db.conn.execute("SELECT 1 FROM grants WHERE client_id = ? LIMIT 1", (client_id,)).fetchone()
+        return row is not None
+
     def load_code(self, code: str) -> CodeRow | None:
         """The stored code with this value, used or not."""
         r = self.db.conn.execute(
