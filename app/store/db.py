@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -153,6 +154,9 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Created 0600 before SQLite opens it, whatever the umask: SQLite gives the -wal and -shm
+        # files the mode of the database file, so all three are the owner's only.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []

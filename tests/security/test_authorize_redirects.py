@@ -37,7 +37,7 @@ def test_errors_for_a_never_approved_https_redirect_show_our_page(server: Server
 def test_an_approved_https_client_and_loopback_clients_still_get_their_error(server: ServerRunner) -> None:
     base = server.base_url
     approved = register(base, "Approved web app", redirect=ELSEWHERE)
-    verifier, challenge = pkce_pair()
+    _, challenge = pkce_pair()
     assert "code" in query_of(answer_consent(authorize_url(base, approved, challenge, redirect=ELSEWHERE)))
     bounced = _get(authorize_url(base, approved, challenge, redirect=ELSEWHERE, scope="no-such-scope"))
     assert bounced.status_code == 302 and bounced.headers["location"].startswith(ELSEWHERE)
