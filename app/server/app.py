@@ -44,6 +44,7 @@ from app.auth.token import TokenEndpoint
 from app.resources import resource_path
 from app.server.guard import Guard
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
+from app.server.session_quota import SessionQuota
 from app.server.stats import ServerStats
 from app.server.tool_events import ToolEvents
 from app.server.tools import build_mcp_server
@@ -132,7 +133,7 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
-        Route("/mcp", guarded(StreamableHTTPASGIApp(sessions), "/mcp")),
+        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp")),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
