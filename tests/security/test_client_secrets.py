@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,8 @@ def test_plaintext_secrets_of_an_old_database_are_hashed_by_the_migration(data_d
             "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
             "client_name": "Old confidential client"}
     conn.execute("INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at)"
-                 " VALUES (?, ?, ?, ?, 0)", ("old-client", "Old", json.dumps([REDIRECT]), json.dumps(info)))
+                 " VALUES (?, ?, ?, ?, ?)",  # registered just now: not yet a stale registration to prune
+                 ("old-client", "Old", json.dumps([REDIRECT]), json.dumps(info), time.time()))
     conn.execute("PRAGMA user_version = 1")
     conn.close()
 
