@@ -12,6 +12,7 @@ from typing import Any
 import platformdirs
 
 from app import APP_NAME
+from app.permissions import make_private
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +22,15 @@ DEFAULT_PORT = 8787
 
 
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The data dir: `--data-dir`, else `$MCP_TRAY_DATA_DIR`, else the platform's user data dir."""
+    """The data dir: `--data-dir`, else `$MCP_TRAY_DATA_DIR`, else the platform's user data dir.
+
+    Created 0700, and made private (0700, its files 0600) when it exists; UnsafePathError when
+    it belongs to another account or others can write to it.
+    """
     raw = explicit or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, appauthor=False)
     path = Path(raw).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private(path, "logs")
     return path
 
 
@@ -36,7 +42,8 @@ def log_dir(data_dir: Path) -> Path:
         path = data_dir / "logs"
     else:
         path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private(path)
     return path
 
 
@@ -53,9 +60,15 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
 
 
 def write_json_atomically(path: Path, body: object) -> None:
-    """Write a small JSON file of ours so a crash leaves the old file or the new one, never half."""
+    """Write a small JSON file of ours so a crash leaves the old file or the new one, never half.
+
+    The file is the owner's only (0600), whatever the umask of the process that writes it.
+    """
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(body, indent=2) + "\n")
+    os.chmod(tmp, 0o600)  # an old .tmp left by a crash keeps its mode through O_CREAT
     os.replace(tmp, path)
 
 

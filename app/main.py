@@ -18,6 +18,7 @@ from app import __version__
 from app.commands import COMMAND_MODULES
 from app.config import log_dir, resolve_data_dir
 from app.logging_setup import configure
+from app.permissions import UnsafePathError, set_private_umask
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,19 +48,30 @@ def has_display() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `mcp-tray` and `python -m app`."""
+    set_private_umask()  # before anything is created: the database, its -wal and -shm, logs, settings
     parser = build_parser()
     args = parser.parse_args(argv)
-    data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+    try:
+        data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+        logs = log_dir(data_dir)
+    except UnsafePathError as exc:
+        print(f"mcp-tray: {exc.refusing('use')}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = exc.filename or getattr(args, "data_dir", None) or "the data dir"
+        print(f"mcp-tray: cannot use the data dir {where}: {exc.strerror or exc}. It must be a folder "
+              "of your own account.", file=sys.stderr)
+        return 2
     if args.command is None and not has_display():
         print("mcp-tray: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so there is no tray; "
               "running the server headless instead.", file=sys.stderr)
         args = parser.parse_args(["serve", *([] if args.port is None else ["--port", str(args.port)])])
     if args.command is None:
-        configure(log_dir(data_dir), console_level=logging.WARNING)
+        configure(logs, console_level=logging.WARNING)
         from app.ui.launch import run_gui
 
         return int(run_gui(data_dir, args.port))
-    configure(log_dir(data_dir), console_level=getattr(args, "console_log_level", logging.WARNING))
+    configure(logs, console_level=getattr(args, "console_log_level", logging.WARNING))
     return int(args.run(args, data_dir))
 
 

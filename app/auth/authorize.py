@@ -2,9 +2,18 @@
 
 The SDK answers an unknown client or an unregistered redirect URI with JSON; a person in a
 browser gets a readable page from us instead, and is never sent to an unregistered URI.
+
+Anyone may register a client with any https redirect, so an error the SDK would send back to
+such a redirect (invalid_scope, say) would make this server an open redirector (RFC 9700
+4.11.2): a link to our /authorize that lands on the attacker's site. For a client that was never
+approved, an error bound for an https redirect off this machine shows our page instead. Loopback
+redirects (native apps waiting on this machine) still get their error, as RFC 6749 4.1.2.1 asks.
+The activity rows these refusals write are rate limited, so a flood cannot bury real ones.
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.shared.auth import InvalidRedirectUriError
@@ -12,18 +21,41 @@ from pydantic import AnyUrl, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.auth.origins import LOOPBACK_HOSTS
 from app.auth.pages import message_page
 from app.auth.provider import StoreProvider
+from app.server.ratelimit import RateLimiter
 from app.store.store import Store
+
+
+def external_error_redirect(response: Response) -> tuple[str, str, str] | None:
+    """(host, error, description) when `response` sends the browser to an https site off this
+    machine with an OAuth error, else None."""
+    if response.status_code not in (302, 303):
+        return None
+    target = urlsplit(response.headers.get("location", ""))
+    if target.scheme != "https" or (target.hostname or "") in LOOPBACK_HOSTS:
+        return None
+    query = parse_qs(target.query)
+    if "error" not in query:
+        return None
+    return target.hostname or "", query["error"][0], query.get("error_description", [""])[0]
 
 
 class AuthorizeEndpoint:
     """Show an error page for requests that cannot be redirected; hand the rest to the SDK."""
 
-    def __init__(self, provider: StoreProvider, store: Store) -> None:
+    def __init__(self, provider: StoreProvider, store: Store, limiter: RateLimiter | None = None) -> None:
         self.provider = provider
         self.store = store
+        self.limiter = limiter or RateLimiter()
         self.sdk = AuthorizationHandler(provider)
+
+    def _note(self, kind: str, client_id: str | None, detail: str) -> None:
+        """An activity row, unless this kind of refusal has been written too often lately."""
+        limits = self.limiter.limits
+        if not limits.enabled or not self.limiter.take("activity", kind, limits.authorize_activity):
+            self.store.log_event(kind, client_id, detail)
 
     async def handle(self, request: Request) -> Response:
         """Handle one authorization request."""
@@ -34,7 +66,7 @@ class AuthorizeEndpoint:
                                 status=400)
         client = await self.provider.get_client(client_id)
         if client is None:
-            self.store.log_event("unknown client", None, f"/authorize for unknown client_id {client_id[:64]}")
+            self._note("unknown client", None, f"/authorize for unknown client_id {client_id[:64]}")
             return message_page("Unknown app", "This app is not registered with this server (or was removed). "
                                 "Start connecting from your app again so it can register.", status=400)
         raw_redirect = params.get("redirect_uri")
@@ -42,7 +74,18 @@ class AuthorizeEndpoint:
             redirect = AnyUrl(raw_redirect) if isinstance(raw_redirect, str) else None
             client.validate_redirect_uri(redirect)
         except (ValidationError, ValueError, InvalidRedirectUriError) as exc:
-            self.store.log_event("bad redirect", client_id, str(raw_redirect)[:200])
+            self._note("bad redirect", client_id, str(raw_redirect)[:200])
             detail = getattr(exc, "message", None) or "The redirect URI is not one this app registered."
             return message_page("Redirect not allowed", str(detail), status=400)
-        return await self.sdk.handle(request)
+        answer: Response = await self.sdk.handle(request)
+        bounced = external_error_redirect(answer)
+        if bounced is not None and not self.store.has_granted(client_id):
+            host, error, description = bounced
+            self._note("refused redirect", client_id, f"{error} not sent to {host[:100]}")
+            return message_page(
+                "This request cannot continue",
+                f"The app's request was refused ({error}{': ' + description if description else ''}). "
+                f"This app was never approved here, so MCP Tray does not send you on to {host}.",
+                status=400,
+            )
+        return answer

@@ -28,6 +28,8 @@ from app.store.store import Store
 
 log = logging.getLogger(__name__)
 
+GRANT_KEY = "mcp_tray.grant_id"  # the ASGI scope key naming the grant of the request's token
+
 
 class _Tracked:
     """One request or stream: a cancel scope, and a flag that makes it see a client disconnect."""
@@ -168,7 +170,7 @@ class BearerGuard:
             resource=check.resource,
         )
         user = AuthenticatedUser(access)
-        scope = {**scope, "user": user, "auth": AuthCredentials(list(check.scopes))}
+        scope = {**scope, "user": user, "auth": AuthCredentials(list(check.scopes)), GRANT_KEY: check.grant_id}
         context = auth_context_var.set(user)
         try:
             with self.live.track(check.token_hash) as tracked:

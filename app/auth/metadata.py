@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.auth.origins import current_origin
-from app.auth.scopes import SUPPORTED_SCOPES
+from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
 
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
@@ -40,11 +40,17 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
 
 
 def resource_metadata(origin: str, path: str) -> dict[str, Any]:
-    """RFC 9728 document for the resource at `origin + path`."""
+    """RFC 9728 document for the resource at `origin + path`.
+
+    `scopes_supported` names only the minimal set (MCP 2025-11-25: SHOULD NOT list every scope):
+    Gemini CLI and Claude Code ask for every scope listed here, and a client asking for
+    `offline_access` and every tool group by default makes the owner's choice meaningless.
+    The authorization server's metadata still lists them all.
+    """
     return {
         "resource": origin + path,
         "authorization_servers": [origin],
-        "scopes_supported": list(SUPPORTED_SCOPES),
+        "scopes_supported": [DEFAULT_SCOPE],
         "bearer_methods_supported": ["header"],
         "resource_name": "MCP Tray",
     }

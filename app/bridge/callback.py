@@ -1,11 +1,15 @@
 """The loopback redirect target (RFC 8252, OAuth 2.0 for Native Apps): http://127.0.0.1:PORT/callback.
 
 A tiny HTTP/1.1 responder on anyio: it takes the first /callback that carries a `code` or an
-`error`, answers the browser with a short page, and hands the result to the waiting OAuth flow.
+`error` together with the `state` of the authorization request this bridge opened, answers the
+browser with a short page, and hands the result to the waiting OAuth flow. Any local process can
+reach this port, so an answer with another state (or none) is refused with a 400 and the
+receiver keeps waiting: a forged `error=access_denied` cannot end the sign-in.
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
 import socket
@@ -24,6 +28,8 @@ READ_TIMEOUT = 10.0
 
 _DONE = ("Signed in", "The MCP Tray bridge is signed in. You can close this tab and go back to your app.")
 _DENIED = ("Not signed in", "Access was not granted ({error}). Your app will report that it cannot connect.")
+_FOREIGN = ("Not this sign-in", "This answer does not belong to the sign-in MCP Tray is waiting for, so it was "
+            "ignored. Finish signing in from the page your app opened.")
 
 
 def free_port() -> int:
@@ -46,13 +52,33 @@ def _page(title: str, text: str, status: str = "200 OK") -> bytes:
     return head + body
 
 
-class CallbackReceiver:
-    """Serves /callback on a bound listener until one authorization response arrives."""
+def state_of(authorization_url: str) -> str | None:
+    """The `state` parameter of an authorization URL (None when it has none)."""
+    values = parse_qs(urlsplit(authorization_url).query).get("state")
+    return values[0] if values else None
 
-    def __init__(self) -> None:
+
+class CallbackReceiver:
+    """Serves /callback on a bound listener until the authorization response for `state` arrives.
+
+    Until a state is known (`expect`), every answer is refused: none can be ours yet.
+    """
+
+    def __init__(self, state: str | None = None) -> None:
         self._done = anyio.Event()
         self._result: AuthorizationCodeResult | None = None
         self._error: str | None = None
+        self._state = state
+
+    def expect(self, state: str | None) -> None:
+        """The state of the authorization request just opened in the browser."""
+        self._state = state
+
+    def _ours(self, state: str | None) -> bool:
+        expected = self._state
+        if expected is None or state is None:
+            return False
+        return hmac.compare_digest(expected.encode("utf-8"), state.encode("utf-8"))
 
     async def serve(self, listener: Listener[SocketStream]) -> None:
         """Accept connections until cancelled."""
@@ -79,6 +105,9 @@ class CallbackReceiver:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if self._done.is_set():
             return _page(*_DONE)
+        if not self._ours(query.get("state")):
+            log.warning("callback refused an answer with a state that is not this sign-in's")
+            return _page(*_FOREIGN, "400 Bad Request")
         if "error" in query:
             self._error = query["error"] + (f": {query['error_description']}" if "error_description" in query else "")
             self._done.set()

@@ -32,7 +32,7 @@ from mcp.client.auth.utils import create_client_registration_request, handle_reg
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata, OAuthToken
 from pydantic import AnyUrl
 
-from app.bridge.callback import CallbackReceiver, free_port, redirect_uri_for
+from app.bridge.callback import CallbackReceiver, free_port, redirect_uri_for, state_of
 from app.bridge.storage import BridgeStorage
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,8 @@ class BridgeOAuth(OAuthClientProvider):
 
     async def _open_consent(self, authorization_url: str) -> None:
         self.consents_asked += 1
+        if self._receiver is not None:
+            self._receiver.expect(state_of(authorization_url))
         self._say(f"approve access for {self.context.server_url} in your browser. If it did not open, "
                   f"visit:\n  {authorization_url}")
         self.opener(authorization_url)

@@ -14,7 +14,6 @@ from typing import Any
 
 import anyio
 from mcp.server.auth.handlers.token import TokenHandler
-from mcp.server.auth.middleware.client_auth import ClientAuthenticator
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -28,6 +27,7 @@ from app import __version__
 from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
+from app.auth.client_auth import HashedSecretAuthenticator
 from app.auth.consent import ConsentEndpoint
 from app.auth.consent_request import ConsentSigner
 from app.auth.metadata import (
@@ -45,6 +45,7 @@ from app.auth.token import TokenEndpoint
 from app.resources import resource_path
 from app.server.guard import Guard
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
+from app.server.session_quota import SessionQuota
 from app.server.stats import ServerStats
 from app.server.tool_events import ToolEvents
 from app.server.tools import build_mcp_server
@@ -81,8 +82,9 @@ def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
+    store.prune()  # stale registrations and old activity, once per start (registrations prune later)
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals)
-    authenticator = ClientAuthenticator(provider)
+    authenticator = HashedSecretAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)
@@ -98,7 +100,7 @@ def build_app(parts: ServerParts) -> Starlette:
     def guarded(app: Any, path: str) -> BearerGuard:
         return BearerGuard(app, store, identity, parts.live, path)
 
-    authorize = AuthorizeEndpoint(provider, store)
+    authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     consent = ConsentEndpoint(store, parts.signer)
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity)
     revoke = RevokeEndpoint(provider, authenticator)
@@ -134,7 +136,7 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
-        Route("/mcp", guarded(StreamableHTTPASGIApp(sessions), "/mcp")),
+        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp")),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),

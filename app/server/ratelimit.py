@@ -1,7 +1,9 @@
-"""Rate limits for /register and /token: a token bucket per client and per address, 429 + Retry-After.
+"""Rate limits for /register and /token: token buckets, 429 + Retry-After.
 
-The limits are far above what any real client needs (one registration per install, one refresh
-an hour), so only a runaway or hostile caller meets them. `MCP_TRAY_RATE_LIMIT_SCALE` multiplies
+/register has one budget for everyone: any local process can send from any of the 16 million
+127.x.y.z addresses, so a budget per address limited nothing. /token is limited per address and
+per client. The limits are far above what any real client needs (one registration per install,
+one refresh an hour), so only a runaway or hostile caller meets them. `MCP_TRAY_RATE_LIMIT_SCALE` multiplies
 every bucket (tests use a small value to meet the limit quickly; 0 turns limiting off).
 """
 
@@ -37,9 +39,10 @@ class Limit:
 class RateLimits:
     """The limits of the rate-limited endpoints; `enabled=False` turns them all off."""
 
-    register_per_address: Limit = Limit(60, 1.0)
+    register_global: Limit = Limit(30, 0.1)  # 30 at once, then one every 10 s, for all callers together
     token_per_address: Limit = Limit(600, 10.0)
     token_per_client: Limit = Limit(200, 2.0)
+    authorize_activity: Limit = Limit(20, 1 / 30)  # activity rows per kind of /authorize refusal
     enabled: bool = True
 
     @classmethod
@@ -54,9 +57,10 @@ class RateLimits:
             return cls(enabled=not raw)
         base = cls()
         return cls(
-            base.register_per_address.scaled(factor),
+            base.register_global.scaled(factor),
             base.token_per_address.scaled(factor),
             base.token_per_client.scaled(factor),
+            base.authorize_activity.scaled(factor),
         )
 
 
@@ -118,14 +122,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def limit_register(limiter: RateLimiter, handler: Handler) -> Handler:
-    """POST /register, limited per address."""
+    """POST /register, limited by one budget shared by every caller."""
 
     async def limited(request: Request) -> Response:
         if limiter.limits.enabled:
-            address = request.client.host if request.client else "?"
-            wait = limiter.take("register", address, limiter.limits.register_per_address)
+            wait = limiter.take("register", "everyone", limiter.limits.register_global)
             if wait:
-                return too_many(wait, "registrations from this address")
+                return too_many(wait, "registrations")
         return await handler(request)
 
     return limited

@@ -22,6 +22,7 @@ from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
+from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
 from app.server.state import ServerState
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
@@ -46,7 +47,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.EADDRINUSE, errno.EACCES) or getattr(exc, "winerror", None) == 10048:
@@ -129,8 +130,11 @@ class ServerRunner:
                 tools=self.tools,
                 approvals=self.approval_events,
             )
+        cap = connection_cap(raise_fd_limit())
         config = uvicorn.Config(
             wrap(build_app(self.parts), self.parts),
+            http=guarded_protocol(cap),  # a deadline for request heads, and room for real clients
+            backlog=BACKLOG,  # asyncio re-listens with this; it bounds one accept() batch too
             log_config=None,
             access_log=False,
             lifespan="on",

@@ -8,14 +8,26 @@ import time
 from app.store.rows import EventRow
 
 DETAIL_LIMIT = 500  # characters kept of a detail; client-chosen text must not bloat the file
+KEEP = 10_000  # newest lines kept; older ones are pruned
+PRUNE_EVERY = 500  # lines added between prunes, so the bound holds without any timer
 
 
 def record(conn: sqlite3.Connection, kind: str, client_id: str | None, detail: str) -> None:
-    """Add one line, inside the caller's transaction."""
-    conn.execute(
+    """Add one line, inside the caller's transaction (and every PRUNE_EVERY lines, drop the oldest)."""
+    cur = conn.execute(
         "INSERT INTO events (at, kind, client_id, detail) VALUES (?, ?, ?, ?)",
         (time.time(), kind, client_id, detail[:DETAIL_LIMIT]),
     )
+    if cur.lastrowid is not None and cur.lastrowid % PRUNE_EVERY == 0:
+        prune(conn)
+
+
+def prune(conn: sqlite3.Connection, keep: int = KEEP) -> int:
+    """Delete all but the newest `keep` lines; returns how many went."""
+    cur = conn.execute(
+        "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)", (keep,)
+    )
+    return cur.rowcount
 
 
 def recent(conn: sqlite3.Connection, limit: int, after_id: int = 0) -> list[EventRow]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import threading
 import time
@@ -9,12 +11,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from app.store.hashing import hash_secret
+
 T = TypeVar("T")
 
 DB_NAME = "mcp-tray.sqlite3"
 
-# Each migration moves the schema from version i to i + 1. Append, never edit a released one.
-MIGRATIONS: list[str] = [
+Migration = str | Callable[[sqlite3.Connection], None]
+
+
+def _hash_client_secrets(conn: sqlite3.Connection) -> None:
+    """Keep the secrets of confidential clients as hashes only, like tokens.
+
+    Until schema 1 the secret sat in plain text inside info_json, readable by whoever could read
+    the file. Each one is hashed into the new column and blanked in the record.
+    """
+    conn.execute("ALTER TABLE clients ADD COLUMN secret_hash TEXT")
+    for client_id, info_json in conn.execute("SELECT client_id, info_json FROM clients").fetchall():
+        info = json.loads(info_json)
+        secret = info.get("client_secret") if isinstance(info, dict) else None
+        if isinstance(secret, str) and secret:
+            conn.execute(
+                "UPDATE clients SET secret_hash = ?, info_json = ? WHERE client_id = ?",
+                (hash_secret(secret), json.dumps({**info, "client_secret": None}), client_id),
+            )
+
+
+# Each migration moves the schema from version i to i + 1: an SQL script, or a function for what
+# SQL alone cannot do. Append, never edit a released one.
+MIGRATIONS: list[Migration] = [
     # 0 -> 1: clients, grants, authorization codes, tokens (hashes only), activity log.
     """
     CREATE TABLE clients (
@@ -97,6 +122,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE grants ADD COLUMN expires_at REAL;
     ALTER TABLE grants ADD COLUMN approver TEXT;
     """,
+    # 2 -> 3: client secrets hashed (the secret_hash column; plaintext secrets migrated).
+    _hash_client_secrets,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -127,8 +154,12 @@ def migrate(conn: sqlite3.Connection) -> int:
                 f"database schema {found} is newer than this MCP Tray understands ({SCHEMA_VERSION})"
             )
         for version in range(found, SCHEMA_VERSION):
-            for statement in _statements(MIGRATIONS[version]):
-                conn.execute(statement)
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _statements(step):
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
         conn.execute("COMMIT")
     except BaseException:
@@ -147,6 +178,9 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Created 0600 before SQLite opens it, whatever the umask: SQLite gives the -wal and -shm
+        # files the mode of the database file, so all three are the owner's only.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []

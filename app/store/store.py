@@ -1,12 +1,11 @@
 """Clients, grants, codes and tokens over SQLite: the one source of truth, shared across processes.
 
-Tokens are stored as SHA-256 hashes only. A grant (one approval of one client) owns its code and
-tokens; revoking the grant revokes all of them. Every state change is one transaction.
+Tokens, codes and client secrets are stored as SHA-256 hashes only. A grant (one approval of one
+client) owns its code and tokens; revoking the grant revokes all of them. Every state change is one transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import sqlite3
@@ -18,6 +17,7 @@ from typing import Any
 from app.store import activity, approvals
 from app.store.approvals import TooManyPendingError
 from app.store.db import DB_NAME, Database
+from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
 from app.store.rows import (
     ClientGroup,
     ClientRow,
@@ -33,11 +33,8 @@ from app.store.rows import (
 ACCESS_PREFIX = "mcpat_"
 REFRESH_PREFIX = "mcprt_"
 LAST_USED_RESOLUTION = 30.0  # seconds; last_used_at is written at most this often per token
-
-
-def hash_secret(value: str) -> str:
-    """SHA-256 hex digest of a token or code: what the store keeps instead of the value."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+PENDING_TTL = 24 * 3600.0  # seconds a registration that was never approved is kept
+MAX_PENDING = 1000  # never-approved registrations kept at most (the newest)
 
 
 def _new_id() -> str:
@@ -62,13 +59,16 @@ class Store:
     # -- clients ---------------------------------------------------------------------------
 
     def add_client(self, client_id: str, name: str, redirect_uris: Sequence[str], info: dict[str, Any]) -> None:
-        """Store a newly registered client."""
+        """Store a newly registered client; its `client_secret`, if any, is kept as a hash only."""
+        secret = info.get("client_secret")
+        secret_hash = hash_secret(secret) if isinstance(secret, str) and secret else None
+        record = {**info, "client_secret": None}
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (client_id, name, json.dumps(list(redirect_uris)), json.dumps(info), time.time()),
+                "INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at, secret_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (client_id, name, json.dumps(list(redirect_uris)), json.dumps(record), time.time(), secret_hash),
             )
             self._event(conn, "registered", client_id, ", ".join(redirect_uris))
 
@@ -80,6 +80,13 @@ class Store:
             "SELECT info_json FROM clients WHERE client_id = ? AND removed_at IS NULL", (client_id,)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def client_secret_hash(self, client_id: str) -> str | None:
+        """The hash of a confidential client's secret (None: a public client, or no such client)."""
+        row = self.db.conn.execute(
+            "SELECT secret_hash FROM clients WHERE client_id = ? AND removed_at IS NULL", (client_id,)
+        ).fetchone()
+        return None if row is None else row[0]
 
     def list_clients(self) -> list[ClientRow]:
         """Every client not removed, newest first, with its count of live tokens."""
@@ -111,6 +118,35 @@ class Store:
             )
             for (name, uris), members in groups.items()
         ]
+
+    def prune(self, now: float | None = None) -> int:
+        """Forget registrations never approved within PENDING_TTL (or past the newest MAX_PENDING),
+        removed clients that never held a grant, and activity past its bound. Returns the clients gone.
+
+        Any local process can register, so without this the table would only grow.
+        """
+        cutoff = (time.time() if now is None else now) - PENDING_TTL
+        # A client with a sign-in request still on record (waiting, or answered within the day) stays.
+        never_granted = ("NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)"
+                         " AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.client_id = clients.client_id)")
+
+        def run(conn: sqlite3.Connection) -> int:
+            approvals.expire(conn, time.time())
+            conn.execute("DELETE FROM approvals WHERE status != 'pending' AND created_at < ?", (cutoff,))
+            gone = conn.execute(
+                f"DELETE FROM clients WHERE {never_granted} AND (created_at < ? OR removed_at IS NOT NULL)",  # noqa: S608
+                (cutoff,),
+            ).rowcount
+            gone += conn.execute(
+                f"""DELETE FROM clients WHERE {never_granted} AND client_id NOT IN (
+                        SELECT client_id FROM clients WHERE {never_granted}
+                        ORDER BY created_at DESC LIMIT ?)""",  # noqa: S608 - fixed text
+                (MAX_PENDING,),
+            ).rowcount
+            activity.prune(conn)
+            return gone
+
+        return self.db.tx(run)
 
     def remove_client(self, client_id: str) -> bool:
         """Forget a client and revoke everything it holds; False if there was no such client."""
@@ -223,6 +259,11 @@ class Store:
             return Delivery("approved", found, code)
 
         return self.db.tx(run)
+
+    def has_granted(self, client_id: str) -> bool:
+        """Whether this client was ever approved (a grant exists, revoked or not)."""
+        row = self.db.conn.execute("SELECT 1 FROM grants WHERE client_id = ? LIMIT 1", (client_id,)).fetchone()
+        return row is not None
 
     def load_code(self, code: str) -> CodeRow | None:
         """The stored code with this value, used or not."""

@@ -2,6 +2,10 @@
 
 A plugin that fails (syntax error, import error, a function that cannot be a tool) becomes a
 `PluginProblem` the user sees in the Tools tab; it never stops the others or the server.
+
+Plugins run as the owner, so the tools folder and each file in it must be the owner's and
+writable by nobody else (as ssh treats authorized_keys). A folder that fails this is refused
+whole and a file that fails it is refused alone, each with the command that fixes it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from app.permissions import UnsafePathError, check_safe
 from app.tools.decorator import ATTRIBUTE
 from app.tools.groups import PLUGINS
 from app.tools.spec import BadToolError, ToolSpec, make_spec
@@ -92,10 +97,24 @@ def load_folder(folder: Path) -> Discovered:
     found = Discovered()
     if not folder.is_dir():
         return found
+    try:
+        check_safe(folder)
+    except (UnsafePathError, OSError) as exc:
+        error = exc.refusing("load plugins from") if isinstance(exc, UnsafePathError) else _describe(exc)
+        log.warning("mcp-tray: %s", error)
+        found.problems.append(PluginProblem("tools folder", str(folder), error))
+        return found
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith("_"):
             continue
         source = f"tools folder: {path.name}"
+        try:
+            check_safe(path)
+        except (UnsafePathError, OSError) as exc:
+            error = exc.refusing("load the plugin") if isinstance(exc, UnsafePathError) else _describe(exc)
+            log.warning("mcp-tray: %s", error)
+            found.problems.append(PluginProblem(source, path.name, error))
+            continue
         try:
             module = _load_file(path)
         except (Exception, SystemExit) as exc:  # a plugin's own bug: show it, keep going

@@ -1,4 +1,8 @@
-"""The loopback callback: takes the code (or the refusal) from the browser's redirect, over a real socket."""
+"""The loopback callback: takes the code (or the refusal) from the browser's redirect, over a real socket.
+
+Only the answer carrying the state of the bridge's own authorization request counts: any local
+process can reach the port.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import pytest
 from mcp.client.auth.exceptions import OAuthFlowError
 from mcp.shared.auth import AuthorizationCodeResult
 
-from app.bridge.callback import CallbackReceiver
+from app.bridge.callback import CallbackReceiver, state_of
 
 pytestmark = pytest.mark.anyio
 
@@ -33,18 +37,36 @@ async def _visit(receiver: CallbackReceiver, paths: list[str], timeout: float = 
 
 async def test_code_state_and_iss_reach_the_flow() -> None:
     paths = ["/favicon.ico", "/callback?code=c1&state=s1&iss=http%3A%2F%2Fx"]
-    statuses, outcome = await _visit(CallbackReceiver(), paths)
+    statuses, outcome = await _visit(CallbackReceiver("s1"), paths)
     assert statuses == [404, 200]
     assert outcome == AuthorizationCodeResult(code="c1", state="s1", iss="http://x")
 
 
 async def test_refusal_in_the_browser_ends_the_flow_with_its_reason() -> None:
-    statuses, outcome = await _visit(CallbackReceiver(), ["/callback?error=access_denied&state=s"])
+    statuses, outcome = await _visit(CallbackReceiver("s"), ["/callback?error=access_denied&state=s"])
     assert statuses == [200]
     assert isinstance(outcome, OAuthFlowError) and "access_denied" in str(outcome)
 
 
 async def test_no_answer_in_time_is_a_clear_error() -> None:
-    statuses, outcome = await _visit(CallbackReceiver(), ["/callback?state=only"], timeout=0.2)
+    statuses, outcome = await _visit(CallbackReceiver("only"), ["/callback?state=only"], timeout=0.2)
+    assert statuses == [400]
+    assert isinstance(outcome, OAuthFlowError) and "no answer from the browser" in str(outcome)
+
+
+async def test_forged_answers_with_another_state_are_refused_and_the_real_one_still_counts() -> None:
+    # Another local process races the browser: a denial with a guessed state, one with no state,
+    # and a code of its own. Each gets a 400 page; the receiver keeps waiting for its own answer.
+    receiver = CallbackReceiver()
+    receiver.expect(state_of("http://127.0.0.1:8787/authorize?client_id=c&state=the-real-state"))
+    forged = ["/callback?error=access_denied&state=guess", "/callback?error=access_denied",
+              "/callback?code=attacker-code&state=guess"]
+    statuses, outcome = await _visit(receiver, [*forged, "/callback?code=c1&state=the-real-state"])
+    assert statuses == [400, 400, 400, 200]
+    assert outcome == AuthorizationCodeResult(code="c1", state="the-real-state", iss=None)
+
+
+async def test_before_the_browser_is_opened_no_answer_is_taken() -> None:
+    statuses, outcome = await _visit(CallbackReceiver(), ["/callback?error=access_denied&state=s"], timeout=0.2)
     assert statuses == [400]
     assert isinstance(outcome, OAuthFlowError) and "no answer from the browser" in str(outcome)

@@ -98,8 +98,8 @@ def test_no_request_succeeds_after_store_revocation_returns(server: ServerRunner
     _hammer_until_revoked(client, tokens.access, lambda: store.revoke_tokens([check.token_id]))
 
 
-def test_register_rate_limited_per_address_with_retry_after(server: ServerRunner) -> None:
-    server.parts.limiter.reset(RateLimits(register_per_address=Limit(3, 0.5)))  # type: ignore[union-attr]
+def test_register_rate_limited_with_retry_after(server: ServerRunner) -> None:
+    server.parts.limiter.reset(RateLimits(register_global=Limit(3, 0.5)))  # type: ignore[union-attr]
     body = {"client_name": "x", "redirect_uris": ["http://127.0.0.1:1/cb"]}
     statuses = [httpx.post(f"{server.base_url}/register", json=body) for _ in range(5)]
     assert [s.status_code for s in statuses] == [201, 201, 201, 429, 429]

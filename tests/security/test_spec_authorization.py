@@ -46,6 +46,8 @@ def test_A1_protected_resource_metadata(server: ServerRunner, suffix: str) -> No
     assert body["resource"] == f"{server.base_url}{suffix}"
     assert body["authorization_servers"] == [server.base_url]
     assert body["bearer_methods_supported"] == ["header"]
+    # MCP 2025-11-25: the minimal set only; clients request whatever is listed here.
+    assert body["scopes_supported"] == ["mcp"]
 
 
 def test_A2_missing_garbage_expired_revoked_tokens_get_bearer_challenge(
@@ -70,6 +72,7 @@ def test_A3_authorization_server_metadata(server: ServerRunner) -> None:
     assert body["code_challenge_methods_supported"] == ["S256"]
     assert body["response_types_supported"] == ["code"]
     assert set(body["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    assert {"mcp", "offline_access", "tools:files"} <= set(body["scopes_supported"])  # every scope, here only
     for name in ("authorization", "token", "registration", "revocation"):
         assert body[f"{name}_endpoint"].startswith(server.base_url + "/")
 

@@ -51,11 +51,11 @@ def test_429_has_retry_after_in_whole_seconds() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "enabled", "burst"),
-    [("", True, 60), ("2", True, 120), ("0", False, 60), ("nonsense", True, 60), ("inf", False, 60)],
+    [("", True, 30), ("2", True, 60), ("0", False, 30), ("nonsense", True, 30), ("inf", False, 30)],
 )
 def test_scale_from_environment(
     monkeypatch: pytest.MonkeyPatch, raw: str, enabled: bool, burst: float
 ) -> None:
     monkeypatch.setenv(SCALE_ENV, raw)
     limits = RateLimits.from_env()
-    assert limits.enabled is enabled and limits.register_per_address.burst == burst
+    assert limits.enabled is enabled and limits.register_global.burst == burst
