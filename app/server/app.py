@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from app import __version__
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
+from app.auth.cimd_fetch import DocumentFetcher, FetchPolicy
 from app.auth.consent import ConsentEndpoint
 from app.auth.consent_request import ConsentSigner
 from app.auth.metadata import (
@@ -65,6 +66,7 @@ class ServerParts:
     live: LiveConnections = field(default_factory=LiveConnections)
     tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    documents: FetchPolicy = field(default_factory=FetchPolicy.from_env)
 
 
 def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
@@ -79,7 +81,7 @@ def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
-    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes)
+    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, DocumentFetcher(parts.documents))
     authenticator = ClientAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
@@ -98,7 +100,7 @@ def build_app(parts: ServerParts) -> Starlette:
 
     authorize = AuthorizeEndpoint(provider, store)
     consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
-    token = TokenEndpoint(TokenHandler(provider, authenticator), identity)
+    token = TokenEndpoint(TokenHandler(provider, authenticator), identity, provider)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
 

@@ -73,6 +73,11 @@ MIGRATIONS: list[str] = [
         detail         TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 1 -> 2: clients that identify with a Client ID Metadata Document (an https URL as client_id)
+    # remember when their document was last fetched; NULL for clients that registered (RFC 7591).
+    """
+    ALTER TABLE clients ADD COLUMN document_fetched_at REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
