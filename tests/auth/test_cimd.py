@@ -76,7 +76,7 @@ def test_only_urls_are_treated_as_documents() -> None:
     ("fe80::1", "link-local"), ("fe80::1%eth0", "link-local"),
     ("fc00::1", "private"), ("fd12:3456:789a::1", "private"),  # IPv6 unique local (ULA)
     ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
-    ("0.0.0.0", "unspecified"), ("::", "unspecified"),  # noqa: S104 (a test value, nothing binds)
+    ("0.0.0.0", "unspecified"), ("::", "unspecified"),
     ("240.0.0.1", "reserved"), ("255.255.255.255", "reserved"),
     ("192.0.2.10", "private"), ("2001:db8::1", "private"),  # documentation ranges
     ("::ffff:127.0.0.1", "IPv4 address 127.0.0.1"), ("::ffff:10.0.0.1", "IPv4 address 10.0.0.1"),
