@@ -132,10 +132,6 @@ class DocumentFetcher:
     def _too_slow(self, url: str) -> CimdError:
         return CimdError("fetch_failed", f"{url} did not answer within {self.policy.timeout:g} seconds.")
 
-    def forget(self, url: str) -> None:
-        """Drop a cached document, so the next use fetches it again."""
-        self._cache.pop(url, None)
-
     async def _addresses(self, host: str, port: int) -> list[str]:
         try:
             addresses = [str(ipaddress.ip_address(host))]

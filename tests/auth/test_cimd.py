@@ -315,6 +315,36 @@ def test_slow_dns_counts_against_the_time_limit() -> None:
     assert "did not answer within 0.5 seconds" in error.message
 
 
+def test_fetches_wait_for_a_free_slot(ca: TestCA, docs: DocumentServer) -> None:
+    """With the only slot held by a slow server, another fetch waits for it instead of connecting."""
+    slow, fast = docs.url("/slow.json"), docs.url("/fast.json")
+    docs.routes["/slow.json"] = Route(body=json.dumps(document_for(slow)).encode(), dribble=0.05)
+    docs.routes["/fast.json"] = Route.document(document_for(fast))
+    fetcher = _fetcher(ca, timeout=1.5, max_concurrent=1)
+    outcome: dict[str, str] = {}
+    fast_requests_while_slot_held: list[int] = []
+
+    async def fetch(url: str) -> None:
+        try:
+            await fetcher.get(url)
+            outcome[url] = "ok"
+        except CimdError as exc:
+            outcome[url] = exc.message
+
+    async def both() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(fetch, slow)
+            await anyio.sleep(0.8)  # the slow fetch holds the only slot by now, until its 1.5 s run out
+            tg.start_soon(fetch, fast)
+            # Timers of one loop fire in order: this runs before the slow fetch gives up its slot.
+            await anyio.sleep(0.5)
+            fast_requests_while_slot_held.append(docs.requests["/fast.json"])
+
+    anyio.run(both)
+    assert fast_requests_while_slot_held == [0]
+    assert "did not answer within 1.5 seconds" in outcome[slow] and outcome[fast] == "ok"
+
+
 def test_cache_follows_max_age(ca: TestCA, docs: DocumentServer) -> None:
     url = docs.url("/client.json")
     docs.routes["/client.json"] = Route.document(document_for(url, name="One"), cache_control="max-age=120")

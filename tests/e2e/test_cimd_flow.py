@@ -28,7 +28,9 @@ from app.auth.client_identity import describe_client
 from app.server.runner import ServerRunner
 from tests.conftest import start_runner
 from tests.e2e.test_sdk_client import MemoryStorage
+from tests.e2e.test_mcp_remote import _add_via_mcp_remote
 from tests.support.cimd_server import DocumentServer, Route, TestCA, document_for
+from tests.support.clients import mcp_remote_env
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import authorize_url, exchange, pkce_pair, refresh
 from tests.support.oauth_flow import call_add
@@ -121,6 +123,23 @@ async def test_sdk_client_signs_in_with_its_document_url_and_shows_as_verified(
     assert [(g["client_ids"], g["verified"]) for g in as_json] == [([url], True)]
 
 
+@pytest.mark.anyio
+async def test_mcp_remote_signs_in_with_client_metadata_url(
+    test_mode_server: ServerRunner, docs: DocumentServer, tmp_path: Path
+) -> None:
+    """mcp-remote from npm, unmodified, with `--client-metadata-url`: no /register, a verified client."""
+    url = docs.url("/mcp-remote.json")
+    docs.routes["/mcp-remote.json"] = Route.document(
+        document_for(url, name="mcp-remote via CIMD", redirect="http://localhost:3334/oauth/callback"))
+    env = mcp_remote_env(tmp_path, tmp_path / "browser.log")
+    tools, text = await _add_via_mcp_remote(test_mode_server.mcp_url, env, ["--client-metadata-url", url])
+    assert "add" in tools and text == "5"
+    store = test_mode_server.parts.store  # type: ignore[union-attr]
+    (client,) = store.list_clients()
+    assert client.client_id == url and client.verified and client.client_name == "mcp-remote via CIMD"
+    assert {t.client_id for t in store.list_tokens()} == {url}
+
+
 def test_refresh_and_revoke_as_a_document_client(test_mode_server: ServerRunner, docs: DocumentServer) -> None:
     base = test_mode_server.base_url
     url = _serve_document(docs)
@@ -175,6 +194,14 @@ def test_document_with_another_client_id_is_refused(test_mode_server: ServerRunn
     revoke = httpx.post(f"{base}/revoke", data={"token": "x", "client_id": url})
     assert revoke.status_code == 401 and revoke.json()["error"] == "invalid_client"
     assert test_mode_server.parts.store.list_clients() == []  # type: ignore[union-attr]
+
+
+def test_redirect_uri_not_in_the_document_is_refused(test_mode_server: ServerRunner, docs: DocumentServer) -> None:
+    url = _serve_document(docs)
+    _, challenge = pkce_pair()
+    answer = httpx.get(authorize_url(test_mode_server.base_url, url, challenge, redirect="https://evil.example/cb"))
+    assert answer.status_code == 400 and "location" not in answer.headers
+    assert "Redirect not allowed" in answer.text
 
 
 def test_http_client_id_is_refused(test_mode_server: ServerRunner, docs: DocumentServer) -> None:
