@@ -27,8 +27,8 @@ from app.auth.cimd_fetch import ALLOW_PRIVATE_ENV, EXTRA_CA_ENV
 from app.auth.client_identity import describe_client
 from app.server.runner import ServerRunner
 from tests.conftest import start_runner
-from tests.e2e.test_sdk_client import MemoryStorage
 from tests.e2e.test_mcp_remote import _add_via_mcp_remote
+from tests.e2e.test_sdk_client import MemoryStorage
 from tests.support.cimd_server import DocumentServer, Route, TestCA, document_for
 from tests.support.clients import mcp_remote_env
 from tests.support.consent import answer_consent, query_of
