@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import pytest
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
+from tests.support import owner
 
+# Servers started by tests are listed here, so their child processes can answer as the owner.
+os.environ.setdefault(owner.SERVERS_FILE_ENV, tempfile.mkstemp(prefix="mcp-tray-test-servers-")[1])
 # Widget tests draw offscreen unless a test gives a subprocess its own display (the tray tests do).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -31,6 +35,7 @@ def start_runner(data_dir: Path, port: int = 0, settings: Settings | None = None
     runner.start()
     if not runner.wait_ready(15):
         raise RuntimeError(f"server did not start: {runner.error}")
+    owner.remember(runner.port, data_dir)
     return runner
 
 

@@ -1,7 +1,10 @@
-"""The consent page: who asks, where the answer goes, what it may do; Approve or Deny (C1-C5).
+"""The waiting room: the page a client opens while the owner decides, in MCP Tray, whether to allow it.
 
-GET shows the signed request; POST takes the answer, checked against a CSRF token tied to that
-request and the Origin of the form. A request can be answered once. Deny returns `access_denied`.
+Nothing on this page can approve. It shows who asks, where the answer goes, what the client asked
+for, and a match code that the tray window and `mcp-tray approvals list` show too. The page asks
+`/consent/status` whether the owner has answered and then reloads itself; once answered, a GET of
+the page's own URL answers 303 to the client's redirect with the code (or `access_denied`), so a
+text browser or a script following redirects gets there as well.
 """
 
 from __future__ import annotations
@@ -9,170 +12,122 @@ from __future__ import annotations
 import html
 import logging
 import time
-from urllib.parse import urlsplit
 
 from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from app.auth.consent_request import BadConsentRequestError, ConsentRequest, ConsentSigner
-from app.auth.origins import ServerIdentity, is_loopback_url
+from app.auth.approval import answer_target, basic_scope_lines, client_identity, requested_tool_scopes
+from app.auth.consent_request import BadConsentRequestError, ConsentSigner
+from app.auth.origins import is_loopback_url
 from app.auth.pages import message_page, render, security_headers
 from app.auth.provider import CODE_TTL
-from app.auth.scopes import DEFAULT_SCOPE, OPTIONAL_TOOL_SCOPES, describe
-from app.store.store import ConsentAlreadyAnsweredError, Store
+from app.store.rows import PendingApproval
+from app.store.store import Store
 from app.tools.groups import TOOL_SCOPES
-from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
-
-def _redirect_target(uri: str) -> tuple[str, str]:
-    """What the page shows of a redirect URI (host and port), and the origin for form-action."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("http", "https"):
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        host = parts.hostname or ""
-        shown = f"[{host}]" if ":" in host else host
-        return f"{shown}:{port}", f"{parts.scheme}://{parts.netloc}"
-    return f"{parts.scheme}://{parts.netloc}{parts.path}", f"{parts.scheme}:"
+POLL_MS = 1000  # how often the open page asks whether the owner has answered
 
 
 class ConsentEndpoint:
-    """GET and POST /consent."""
+    """GET /consent (the waiting page or, once answered, the 303 onward) and GET /consent/status."""
 
-    def __init__(self, store: Store, signer: ConsentSigner, identity: ServerIdentity,
-                 tools: ToolRegistry | None = None) -> None:
+    def __init__(self, store: Store, signer: ConsentSigner) -> None:
         self.store = store
         self.signer = signer
-        self.identity = identity
-        self.tools = tools
 
-    def _tool_choices(self, requested: tuple[str, ...]) -> str:
-        """A checkbox per optional tool group, ticked when the client asked for it (the person decides)."""
-        items = []
-        rows = self.tools.rows() if self.tools is not None else []
-        for scope in OPTIONAL_TOOL_SCOPES:
-            group = TOOL_SCOPES[scope]
-            names = [r.name for r in rows if r.scope == scope and r.enabled and r.error is None]
-            if self.tools is None:
-                which = ""
-            elif names:
-                which = "Tools: " + ", ".join(names)
-            else:
-                which = "No tool of this kind is turned on in MCP Tray right now"
-            checked = " checked" if scope in requested else ""
-            items.append(
-                f'      <label><input type="checkbox" name="scope" value="{html.escape(scope)}"{checked}>'
-                f'<span>{html.escape(group.description)} <span class="name">{html.escape(scope)}</span></span>'
-                f'<span class="hint">{html.escape(which)}</span></label>'
-            )
-        return ('    <fieldset class="choices">\n      <legend>Also allow these tools?</legend>\n'
-                + "\n".join(items) + "\n    </fieldset>")
-
-    async def handle(self, request: Request) -> Response:
-        """Route by method."""
-        if request.method == "POST":
-            return await self._answer(request)
-        return self._show(request)
-
-    def _load(self, text: str | None) -> ConsentRequest | Response:
-        if not text:
-            return message_page("Nothing to approve", "This page needs a consent request; "
+    def _approval(self, request: Request) -> PendingApproval | Response:
+        token = request.query_params.get("wait")
+        if not token:
+            return message_page("Nothing to approve", "This page needs a sign-in request; "
                                 "start connecting from your app again.", status=400)
         try:
-            return self.signer.verify(text)
+            approval_id = self.signer.approval_id(token)
         except BadConsentRequestError as exc:
             return message_page("This link cannot be used", str(exc), status=400)
+        found = self.store.get_approval(approval_id)
+        if found is None:
+            return message_page("This link cannot be used", "No such sign-in request; "
+                                "start connecting from your app again.", status=400)
+        return found
 
-    def _show(self, request: Request) -> Response:
-        pending = self._load(request.query_params.get("request"))
-        if isinstance(pending, Response):
-            return pending
-        info = self.store.client_info(pending.client_id)
-        if info is None:
-            return message_page("Unknown app", "The app asking for access is no longer registered.", status=400)
-        shown_host, form_target = _redirect_target(pending.redirect_uri)
-        on_this_computer = is_loopback_url(pending.redirect_uri)
-        note = '<span class="note">an app on this computer</span>' if on_this_computer else ""
+    async def handle(self, request: Request) -> Response:
+        """The waiting page, or the client's redirect once the owner has answered."""
+        if request.method != "GET":
+            return message_page(
+                "Approve in MCP Tray", "Nothing on this page can approve a sign-in. Answer the request in "
+                "the MCP Tray window, or with `mcp-tray approve` in a terminal.", status=405)
+        found = self._approval(request)
+        if isinstance(found, Response):
+            return found
+        if found.status == "pending" and found.expires_at > time.time():
+            return self._waiting_page(request, found)
+        return self._onward(found)
+
+    async def status(self, request: Request) -> Response:
+        """`{"status": "pending" | "answered"}`: what the open waiting page asks every second."""
+        found = self._approval(request)
+        if isinstance(found, Response):
+            return JSONResponse({"status": "gone"}, status_code=400, headers={"Cache-Control": "no-store"})
+        waiting = found.status == "pending" and found.expires_at > time.time()
+        return JSONResponse({"status": "pending" if waiting else "answered"}, headers={"Cache-Control": "no-store"})
+
+    def _onward(self, found: PendingApproval) -> Response:
+        delivery = self.store.deliver(found.approval_id, CODE_TTL)
+        if delivery is None:  # removed between the two reads
+            return message_page("This link cannot be used", "No such sign-in request.", status=400)
+        req = found.request
+        state = req.get("state")
+        issuer = str(req.get("issuer", ""))
+        common = {"state": state if isinstance(state, str) else None, "iss": issuer}
+        if delivery.status == "approved" and delivery.code is not None:
+            log.info("sign-in %s delivered to client %s", found.approval_id, found.client_id)
+            target = construct_redirect_uri(found.redirect_uri, code=delivery.code, **common)
+        elif delivery.status == "denied":
+            target = construct_redirect_uri(found.redirect_uri, error="access_denied",
+                                            error_description="The owner of this server denied access", **common)
+        elif delivery.status == "expired":
+            target = construct_redirect_uri(found.redirect_uri, error="access_denied",
+                                            error_description="Nobody approved the request in time", **common)
+        else:  # delivered before: the code went out once and never goes out again
+            return message_page("Already done", "This sign-in was completed. You can close this tab.",
+                                status=200, tone="ok")
+        return RedirectResponse(target, status_code=303, headers=security_headers())
+
+    def _waiting_page(self, request: Request, found: PendingApproval) -> Response:
+        identity = client_identity(found)
+        asked = requested_tool_scopes(found)
         scope_items = "\n".join(
-            f'    <li>{html.escape(describe(s))}<span class="name">{html.escape(s)}</span></li>'
-            for s in pending.scopes if s not in TOOL_SCOPES
-        ) or f'    <li>{html.escape(describe(DEFAULT_SCOPE))}</li>'
-        issued = info.get("client_id_issued_at")
-        registered = time.strftime("%Y-%m-%d %H:%M", time.localtime(issued)) if isinstance(issued, int) else "?"
-        page = render(
-            "consent.html",
-            client_name=str(info.get("client_name") or "An unnamed app"),
-            server=self._server_label(request),
-            redirect_host=shown_host,
-            redirect_note_html=note,
-            client_id=pending.client_id,
-            registered=registered,
-            scope_items_html=scope_items,
-            request=request.query_params.get("request", ""),
-            csrf_token=self.signer.csrf_token(pending),
-            tool_choices_html=self._tool_choices(pending.scopes),
+            f"    <li>{html.escape(line)}</li>" for line in basic_scope_lines(found.scopes)
         )
-        return HTMLResponse(page, headers=security_headers(form_target))
-
-    @staticmethod
-    def _server_label(request: Request) -> str:
-        return request.headers.get("host", "")
-
-    def _same_origin(self, request: Request) -> bool:
-        """The form must come from our own page: Origin (when sent) names us, and no cross-site fetch."""
-        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-            return False
-        origin = request.headers.get("origin")
-        if origin is None:
-            return True
-        parts = urlsplit(origin)
-        return parts.scheme == "http" and self.identity.accepts_host((parts.hostname or ""), parts.port)
-
-    async def _answer(self, request: Request) -> Response:
-        if not self._same_origin(request):
-            return message_page("Not allowed", "The answer did not come from this server's consent page.",
-                                status=403)
-        form = await request.form()
-        text, csrf, action = (form.get(k) for k in ("request", "csrf_token", "action"))
-        pending = self._load(text if isinstance(text, str) else None)
-        if isinstance(pending, Response):
-            return pending
-        if not isinstance(csrf, str) or not self.signer.check_csrf(pending, csrf):
-            return message_page("Not allowed", "The form's security token is missing or wrong; "
-                                "reload the consent page and try again.", status=403)
-        if action not in ("approve", "deny"):
-            return message_page("No answer", "Choose Allow access or Deny.", status=400)
-        if self.store.client_info(pending.client_id) is None:
-            return message_page("Unknown app", "The app asking for access is no longer registered.", status=400)
-        try:
-            if action == "deny":
-                self.store.deny(nonce=pending.nonce, client_id=pending.client_id)
-                target = construct_redirect_uri(
-                    pending.redirect_uri, error="access_denied",
-                    error_description="The user denied access", state=pending.state, iss=pending.issuer,
-                )
-            else:
-                # Tool groups are granted by their checkboxes, whatever the client asked for.
-                ticked = {v for v in form.getlist("scope") if isinstance(v, str)}
-                granted = tuple(s for s in pending.scopes if s not in TOOL_SCOPES) + tuple(
-                    s for s in OPTIONAL_TOOL_SCOPES if s in ticked) or (DEFAULT_SCOPE,)
-                code = self.store.approve(
-                    nonce=pending.nonce,
-                    client_id=pending.client_id,
-                    scopes=granted,
-                    resource=pending.resource,
-                    redirect_uri=pending.redirect_uri,
-                    redirect_explicit=pending.redirect_explicit,
-                    code_challenge=pending.code_challenge,
-                    code_ttl=CODE_TTL,
-                )
-                target = construct_redirect_uri(pending.redirect_uri, code=code, state=pending.state,
-                                                iss=pending.issuer)
-        except ConsentAlreadyAnsweredError:
-            return message_page("Already answered", "This request was answered before. "
-                                "Start connecting from your app again if you need to.", status=400)
-        log.info("consent %s for client %s", action, pending.client_id)
-        headers = security_headers()
-        return RedirectResponse(target, status_code=303, headers=headers)
+        asked_html = ""
+        if asked:
+            asked_html = "  <h2>It also asks for</h2>\n  <ul class=\"scopes asked\">\n" + "\n".join(
+                f'    <li>{html.escape(TOOL_SCOPES[s].description)}<span class="name">{html.escape(s)}</span></li>'
+                for s in asked
+            ) + "\n  </ul>\n  <p class=\"note\">These stay off unless you turn them on in MCP Tray.</p>\n"
+        where = answer_target(found.redirect_uri)
+        note = "an app on this computer" if is_loopback_url(found.redirect_uri) else "another site"
+        if found.listener:
+            note = f"{note}; {found.listener}"
+        token = request.query_params.get("wait", "")
+        page = render(
+            "waiting.html",
+            client_name=identity.name,
+            identity=identity.label,
+            identity_class="verified" if identity.verified else "unverified",
+            warning_html=(f'<p class="warning">{html.escape(identity.warning)}</p>' if identity.warning else ""),
+            server=request.headers.get("host", ""),
+            redirect_host=where,
+            redirect_note=note,
+            match_code=found.match_code,
+            approval_id=found.approval_id,
+            scope_items_html=scope_items,
+            asked_html=asked_html,
+            expires=time.strftime("%H:%M", time.localtime(found.expires_at)),
+            status_url=f"/consent/status?wait={token}",
+            poll_ms=str(POLL_MS),
+        )
+        return HTMLResponse(page, headers=security_headers(scripts=True))

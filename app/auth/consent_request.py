@@ -1,7 +1,8 @@
-"""A pending authorization request, carried in the consent URL and signed with a key from the keyring.
+"""An authorization request waiting for the owner, and the signed link of its waiting page.
 
-Signing (HMAC-SHA256) instead of server-side state means a consent page stays valid across a
-restart of the server, and nobody can change what the page asks for without the key.
+The request itself lives in the store (`approvals`); the waiting page's URL carries only its id,
+signed (HMAC-SHA256) with a key from the keyring, so nobody can guess or forge another request's
+page, and a page stays valid across a restart of the server.
 """
 
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
-
-CONSENT_TTL = 600.0  # seconds a consent page can be answered
+from typing import Any
 
 
 class BadConsentRequestError(Exception):
@@ -63,9 +62,13 @@ class ConsentRequest:
             secrets.token_urlsafe(16), time.time(),
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """The request as stored with its approval."""
+        return asdict(self)
+
 
 class ConsentSigner:
-    """Signs and verifies consent requests and the CSRF token of their form."""
+    """Signs and checks the links of waiting pages."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
@@ -73,35 +76,17 @@ class ConsentSigner:
     def _mac(self, purpose: str, data: bytes) -> bytes:
         return hmac.new(self._key, purpose.encode() + b"\0" + data, hashlib.sha256).digest()
 
-    def sign(self, request: ConsentRequest) -> str:
-        """The URL-safe text that stands for this request."""
-        body = json.dumps(asdict(request), separators=(",", ":")).encode()
-        return f"{_b64(body)}.{_b64(self._mac('consent', body))}"
+    def wait_token(self, approval_id: str) -> str:
+        """The URL-safe text that opens the waiting page of one request."""
+        return f"{approval_id}.{_b64(self._mac('wait', approval_id.encode()))}"
 
-    def verify(self, text: str, now: float | None = None) -> ConsentRequest:
-        """The request behind `text`, or BadConsentRequestError."""
+    def approval_id(self, token: str) -> str:
+        """The request id behind a waiting page's token, or BadConsentRequestError."""
+        approval_id, _, mac_text = token.partition(".")
         try:
-            body_text, mac_text = text.split(".", 1)
-            body = _unb64(body_text)
             mac = _unb64(mac_text)
         except (ValueError, TypeError) as exc:
-            raise BadConsentRequestError("the consent link is damaged") from exc
-        if not hmac.compare_digest(mac, self._mac("consent", body)):
-            raise BadConsentRequestError("the consent link is not one this server made (or the server's key changed)")
-        try:
-            raw = json.loads(body)
-            raw["scopes"] = tuple(raw["scopes"])
-            request = ConsentRequest(**raw)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise BadConsentRequestError("the consent link is damaged") from exc
-        if (now or time.time()) - request.created_at > CONSENT_TTL:
-            raise BadConsentRequestError("this consent page has expired; start connecting again from your app")
-        return request
-
-    def csrf_token(self, request: ConsentRequest) -> str:
-        """The form's anti-CSRF token, tied to this one pending request."""
-        return _b64(self._mac("csrf", request.nonce.encode()))
-
-    def check_csrf(self, request: ConsentRequest, token: str) -> bool:
-        """True when `token` is this request's CSRF token."""
-        return hmac.compare_digest(token.encode(), self.csrf_token(request).encode())
+            raise BadConsentRequestError("the sign-in link is damaged") from exc
+        if not approval_id or not hmac.compare_digest(mac, self._mac("wait", approval_id.encode())):
+            raise BadConsentRequestError("the sign-in link is not one this server made (or the server's key changed)")
+        return approval_id

@@ -16,13 +16,17 @@ def _template(name: str) -> Template:
     return Template(read_text("web", name))
 
 
-def security_headers(form_targets: str = "") -> dict[str, str]:
-    """No framing (C3), no caching, no referrer to other sites, and a tight content policy."""
+def security_headers(form_targets: str = "", *, scripts: bool = False) -> dict[str, str]:
+    """No framing (C3), no caching, no referrer to other sites, and a tight content policy.
+
+    `scripts`: the page may run our own script file and ask this server (never inline code).
+    """
     form_action = "'self'" + (f" {form_targets}" if form_targets else "")
+    script = "script-src 'self'; connect-src 'self'; " if scripts else ""
     return {
         "X-Frame-Options": "DENY",
         "Content-Security-Policy": (
-            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            f"default-src 'none'; style-src 'self'; img-src 'self'; {script}"
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "Cache-Control": "no-store",

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationCode,
@@ -27,13 +28,14 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import InvalidRedirectUriError, InvalidScopeError, OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl
 
+from app.auth.approval import ApprovalEvents, listener_on
 from app.auth.cimd import DOCUMENT_MARKER, CimdError, host_of, looks_like_document_url
 from app.auth.cimd_fetch import DocumentFetcher
 from app.auth.consent_request import ConsentRequest, ConsentSigner
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, current_origin
 from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
-from app.store.store import Store, hash_secret
+from app.store.store import Store, TooManyPendingError, hash_secret
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +123,11 @@ class StoreProvider:
 
     def __init__(
         self, store: Store, identity: ServerIdentity, signer: ConsentSigner, lifetimes: TokenLifetimes,
+        events: ApprovalEvents | None = None,
         documents: DocumentFetcher | None = None,
     ) -> None:
         self.store = store
+        self.events = events or ApprovalEvents()
         self.identity = identity
         self.signer = signer
         self.lifetimes = lifetimes
@@ -209,7 +213,7 @@ class StoreProvider:
             )
         origin = current_origin.get()
         scopes = params.scopes or (client.scope.split() if client.scope else [DEFAULT_SCOPE])
-        request = ConsentRequest.new(
+        consent = ConsentRequest.new(
             client_id=client.client_id,
             redirect_uri=str(params.redirect_uri),
             redirect_explicit=params.redirect_uri_provided_explicitly,
@@ -219,7 +223,22 @@ class StoreProvider:
             resource=params.resource,
             issuer=origin,
         )
-        return f"{origin}/consent?request={self.signer.sign(request)}"
+        # Nothing is granted here: the request waits until the owner answers it (tray, CLI, passkey).
+        listener = await anyio.to_thread.run_sync(listener_on, consent.redirect_uri)
+        try:
+            pending = self.store.create_pending(
+                client_id=client.client_id, request=consent.as_dict(), scopes=consent.scopes,
+                redirect_uri=consent.redirect_uri, listener=listener,
+            )
+        except TooManyPendingError:
+            raise AuthorizeError(
+                "temporarily_unavailable",
+                "too many sign-in requests are waiting for the owner of this server; try again later",
+            ) from None
+        log.info("sign-in request %s (code %s) from client %s waits for the owner",
+                 pending.approval_id, pending.match_code, client.client_id)
+        self.events.arrived(pending)
+        return f"{origin}/consent?wait={self.signer.wait_token(pending.approval_id)}"
 
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str

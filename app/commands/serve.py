@@ -9,9 +9,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.config import DEFAULT_HOST, Settings
+from app.config import DEFAULT_HOST, Settings, resolve_data_dir
+
+if TYPE_CHECKING:
+    from app.store.rows import PendingApproval
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -21,6 +24,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument("--port", type=int, help="port (default: from settings, 8787)")
     serve.set_defaults(run=lambda args, data_dir: run_serve(data_dir, args.host, args.port),
                        console_log_level=logging.INFO)
+
+
+def _announce(approval: PendingApproval, where: str) -> None:
+    """Headless, the owner learns of a sign-in request on the console (called on the server thread)."""
+    from app.auth.approval import client_identity, requested_tool_scopes
+
+    identity = client_identity(approval)
+    asked = requested_tool_scopes(approval)
+    scope_hint = "".join(f" [--scope {s}]" for s in asked)
+    print(f"Sign-in request {approval.approval_id} from {identity.name} ({identity.label}), code {approval.match_code}."
+          f"\n  Allow: mcp-tray approve {approval.match_code}{where}{scope_hint} [--for 1h|1d|30d|forever]"
+          f"   Refuse: mcp-tray deny {approval.match_code}{where}", file=sys.stderr, flush=True)
 
 
 def run_serve(data_dir: Path, host: str, port: int | None) -> int:
@@ -49,6 +64,9 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
         print(f"mcp-tray: the server did not start: {runner.error or 'timed out'}", file=sys.stderr)
         runner.close()
         return 1
+    if runner.parts is not None:
+        where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
+        runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
     while not stop.wait(0.5):

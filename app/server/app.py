@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from app import __version__
+from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
 from app.auth.cimd_fetch import DocumentFetcher, FetchPolicy
@@ -66,6 +67,7 @@ class ServerParts:
     live: LiveConnections = field(default_factory=LiveConnections)
     tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    approvals: ApprovalEvents = field(default_factory=ApprovalEvents)
     documents: FetchPolicy = field(default_factory=FetchPolicy.from_env)
 
 
@@ -81,7 +83,8 @@ def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
-    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, DocumentFetcher(parts.documents))
+    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals,
+                             DocumentFetcher(parts.documents))
     authenticator = ClientAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
@@ -99,7 +102,7 @@ def build_app(parts: ServerParts) -> Starlette:
         return BearerGuard(app, store, identity, parts.live, path)
 
     authorize = AuthorizeEndpoint(provider, store)
-    consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
+    consent = ConsentEndpoint(store, parts.signer)
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity, provider)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
@@ -130,6 +133,7 @@ def build_app(parts: ServerParts) -> Starlette:
         *(Route(RESOURCE_METADATA + p, resource_metadata_endpoint, methods=["GET"]) for p in ("", "/mcp", "/sse")),
         Route("/authorize", authorize.handle, methods=["GET", "POST"]),
         Route("/consent", consent.handle, methods=["GET", "POST"]),
+        Route("/consent/status", consent.status, methods=["GET"]),
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
@@ -137,6 +141,7 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
+        static("waiting.js", "web/waiting.js", "text/javascript"),
         static("icon.svg", "icons/mcp-tray.svg", "image/svg+xml"),
     ]
 

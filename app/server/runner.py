@@ -15,6 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
+from app.auth.approval import ApprovalEvents
 from app.auth.consent_request import ConsentSigner
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for
 from app.auth.provider import TokenLifetimes
@@ -73,6 +74,7 @@ class ServerRunner:
         self.parts: ServerParts | None = None
         self.port = port
         self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
+        self.approval_events = ApprovalEvents()  # outlives restarts too: the tray subscribes once
 
     @property
     def secret(self) -> Secret:
@@ -125,6 +127,7 @@ class ServerRunner:
                 signer=ConsentSigner(self.secret.value),
                 lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
                 tools=self.tools,
+                approvals=self.approval_events,
             )
         config = uvicorn.Config(
             wrap(build_app(self.parts), self.parts),

@@ -73,7 +73,31 @@ MIGRATIONS: list[str] = [
         detail         TEXT NOT NULL DEFAULT ''
     );
     """,
-    # 1 -> 2: clients that identify with a Client ID Metadata Document (an https URL as client_id)
+    # 1 -> 2: owner approval. A sign-in request waits in `approvals` until the owner answers it in
+    # the tray, the CLI or (later) with a passkey; a grant may end on its own (`expires_at`).
+    """
+    CREATE TABLE approvals (
+        approval_id    TEXT PRIMARY KEY,        -- short id for `mcp-tray approve ID`
+        match_code     TEXT NOT NULL,           -- shown on the waiting page and in the tray, to match the two
+        client_id      TEXT NOT NULL REFERENCES clients(client_id),
+        request_json   TEXT NOT NULL,           -- the authorization request (redirect, state, challenge, ...)
+        scopes         TEXT NOT NULL,           -- what the client asked for, space separated
+        redirect_uri   TEXT NOT NULL,
+        listener       TEXT NOT NULL DEFAULT '',-- the local program on a loopback redirect's port, if any
+        created_at     REAL NOT NULL,
+        expires_at     REAL NOT NULL,
+        status         TEXT NOT NULL DEFAULT 'pending',  -- pending, approved, denied, delivered, expired, superseded
+        answered_at    REAL,
+        approver       TEXT,                    -- who answered: tray, cli, passkey:NAME
+        granted_scopes TEXT,
+        grant_lifetime REAL,                    -- seconds the grant lasts; NULL: until revoked
+        grant_id       TEXT
+    );
+    CREATE INDEX approvals_status ON approvals(status, created_at);
+    ALTER TABLE grants ADD COLUMN expires_at REAL;
+    ALTER TABLE grants ADD COLUMN approver TEXT;
+    """,
+    # 2 -> 3: clients that identify with a Client ID Metadata Document (an https URL as client_id)
     # remember when their document was last fetched; NULL for clients that registered (RFC 7591).
     """
     ALTER TABLE clients ADD COLUMN document_fetched_at REAL;

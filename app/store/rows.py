@@ -100,3 +100,34 @@ class IssuedTokens:
     refresh_token: str
     access_expires_in: int
     scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A sign-in request waiting for the owner's answer (or its answer, once given)."""
+
+    approval_id: str
+    match_code: str
+    client_id: str
+    client_name: str
+    client_info: dict[str, object]
+    request: dict[str, object]
+    scopes: tuple[str, ...]
+    redirect_uri: str
+    listener: str
+    created_at: float
+    expires_at: float
+    status: str
+    answered_at: float | None
+    approver: str | None
+    granted_scopes: tuple[str, ...]
+    grant_lifetime: float | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the waiting page sends the browser on to: a fresh code, or the owner's refusal."""
+
+    status: str  # "approved" (code is set), "denied", "expired", "delivered" (sent before), "pending"
+    approval: PendingApproval
+    code: str | None = None

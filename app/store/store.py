@@ -15,14 +15,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.store import activity
+from app.store import activity, approvals
+from app.store.approvals import TooManyPendingError
 from app.store.db import DB_NAME, Database
 from app.store.rows import (
     ClientGroup,
     ClientRow,
     CodeRow,
+    Delivery,
     EventRow,
     IssuedTokens,
+    PendingApproval,
     TokenCheck,
     TokenRow,
 )
@@ -43,10 +46,6 @@ def _new_id() -> str:
 
 def _scopes(text: str) -> tuple[str, ...]:
     return tuple(text.split())
-
-
-class ConsentAlreadyAnsweredError(Exception):
-    """The consent request was approved or denied before; a form can be used once."""
 
 
 class Store:
@@ -174,58 +173,101 @@ class Store:
 
         return self.db.tx(run)
 
-    # -- consent, codes and grants --------------------------------------------------------------
+    # -- owner approval, codes and grants -------------------------------------------------------
 
-    def approve(
+    def create_pending(
         self,
         *,
-        nonce: str,
         client_id: str,
+        request: dict[str, object],
         scopes: Sequence[str],
-        resource: str | None,
         redirect_uri: str,
-        redirect_explicit: bool,
-        code_challenge: str,
-        code_ttl: float,
-    ) -> str:
-        """Record an approval: a new grant and its authorization code. Returns the code."""
-        code = secrets.token_urlsafe(32)
+        listener: str = "",
+    ) -> PendingApproval:
+        """A new sign-in request that waits for the owner (TooManyPendingError when the queue is full)."""
 
-        def run(conn: sqlite3.Connection) -> None:
-            self._answer_consent(conn, nonce)
-            grant_id = _new_id() + _new_id()
+        def run(conn: sqlite3.Connection) -> str:
+            approval_id = approvals.create(conn, client_id=client_id, request=request, scopes=scopes,
+                                           redirect_uri=redirect_uri, listener=listener)
+            self._event(conn, "sign-in requested", client_id, " ".join(scopes))
+            return approval_id
+
+        created = self.get_approval(self.db.tx(run))
+        assert created is not None
+        return created
+
+    def get_approval(self, key: str) -> PendingApproval | None:
+        """A request by id, or by the match code of one still waiting."""
+        return approvals.get(self.db.conn, key)
+
+    def pending_approvals(self) -> list[PendingApproval]:
+        """Requests waiting for the owner, oldest first."""
+        return approvals.waiting(self.db.conn, time.time())
+
+    def answer_pending(
+        self,
+        approval_id: str,
+        *,
+        approve: bool,
+        scopes: Sequence[str] | None = None,
+        lifetime: float | None = None,
+        approver: str = "owner",
+    ) -> PendingApproval | None:
+        """The owner's answer to a waiting request; None when it no longer waits.
+
+        `scopes` is what the owner granted (the caller applies the consent rules); `lifetime` is how
+        many seconds the grant lasts (None: until revoked).
+        """
+
+        def run(conn: sqlite3.Connection) -> bool:
+            found = approvals.get(conn, approval_id)
+            if found is None:
+                return False
+            done = approvals.answer(conn, found.approval_id, approve=approve, scopes=scopes or (),
+                                    lifetime=lifetime, approver=approver, now=time.time())
+            if done:
+                kind = "authorized" if approve else "denied"
+                detail = f"{' '.join(scopes or ())} (by {approver})" if approve else f"by {approver}"
+                self._event(conn, kind, found.client_id, detail)
+            return done
+
+        if not self.db.tx(run):
+            return None
+        return self.get_approval(approval_id)
+
+    def deliver(self, approval_id: str, code_ttl: float) -> Delivery | None:
+        """What the waiting page sends the browser on with; mints the grant and its code exactly once."""
+
+        def run(conn: sqlite3.Connection) -> Delivery | None:
             now = time.time()
+            approvals.expire(conn, now)
+            found = approvals.get(conn, approval_id)
+            if found is None:
+                return None
+            if found.status != "approved":
+                status = "expired" if found.status == "superseded" else found.status
+                return Delivery(status, found)
+            req = found.request
+            grant_id = _new_id() + _new_id()
+            expires = None if found.grant_lifetime is None else now + found.grant_lifetime
             conn.execute(
-                "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (grant_id, client_id, " ".join(scopes), resource, redirect_uri, now),
+                "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at,"
+                " expires_at, approver) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (grant_id, found.client_id, " ".join(found.granted_scopes), req.get("resource"),
+                 found.redirect_uri, now, expires, found.approver),
             )
+            code = secrets.token_urlsafe(32)
             conn.execute(
                 "INSERT INTO codes (code_hash, grant_id, client_id, code_challenge, redirect_uri,"
                 " redirect_explicit, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (hash_secret(code), grant_id, client_id, code_challenge, redirect_uri,
-                 int(redirect_explicit), now + code_ttl),
+                (hash_secret(code), grant_id, found.client_id, str(req.get("code_challenge", "")),
+                 found.redirect_uri, int(bool(req.get("redirect_explicit"))), now + code_ttl),
             )
-            self._event(conn, "authorized", client_id, " ".join(scopes))
+            if not approvals.mark_delivered(conn, found.approval_id, grant_id):
+                raise RuntimeError("approval delivered twice")  # cannot happen inside one IMMEDIATE tx
+            return Delivery("approved", found, code)
 
-        self.db.tx(run)
-        return code
-
-    def deny(self, *, nonce: str, client_id: str) -> None:
-        """Record a denial, so the same consent form cannot later be approved."""
-
-        def run(conn: sqlite3.Connection) -> None:
-            self._answer_consent(conn, nonce)
-            self._event(conn, "denied", client_id, "the user denied access")
-
-        self.db.tx(run)
-
-    @staticmethod
-    def _answer_consent(conn: sqlite3.Connection, nonce: str) -> None:
-        try:
-            conn.execute("INSERT INTO consents (nonce, answered_at) VALUES (?, ?)", (nonce, time.time()))
-        except sqlite3.IntegrityError as exc:
-            raise ConsentAlreadyAnsweredError(nonce) from exc
+        return self.db.tx(run)
 
     def load_code(self, code: str) -> CodeRow | None:
         """The stored code with this value, used or not."""
@@ -276,9 +318,10 @@ class Store:
         r = self.db.conn.execute(
             """SELECT t.token_id, t.token_hash, t.kind, t.grant_id, t.client_id, t.scopes, t.resource,
                       t.expires_at, t.last_used_at, t.rotated_at,
-                      (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked
+                      (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL
+                       OR (g.expires_at IS NOT NULL AND g.expires_at <= ?)) AS revoked
                FROM tokens t JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = ?""",
-            (hash_secret(token),),
+            (time.time(), hash_secret(token)),
         ).fetchone()
         if r is None:
             return None
@@ -306,10 +349,10 @@ class Store:
             now = time.time()
             row = conn.execute(
                 """SELECT t.grant_id, t.client_id, t.resource, t.rotated_at, t.revoked_at,
-                          g.revoked_at, t.expires_at
+                          COALESCE(g.revoked_at, CASE WHEN g.expires_at <= ? THEN g.expires_at END), t.expires_at
                    FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                    WHERE t.token_hash = ? AND t.kind = 'refresh'""",
-                (refresh_hash,),
+                (now, refresh_hash),
             ).fetchone()
             if row is None:
                 return None
@@ -343,14 +386,18 @@ class Store:
     ) -> IssuedTokens:
         access = ACCESS_PREFIX + secrets.token_urlsafe(32)
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
-        for kind, value, ttl in (("access", access, access_ttl), ("refresh", refresh, refresh_ttl)):
+        # A grant the owner gave for a while ends then: no token of it, refresh tokens included, outlives it.
+        grant_end = conn.execute("SELECT expires_at FROM grants WHERE grant_id = ?", (grant_id,)).fetchone()[0]
+        ends = {kind: now + ttl if grant_end is None else min(now + ttl, grant_end)
+                for kind, ttl in (("access", access_ttl), ("refresh", refresh_ttl))}
+        for kind, value in (("access", access), ("refresh", refresh)):
             conn.execute(
                 "INSERT INTO tokens (token_id, token_hash, kind, grant_id, client_id, scopes, resource,"
                 " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_new_id(), hash_secret(value), kind, grant_id, client_id, " ".join(scopes), resource,
-                 now, now + ttl),
+                 now, ends[kind]),
             )
-        return IssuedTokens(access, refresh, access_ttl, tuple(scopes))
+        return IssuedTokens(access, refresh, max(0, int(ends["access"] - now)), tuple(scopes))
 
     def list_tokens(self, include_inactive: bool = False) -> list[TokenRow]:
         """Tokens with their client's name, newest first; by default only live ones."""
@@ -438,3 +485,4 @@ class Store:
     def recent_events(self, limit: int = 100, after_id: int = 0) -> list[EventRow]:
         """The newest activity first."""
         return activity.recent(self.db.conn, limit, after_id)
+__all__ = ["Store", "TooManyPendingError", "hash_secret"]

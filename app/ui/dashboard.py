@@ -9,6 +9,7 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -64,6 +65,7 @@ class Dashboard(QMainWindow):
 
     settings_requested = Signal()
     quit_requested = Signal()
+    approvals_requested = Signal()
 
     def __init__(
         self, controller: ServerController, store: StoreService, *, quit_on_close: bool = False
@@ -77,6 +79,14 @@ class Dashboard(QMainWindow):
         self.setObjectName("dashboard")
 
         self.banner = Banner()
+        self.pending_button = QPushButton()
+        self.pending_button.setObjectName("pendingApprovals")
+        self.pending_button.setStyleSheet(
+            "QPushButton#pendingApprovals { background: #fff4d6; color: #8a5a00; border: 1px solid #f0d48a;"
+            " border-radius: 6px; padding: 8px 10px; text-align: left; font-weight: 600; }"
+        )
+        self.pending_button.clicked.connect(self.approvals_requested)
+        self.pending_button.hide()
         self.status_panel = StatusPanel()
         self.tokens = TokensView()
         self.clients = ClientsView()
@@ -100,6 +110,7 @@ class Dashboard(QMainWindow):
         layout.setContentsMargins(14, 12, 14, 8)
         layout.setSpacing(10)
         layout.addWidget(self.banner)
+        layout.addWidget(self.pending_button)
         layout.addWidget(self.status_panel)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.keyring_note)
@@ -162,6 +173,13 @@ class Dashboard(QMainWindow):
         self.activity.model.set_rows(snapshot.events)
         self.tabs.setTabText(0, f"Active tokens ({len(snapshot.tokens)})")
         self.tabs.setTabText(1, f"Clients ({len(snapshot.clients)})")
+
+    def show_pending(self, count: int) -> None:
+        """The 'requests waiting for you' line above the tabs (hidden when none wait)."""
+        if count:
+            many = f"{count} sign-in requests are" if count > 1 else "A sign-in request is"
+            self.pending_button.setText(f"⏳ {many} waiting for your answer — Answer…")
+        self.pending_button.setVisible(count > 0)
 
     def copy_url(self) -> None:
         """Put the MCP URL on the clipboard."""

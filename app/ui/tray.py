@@ -22,6 +22,8 @@ class TrayHost(Protocol):
     """What the tray's menu items do; the application object provides it."""
 
     def open_dashboard(self) -> None: ...
+    def open_approvals(self) -> None: ...
+    def pending_count(self) -> int: ...
     def toggle_server(self) -> None: ...
     def copy_url(self) -> None: ...
     def configure_claude(self) -> None: ...
@@ -86,6 +88,10 @@ class Tray(QObject):
         head.setEnabled(False)
         head.setObjectName("statusLine")
         self.menu.addSeparator()
+        waiting = self.host.pending_count()
+        if waiting:
+            answer = self._add(f"&Approve sign-in… ({waiting} waiting)", self.host.open_approvals)
+            answer.setObjectName("approveSignIn")
         self._add("Open &dashboard", self.host.open_dashboard)
         running = status.state is ServerState.RUNNING
         toggle = self._add("&Stop server" if running else "&Start server", self.host.toggle_server)

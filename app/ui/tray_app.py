@@ -9,11 +9,15 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
+from app.auth.approval import ApprovalDesk
 from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
 from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
 from app.server.runner import ServerRunner, ServerState
+from app.store.rows import PendingApproval
+from app.store.store import Store
 from app.ui import dialogs
+from app.ui.approval_window import ApprovalSignals, ApprovalWindow
 from app.ui.claude_section import RESTART_HINT
 from app.ui.controller import ServerController
 from app.ui.dashboard import Dashboard
@@ -58,6 +62,15 @@ class TrayApp(QObject):
         self.store.snapshot_ready.connect(self.notifier.on_snapshot)
         self.controller.start_failed.connect(self.notifier.on_start_failed)
         self.controller.stopped_unexpectedly.connect(self.notifier.on_stopped_unexpectedly)
+        self.approval_desk = ApprovalDesk(Store(data_dir))
+        self.approvals = ApprovalWindow(self.approval_desk)
+        self._pending = 0
+        self.approvals.queue_changed.connect(self._pending_changed)
+        self.approvals.answered.connect(self._approval_answered)
+        self.dashboard.approvals_requested.connect(self.open_approvals)
+        self.approval_signals = ApprovalSignals(self)
+        self.approval_signals.arrived.connect(self._approval_arrived)
+        runner.approval_events.subscribe(self.approval_signals.on_arrived)
         self.tray: Tray | None = None
         if self.has_tray:
             self.tray = Tray(self.controller, self, self, tray_icon)
@@ -99,6 +112,30 @@ class TrayApp(QObject):
     def open_dashboard(self) -> None:
         """Show the dashboard window."""
         self.dashboard.bring_up()
+
+    def open_approvals(self) -> None:
+        """Show the sign-in requests waiting for an answer."""
+        self.approvals.refresh()
+        self.approvals.bring_up()
+
+    def pending_count(self) -> int:
+        """How many sign-in requests wait (as of the approval window's last look)."""
+        return self._pending
+
+    def _approval_arrived(self, approval: object) -> None:
+        if not isinstance(approval, PendingApproval):
+            return
+        self.approvals.on_arrived(approval)
+        self.notify("Sign-in request", f"{approval.client_name} asks to connect (code {approval.match_code}). "
+                    "Answer in the MCP Tray window.", "approvals", False)
+
+    def _pending_changed(self, count: int) -> None:
+        self._pending = count
+        self.dashboard.show_pending(count)
+
+    def _approval_answered(self, client_name: str, allowed: bool) -> None:
+        self.dashboard.statusBar().showMessage(
+            f"{'Allowed' if allowed else 'Denied'} {client_name}.", 8000)
 
     def toggle_server(self) -> None:
         """Start a stopped server, stop a running one."""
@@ -212,6 +249,8 @@ class TrayApp(QObject):
     def _message_clicked(self) -> None:
         if self._message_purpose == "settings":
             self.open_settings()
+        elif self._message_purpose == "approvals":
+            self.open_approvals()
         else:
             self.open_dashboard()
 
@@ -229,6 +268,9 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.hide()
         self.dashboard.hide()
+        self.runner.approval_events.unsubscribe(self.approval_signals.on_arrived)
+        self.approvals.hide()
+        self.approval_desk.store.close()
         if self.settings_dialog is not None:
             self.settings_dialog.hide()
             self.settings_dialog = None  # it holds self.server_url: no cycle left for gc

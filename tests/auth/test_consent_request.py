@@ -1,12 +1,10 @@
-"""Signed consent requests: tamper-proof, expiring, with a CSRF token tied to the one request."""
+"""Waiting-page links: signed, so nobody can forge or guess the page of another request."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from app.auth.consent_request import CONSENT_TTL, BadConsentRequestError, ConsentRequest, ConsentSigner
+from app.auth.consent_request import BadConsentRequestError, ConsentRequest, ConsentSigner
 from app.auth.origins import ServerIdentity
 
 
@@ -16,32 +14,19 @@ def _request() -> ConsentRequest:
                               issuer="http://127.0.0.1:8787")
 
 
-def test_round_trip_and_tamper() -> None:
+def test_wait_token_round_trip_and_tamper() -> None:
     signer = ConsentSigner(b"a" * 32)
-    request = _request()
-    text = signer.sign(request)
-    assert signer.verify(text) == request
-    forged = ConsentSigner(b"b" * 32).sign(dataclasses.replace(request, redirect_uri="https://evil.example/"))
-    with pytest.raises(BadConsentRequestError):
-        signer.verify(forged)
-    with pytest.raises(BadConsentRequestError):
-        signer.verify(text[:-3] + "AAA")
-    with pytest.raises(BadConsentRequestError):
-        signer.verify("not-a-request")
+    token = signer.wait_token("abc123")
+    assert signer.approval_id(token) == "abc123"
+    for forged in (ConsentSigner(b"b" * 32).wait_token("abc123"), "other." + token.split(".", 1)[1],
+                   token[:-3] + "AAA", "not-a-token", ".", ""):
+        with pytest.raises(BadConsentRequestError):
+            signer.approval_id(forged)
 
 
-def test_expires() -> None:
-    signer = ConsentSigner(b"a" * 32)
-    request = _request()
-    with pytest.raises(BadConsentRequestError, match="expired"):
-        signer.verify(signer.sign(request), now=request.created_at + CONSENT_TTL + 1)
-
-
-def test_csrf_token_is_per_request() -> None:
-    signer = ConsentSigner(b"a" * 32)
-    one, two = _request(), _request()
-    assert signer.check_csrf(one, signer.csrf_token(one))
-    assert not signer.check_csrf(one, signer.csrf_token(two))
+def test_request_keeps_what_the_token_endpoint_needs() -> None:
+    stored = _request().as_dict()
+    assert stored["code_challenge"] == "ch" and stored["issuer"] == "http://127.0.0.1:8787"
 
 
 @pytest.mark.parametrize(("resource", "ours"), [

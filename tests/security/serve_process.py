@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support import owner
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -37,6 +39,7 @@ class ServeProcess:
             env={**os.environ, **(env or {})},
         )
         assert self.proc.stdout is not None
+        owner.remember(port, data_dir)
         line = self.proc.stdout.readline()  # the ready line, or "" if it died
         if "ready" not in line:
             self.kill()

@@ -1,6 +1,7 @@
-"""The consent page in real chromium (Playwright): what it shows, Approve, Deny, and framing.
+"""The waiting page in real chromium (Playwright): what it shows, going on by itself, and framing.
 
-Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/consent.png from this run.
+The owner answers with the CLI here; tests/ui/test_approval_window.py answers in the tray window.
+Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/waiting-room.png from this run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from playwright.sync_api import Page, sync_playwright
 from app.auth.scopes import describe
 from app.server.runner import ServerRunner
 from tests.security.oauth import OAuthClient, pkce
+from tests.support import owner
 from tests.support.consent import query_of
 
 pytestmark = pytest.mark.browser
@@ -32,7 +34,7 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "consent.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "waiting-room.png"
 
 
 class LocalSite:
@@ -94,44 +96,53 @@ def page(tmp_path: Path) -> Iterator[Page]:
             context.close()
 
 
-def _open_consent(page: Page, server: ServerRunner, site: LocalSite) -> tuple[OAuthClient, str]:
+def _open_waiting_page(page: Page, server: ServerRunner, site: LocalSite) -> tuple[OAuthClient, str, str]:
+    """(client, PKCE verifier, match code) with the waiting page open in chromium."""
     client = OAuthClient(server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback")
     verifier, challenge = pkce()
-    page.goto(client.authorize_url(challenge, state="browser-state", scope="mcp offline_access"))
-    page.wait_for_selector("button[value=approve]")
-    return client, verifier
+    page.goto(client.authorize_url(challenge, state="browser-state", scope="mcp offline_access tools:files"))
+    page.wait_for_selector("#match-code")
+    return client, verifier, page.locator("#match-code").inner_text()
 
 
-def test_consent_page_shows_client_redirect_and_scopes_then_approve(
-    page: Page, server: ServerRunner, site: LocalSite, tmp_path: Path
+def test_waiting_page_shows_the_request_then_goes_on_by_itself_when_the_owner_approves(
+    page: Page, server: ServerRunner, site: LocalSite, data_dir: Path, tmp_path: Path
 ) -> None:
-    client, verifier = _open_consent(page, server, site)
+    client, verifier, code = _open_waiting_page(page, server, site)
     try:
         assert page.locator("h1 .client").inner_text() == "Claude Desktop"
+        assert "unverified" in page.locator(".identity").inner_text()
         assert page.locator("code.redirect").inner_text() == f"127.0.0.1:{site.port}"
-        scopes = page.locator("ul.scopes").inner_text()
-        assert describe("mcp") in scopes and "offline_access" in scopes
-        shot = tmp_path / "consent.png"
+        assert "python" in page.locator(".facts").inner_text().lower()  # this test's own callback server listens
+        scopes = page.locator("ul.scopes").first.inner_text()
+        assert describe("mcp") in scopes and describe("offline_access") in scopes
+        assert page.locator("button").count() == 0 and page.locator("form").count() == 0
+        assert [p["code"] for p in owner.pending(data_dir)] == [code]
+        shot = tmp_path / "waiting.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
         if os.environ.get("UPDATE_SCREENSHOTS"):
             shutil.copyfile(shot, SCREENSHOT)
-        page.get_by_role("button", name="Allow access").click()
-        assert site.got_callback.wait(10)
-        page.wait_for_load_state()
+        page.wait_for_timeout(1500)  # the page keeps waiting: nothing happens without the owner
+        assert site.hits == []
+        owner.answer(data_dir, code, scopes=[])
+        assert site.got_callback.wait(10), "the page did not go on by itself"
+        page.wait_for_url(f"http://127.0.0.1:{site.port}/callback?*")
         query = query_of(site.hits[0])
         assert query["state"] == "browser-state" and query["iss"] == server.base_url and query["code"]
-        assert page.url.startswith(f"http://127.0.0.1:{site.port}/callback?")
         tokens = client.exchange(query["code"], verifier)
         assert tokens.status_code == 200 and client.mcp(tokens.json()["access_token"]).status_code == 200
+        assert "tools:files" not in tokens.json()["scope"]  # asked for, not turned on by the owner
     finally:
         client.close()
 
 
-def test_consent_deny_in_browser_returns_access_denied(page: Page, server: ServerRunner, site: LocalSite) -> None:
-    client, _ = _open_consent(page, server, site)
+def test_owner_deny_sends_the_browser_on_with_access_denied(
+    page: Page, server: ServerRunner, site: LocalSite, data_dir: Path
+) -> None:
+    client, _, code = _open_waiting_page(page, server, site)
     try:
-        page.get_by_role("button", name="Deny").click()
+        owner.answer(data_dir, code, "deny")
         assert site.got_callback.wait(10)
         query = query_of(site.hits[0])
         assert query["error"] == "access_denied" and query["state"] == "browser-state" and "code" not in query
@@ -160,8 +171,8 @@ def test_framed_consent_page_shows_nothing(page: Page, server: ServerRunner) -> 
             frame = frames[0]
             # Chromium replaces a frame refused by X-Frame-Options / frame-ancestors with an empty error page.
             shown = frame.evaluate("document.body ? document.body.innerText : ''")
-            assert "Framed app" not in shown and "Allow access" not in shown
-            assert frame.locator("button").count() == 0
+            assert "Framed app" not in shown and "waiting for your approval" not in shown
+            assert frame.locator("#match-code").count() == 0
             assert not frame.url.startswith(server.base_url + "/consent") or shown == ""
         finally:
             evil.close()

@@ -209,11 +209,13 @@ def test_fuzz_register(target: Target, body: str | bytes) -> None:
     request=junk,
     csrf=junk,
     action=st.one_of(st.sampled_from(["approve", "deny"]), junk),
-    method=st.sampled_from(["GET", "POST"]),
+    method=st.sampled_from(["GET", "STATUS", "POST"]),
 )
 def test_fuzz_consent(target: Target, request: str, csrf: str, action: str, method: str) -> None:
     if method == "GET":
-        answer = target.http.get("/consent", params={"request": request})
+        answer = target.http.get("/consent", params={"wait": request})
+    elif method == "STATUS":
+        answer = target.http.get("/consent/status", params={"wait": request})
     else:
         answer = target.http.post(
             "/consent",

@@ -113,7 +113,7 @@ def test_A5_unregistered_redirect_gets_error_page_and_no_redirect(client: OAuthC
         assert "Redirect not allowed" in answer.text
     # RFC 8252 7.3: a loopback redirect may differ in port only
     other_port = client.http.get(client.authorize_url(challenge, redirect_uri="http://127.0.0.1:40001/callback"))
-    assert other_port.status_code == 302 and "/consent?request=" in other_port.headers["location"]
+    assert other_port.status_code == 302 and "/consent?wait=" in other_port.headers["location"]
 
 
 def test_A6_replayed_code_revokes_grant(client: OAuthClient) -> None:
@@ -156,17 +156,14 @@ def test_A7_refresh_rotates_and_reuse_revokes_grant(client: OAuthClient) -> None
 
 def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAuthClient) -> None:
     store = server.parts.store  # type: ignore[union-attr]
-    code = store.approve(
-        nonce="other-audience",
-        client_id=client.client_id,
-        scopes=["mcp"],
-        resource="https://other.example",
-        redirect_uri=REDIRECT,
-        redirect_explicit=True,
-        code_challenge=pkce()[1],
-        code_ttl=60,
-    )
-    issued = store.redeem_code(hash_secret(code), 60, 600)
+    # A grant bound to another audience, as if made for another server (the store allows any resource).
+    pending = store.create_pending(client_id=client.client_id, scopes=["mcp"], redirect_uri=REDIRECT,
+                                   request={"resource": "https://other.example", "code_challenge": pkce()[1],
+                                            "redirect_explicit": True})
+    store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
+    delivery = store.deliver(pending.approval_id, 60)
+    assert delivery is not None and delivery.code is not None
+    issued = store.redeem_code(hash_secret(delivery.code), 60, 600)
     assert issued is not None
     answer = client.mcp(issued.access_token)
     assert_bearer_challenge(answer)

@@ -7,14 +7,24 @@ from pathlib import Path
 
 import pytest
 
+from app.store.approvals import PER_CLIENT_PENDING
 from app.store.db import DB_NAME, SCHEMA_VERSION, SchemaTooNewError
-from app.store.store import ConsentAlreadyAnsweredError, Store, hash_secret
+from app.store.store import Store, hash_secret
 
 
-def _approve(store: Store, nonce: str = "n1") -> str:
-    store.add_client("c1", "App", ["http://127.0.0.1/cb"], {"client_id": "c1"})
-    return store.approve(nonce=nonce, client_id="c1", scopes=["mcp"], resource=None,
-                         redirect_uri="http://127.0.0.1/cb", redirect_explicit=True, code_challenge="x", code_ttl=60)
+def _pending(store: Store, client_id: str = "c1") -> str:
+    if store.client_info(client_id) is None:
+        store.add_client(client_id, "App", ["http://127.0.0.1/cb"], {"client_id": client_id})
+    return store.create_pending(client_id=client_id, request={"code_challenge": "x", "redirect_explicit": True},
+                                scopes=["mcp"], redirect_uri="http://127.0.0.1/cb").approval_id
+
+
+def _approve(store: Store, lifetime: float | None = None) -> str:
+    approval_id = _pending(store)
+    assert store.answer_pending(approval_id, approve=True, scopes=["mcp"], lifetime=lifetime) is not None
+    delivery = store.deliver(approval_id, 60)
+    assert delivery is not None and delivery.code is not None
+    return delivery.code
 
 
 def test_only_hashes_are_stored(data_dir: Path) -> None:
@@ -42,11 +52,38 @@ def test_code_is_single_use_and_replay_revokes_grant(data_dir: Path) -> None:
     assert check is not None and check.revoked
 
 
-def test_consent_answered_once(data_dir: Path) -> None:
+def test_a_request_is_answered_once_and_delivered_once(data_dir: Path) -> None:
     store = Store(data_dir)
-    _approve(store, nonce="same")
-    with pytest.raises(ConsentAlreadyAnsweredError):
-        store.deny(nonce="same", client_id="c1")
+    approval_id = _pending(store)
+    assert store.answer_pending(approval_id, approve=False) is not None
+    assert store.answer_pending(approval_id, approve=True, scopes=["mcp"]) is None  # the first answer stands
+    delivery = store.deliver(approval_id, 60)
+    assert delivery is not None and delivery.status == "denied" and delivery.code is None
+    approved = _pending(store)
+    store.answer_pending(approved, approve=True, scopes=["mcp"])
+    first, second = store.deliver(approved, 60), store.deliver(approved, 60)
+    assert first is not None and first.code and second is not None and second.status == "delivered"
+    assert second.code is None
+
+
+def test_answers_by_match_code_and_caps_per_client(data_dir: Path) -> None:
+    store = Store(data_dir)
+    ids = [_pending(store) for _ in range(PER_CLIENT_PENDING + 2)]
+    waiting = store.pending_approvals()
+    assert [a.approval_id for a in waiting] == ids[-PER_CLIENT_PENDING:]
+    newest = waiting[-1]
+    found = store.get_approval(newest.match_code.lower())
+    assert found is not None and found.approval_id == newest.approval_id
+    assert store.get_approval(ids[0]) is not None and store.get_approval(ids[0]).status == "superseded"  # type: ignore[union-attr]
+
+
+def test_a_grant_with_a_lifetime_caps_its_tokens(data_dir: Path) -> None:
+    store = Store(data_dir)
+    row = store.load_code(_approve(store, lifetime=60))
+    assert row is not None
+    issued = store.redeem_code(row.code_hash, 3600, 7200)
+    assert issued is not None and issued.access_expires_in <= 60
+    assert all(t.expires_at <= row.expires_at + 60 for t in store.list_tokens())
 
 
 def test_refresh_rotates_and_reuse_revokes_everything(data_dir: Path) -> None:

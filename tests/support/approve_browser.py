@@ -1,7 +1,8 @@
-"""A stand-in for a person at a browser: `approve_browser.py URL` approves the consent page.
+"""A stand-in for a browser and its owner: `approve_browser.py URL` opens the waiting page, the owner approves.
 
-MCP clients open the authorization URL with `$BROWSER URL`. This answers the consent form
-(Allow access), then follows the redirect to the client's loopback callback, as a browser would.
+MCP clients open the authorization URL with `$BROWSER URL`. This opens the waiting page, answers
+it with `mcp-tray approve CODE` as the owner would (or `deny`, with APPROVE_BROWSER_ACTION=deny),
+then follows the page's redirect to the client's loopback callback, as a browser would.
 Each URL it was given is appended to `$APPROVE_BROWSER_LOG` (when set) so tests can count visits.
 """
 

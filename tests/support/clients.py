@@ -8,6 +8,8 @@ import stat
 import sys
 from pathlib import Path
 
+from tests.support import owner
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -20,8 +22,11 @@ def mcp_remote_command() -> str | None:
 def approving_browser(tmp: Path) -> Path:
     """An executable for $BROWSER that approves the consent page (a script, since $BROWSER is one word)."""
     script = tmp / "approve-browser"
+    # The script answers as the owner, so it must find the server's data dir (tests/support/owner.py).
+    servers = os.environ.get(owner.SERVERS_FILE_ENV, "")
     script.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "support" / "approve_browser.py"}" "$@"\n'
+        f'#!/bin/sh\n{owner.SERVERS_FILE_ENV}="{servers}" exec "{sys.executable}" '
+        f'"{REPO / "tests" / "support" / "approve_browser.py"}" "$@"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script

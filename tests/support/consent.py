@@ -1,56 +1,63 @@
-"""Answer the consent page the way a browser submits its form: GET the page, POST its fields back."""
+"""Go through sign-in as a client's browser and the owner would: open the waiting page, answer as the owner.
+
+The browser part follows /authorize to the waiting page and reads its match code; the owner part
+answers with `mcp-tray approve CODE` / `deny CODE` (tests/support/owner.py); then the browser part
+loads the waiting page again, which now answers 303 to the client's redirect.
+"""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
-_INPUT = re.compile(r'<input type="hidden" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)">')
-_CHECKBOX = re.compile(r'<input type="checkbox" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)"(?P<checked> checked)?>')
+from tests.support import owner
+
+_MATCH_CODE = re.compile(r'id="match-code">(?P<code>[A-Z0-9-]+)<')
 
 
-def form_fields(page: str) -> dict[str, str]:
-    """The hidden inputs of the consent form."""
-    return {m["name"]: html.unescape(m["value"]) for m in _INPUT.finditer(page)}
+def match_code(page: str) -> str:
+    """The match code a waiting page shows."""
+    found = _MATCH_CODE.search(page)
+    if found is None:
+        raise AssertionError(f"no match code on the page: {page[:300]}")
+    return found["code"]
 
 
-def checkboxes(page: str) -> dict[str, bool]:
-    """The consent form's scope checkboxes (value -> ticked as the page shows it)."""
-    return {html.unescape(m["value"]): bool(m["checked"]) for m in _CHECKBOX.finditer(page)}
+def open_waiting_page(http: httpx.Client, authorize_url: str) -> tuple[str, str]:
+    """GET /authorize and follow it to the waiting page; (its URL, its match code)."""
+    response = http.get(authorize_url)
+    if response.status_code != 302:
+        raise AssertionError(f"/authorize answered {response.status_code}: {response.text[:300]}")
+    waiting_url = urljoin(authorize_url, response.headers["location"])
+    page = http.get(waiting_url)
+    if page.status_code != 200:
+        raise AssertionError(f"waiting page answered {page.status_code}: {page.text[:300]}")
+    return waiting_url, match_code(page.text)
 
 
-def answer_consent(authorize_url: str, action: str = "approve", scopes: Iterable[str] | None = None) -> str:
-    """Follow the authorization URL to the consent page, submit `action`, return the final redirect URL.
+def collect(http: httpx.Client, waiting_url: str) -> str:
+    """Load the waiting page after the owner answered: the 303 onward, as a browser would follow it."""
+    onward = http.get(waiting_url)
+    if onward.status_code != 303:
+        raise AssertionError(f"waiting page answered {onward.status_code} after the answer: {onward.text[:300]}")
+    return str(onward.headers["location"])
 
-    The scope checkboxes are sent as the page ticks them (as a browser would), or, with `scopes`,
-    ticked exactly for those scopes (as a person changing them would).
+
+def answer_consent(authorize_url: str, action: str = "approve", scopes: Iterable[str] | None = None,
+                   *, data_dir: Path | None = None, lifetime: str = "30d") -> str:
+    """Open the waiting page, answer as the owner, return the redirect URL the page then sends the browser to.
+
+    `scopes`: the tool groups the owner turns on (default: the ones the client asked for).
     """
+    where = data_dir or owner.data_dir_for(authorize_url)
     with httpx.Client(follow_redirects=False, timeout=10) as http:
-        response = http.get(authorize_url)
-        if response.status_code != 302:
-            raise AssertionError(f"/authorize answered {response.status_code}: {response.text[:300]}")
-        consent_url = urljoin(authorize_url, response.headers["location"])
-        page = http.get(consent_url)
-        if page.status_code != 200:
-            raise AssertionError(f"consent page answered {page.status_code}: {page.text[:300]}")
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(consent_url))
-        boxes = checkboxes(page.text)
-        wanted = [s for s, on in boxes.items() if on] if scopes is None else list(scopes)
-        missing = [s for s in wanted if s not in boxes]
-        if missing:
-            raise AssertionError(f"the consent page has no checkbox for {missing}")
-        posted = http.post(
-            urljoin(consent_url, "/consent"),
-            data={**form_fields(page.text), "action": action, "scope": wanted},
-            headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"},
-        )
-        if posted.status_code != 303:
-            raise AssertionError(f"consent POST answered {posted.status_code}: {posted.text[:300]}")
-        return posted.headers["location"]
+        waiting_url, code = open_waiting_page(http, authorize_url)
+        owner.answer(where, code, action, None if scopes is None else list(scopes), lifetime)
+        return collect(http, waiting_url)
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support import owner
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -37,6 +39,7 @@ class ServeProcess:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
+        owner.remember(self.port, data_dir)
         self.ready_line = self.proc.stdout.readline().strip()
         if not self.ready_line.startswith("MCP server ready at"):
             self.proc.kill()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.server.runner import ServerRunner
-from tests.support.consent import answer_consent, checkboxes, query_of
+from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import authorize_url, exchange, pkce_pair, register
 from tests.tools.mcp_session import mcp_session, text_of, tool_names
 
@@ -69,17 +69,20 @@ async def test_token_with_files_scope_lists_and_reads(server: ServerRunner, shar
         assert json.loads(text_of(result))["text"] == "buy milk\n"
 
 
-def test_consent_page_ticks_what_the_client_asked_for(server: ServerRunner) -> None:
+def test_waiting_page_and_owner_list_mark_what_the_client_asked_for(server: ServerRunner, data_dir: Path) -> None:
     import httpx
+
+    from tests.support import owner
+    from tests.support.consent import open_waiting_page
 
     client_id = register(server.base_url, "asks for files")
     _, challenge = pkce_pair()
     url = authorize_url(server.base_url, client_id, challenge, scope="mcp tools:files")
     with httpx.Client(timeout=10) as http:
-        consent = http.get(url, follow_redirects=True)
-    boxes = checkboxes(consent.text)
-    assert boxes == {"tools:time": False, "tools:files": True, "tools:plugins": False}
-    assert "List, search and read files" in consent.text  # the plain words for tools:files
+        waiting_url, code = open_waiting_page(http, url)
+        page = http.get(waiting_url).text
+    assert "List, search and read files" in page  # the plain words for tools:files
+    assert owner.find_pending(data_dir, code)["requested_tool_groups"] == ["tools:files"]
 
 
 def test_person_can_untick_a_requested_group(server: ServerRunner) -> None:
@@ -98,18 +101,16 @@ async def test_no_scope_requested_gets_base_tools(server: ServerRunner) -> None:
         assert await tool_names(session) == ["add"]
 
 
-def test_forged_scope_fields_grant_nothing_beyond_the_offered_groups(server: ServerRunner) -> None:
+def test_owner_cannot_grant_what_is_no_tool_group(server: ServerRunner, data_dir: Path) -> None:
     import httpx
 
-    from tests.support.consent import form_fields
+    from tests.support import owner
+    from tests.support.consent import open_waiting_page
 
     client_id = register(server.base_url, "forger")
-    verifier, challenge = pkce_pair()
+    _, challenge = pkce_pair()
     with httpx.Client(timeout=10) as http:
-        page = http.get(authorize_url(server.base_url, client_id, challenge), follow_redirects=True)
-        posted = http.post(f"{server.base_url}/consent", headers={"Origin": server.base_url},
-                           data={**form_fields(page.text), "action": "approve",
-                                 "scope": ["tools:files", "admin", "openid", "offline_access"]})
-    assert posted.status_code == 303
-    response = exchange(server.base_url, client_id, query_of(posted.headers["location"])["code"], verifier)
-    assert sorted(response.json()["scope"].split()) == ["mcp", "tools:files"]
+        _, code = open_waiting_page(http, authorize_url(server.base_url, client_id, challenge))
+    with pytest.raises(SystemExit):  # argparse refuses a scope that is not a tool group
+        owner.owner_cli(data_dir, "approve", code, "--scope", "admin")
+    assert owner.find_pending(data_dir, code)["code"] == code  # still waiting, nothing granted
