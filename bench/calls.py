@@ -32,9 +32,9 @@ def summarise(runs: list[dict[str, float]]) -> CallFigures:
     )
 
 
-def authorize(server: Started) -> str:
-    """An access token for our server, from the real OAuth flow (register, consent, token)."""
-    return obtain_tokens(server.base, name="bench").access_token
+def authorize(server: Started, data_dir: Path) -> str:
+    """An access token for our server, from the real OAuth flow (register, owner's approval, token)."""
+    return obtain_tokens(server.base, name="bench", data_dir=data_dir).access_token
 
 
 def run_calls(data_dir: Path, calls: int, rounds: int) -> dict[str, dict[int, CallFigures]]:
@@ -42,7 +42,7 @@ def run_calls(data_dir: Path, calls: int, rounds: int) -> dict[str, dict[int, Ca
     ours = start_ours(data_dir)
     bare = start_bare()
     try:
-        token = authorize(ours)
+        token = authorize(ours, data_dir)
         runs: dict[str, dict[int, list[dict[str, float]]]] = {"ours": {1: [], 8: []}, "bare": {1: [], 8: []}}
         for round_no in range(rounds):
             for concurrency in (1, 8):

@@ -36,7 +36,7 @@ def rss_growth(data_dir: Path, calls: int) -> dict[str, float]:
     """RSS before and after `calls` authenticated calls (after a warm-up of 1,000 or `calls`/10)."""
     server = start_ours(data_dir)
     try:
-        token = authorize(server)
+        token = authorize(server, data_dir)
         warm = load(server.mcp_url, token, max(100, min(1000, calls // 10)), 8)
         before = server.rss_mib()
         run = load(server.mcp_url, token, calls, 8)

@@ -54,7 +54,7 @@ def run_tokens(data_dir: Path, levels: list[int], calls: int, rounds: int) -> di
     """{stored tokens: {"calls_per_s", "p50_ms", "p99_ms", "calls", "failures"}}, medians over rounds."""
     server = start_ours(data_dir)
     try:
-        tokens_client = authorize(server)
+        tokens_client = authorize(server, data_dir)
         db_path = data_dir / DB_NAME
         conn = sqlite3.connect(db_path)
         client_id = str(conn.execute("SELECT client_id FROM clients LIMIT 1").fetchone()[0])

@@ -23,6 +23,7 @@ from app import __version__
 from scripts.bundle_smoke_bridge import check_bridge
 from scripts.bundle_smoke_tray import check_tray
 from scripts.smoke_process import SmokeFailure, free_port, ok, started
+from tests.support import owner
 from tests.support.oauth_flow import run_flow
 
 KEYRING_WARNING = re.compile(r"keyring", re.IGNORECASE)
@@ -81,10 +82,11 @@ def check_serve(exe: Path, work: Path) -> None:
         if ready[1] != f"http://127.0.0.1:{port}/mcp":
             raise SmokeFailure(f"ready line names {ready[1]}")
         ok(f"serve printed its ready line: {ready[0]}")
+        owner.remember(port, data_dir)
         result = run_flow(f"http://127.0.0.1:{port}")
         if result.add_result != 5:
             raise SmokeFailure(f"add(2, 3) returned {result.add_result}")
-        ok("register -> authorize -> consent POST -> token -> tools/call add(2, 3) = 5")
+        ok("register -> authorize -> waiting page -> frozen `mcp-tray approve` -> token -> tools/call add(2, 3) = 5")
         listed = subprocess.run(
             [str(exe), "--data-dir", str(data_dir), "tokens", "list"],
             capture_output=True,
@@ -206,6 +208,9 @@ def main() -> int:
     parser.add_argument("--display", help="X display number for Xvfb (default: let Xvfb pick a free one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mcp-tray-smoke-") as tmp:
+        # Sign-ins are approved as the owner would, with the frozen app's own `approve` (tests/support/owner.py).
+        os.environ[owner.OWNER_COMMAND_ENV] = str(args.exe.resolve())
+        os.environ[owner.SERVERS_FILE_ENV] = str(Path(tmp) / "servers.jsonl")
         try:
             check_version(args.exe)
             check_libraries(args.exe)

@@ -16,6 +16,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from scripts.smoke_process import SmokeFailure, free_port, ok, started
+from tests.support import owner
 from tests.support.clients import approving_browser
 
 
@@ -40,6 +41,7 @@ def check_bridge(exe: Path, work: Path) -> None:
     with started([str(exe), "serve", "--port", str(port), "--data-dir", str(data_dir)]) as (_, out, err):
         if out.wait_for(re.compile(r"MCP server ready at (\S+)"), 60) is None:
             raise SmokeFailure(f"serve printed no ready line; stderr: {''.join(err.lines)[-2000:]}")
+        owner.remember(port, data_dir)  # the approving browser answers with the frozen `mcp-tray approve`
         for attempt in (1, 2):
             try:
                 text = anyio.run(_add_through_bridge, exe, url, env, work / "bridge.stderr")

@@ -115,12 +115,12 @@ def open_menu(display: TrayDisplay, app: RunningApp) -> None:
     raise SystemExit("the tray menu did not open")
 
 
-def sign_in_clients(base: str) -> list[Issued]:
-    """Three apps approve through the real consent flow; two of them then use the server."""
+def sign_in_clients(base: str, data_dir: Path) -> list[Issued]:
+    """Three apps sign in, each approved by the owner (CLI); two of them then use the server."""
     people = [
-        sign_in(base, "Claude Desktop (mcp-remote)", "mcp offline_access openid profile email"),
-        sign_in(base, "MCP Inspector", "mcp"),
-        sign_in(base, "Python SDK script", "mcp offline_access"),
+        sign_in(base, "Claude Desktop (mcp-remote)", "mcp offline_access openid profile email", data_dir),
+        sign_in(base, "MCP Inspector", "mcp", data_dir),
+        sign_in(base, "Python SDK script", "mcp offline_access", data_dir),
     ]
     for issued in people[:2]:
         mcp_status(base, issued.access_token)
@@ -128,7 +128,7 @@ def sign_in_clients(base: str) -> list[Issued]:
 
 
 def consent_shot(base: str) -> None:
-    """The consent page as chromium shows it (optional: needs Playwright and chromium)."""
+    """The waiting room as chromium shows it (optional: needs Playwright and chromium)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -161,7 +161,7 @@ def consent_shot(base: str) -> None:
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": "s",
-            "scope": "mcp offline_access",
+            "scope": "mcp offline_access tools:files",
             "resource": f"{base}/mcp",
         }
     )
@@ -170,7 +170,7 @@ def consent_shot(base: str) -> None:
             profile,
             executable_path=shutil.which("chromium") or "chromium",  # Debian's package
             headless=True,
-            viewport={"width": 760, "height": 640},
+            viewport={"width": 720, "height": 900},
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -181,24 +181,24 @@ def consent_shot(base: str) -> None:
         )
         page = context.new_page()
         page.goto(url)
-        page.wait_for_selector("button[value=approve]")
-        page.screenshot(path=str(OUT / "consent.png"), full_page=True)
+        page.wait_for_selector("#match-code")
+        page.screenshot(path=str(OUT / "waiting-room.png"), full_page=True)
         context.close()
     subprocess.run(
         [
             "convert",
-            str(OUT / "consent.png"),
+            str(OUT / "waiting-room.png"),
             "+dither",
             "-colors",
             "256",
             "-strip",
             "-define",
             "png:compression-level=9",
-            str(OUT / "consent.png"),
+            str(OUT / "waiting-room.png"),
         ],
         check=True,
     )
-    print("saved docs/screenshots/consent.png")
+    print("saved docs/screenshots/waiting-room.png")
 
 
 def main() -> int:
@@ -224,7 +224,7 @@ def main() -> int:
         save(display, "root", "tray-menu.png", f"440x230+{SCREEN_W - 440}+0")
         xdo(display, "key", "l")  # Configure Claude Desktop (a fake HOME: the real config is never touched)
         time.sleep(1.0)
-        sign_in_clients(base)
+        sign_in_clients(base, data_dir)
         time.sleep(2.5)  # the dashboard polls the store every second; let the notification show
         save(display, "root", "notification.png", f"600x130+{SCREEN_W - 600}+0")
 

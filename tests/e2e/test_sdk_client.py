@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 import httpx2
 import pytest
@@ -43,12 +45,13 @@ class MemoryStorage(TokenStorage):
         self.client = client_info
 
 
-def oauth_for(url: str, storage: MemoryStorage) -> OAuthClientProvider:
-    """An SDK OAuth client whose 'browser' submits the consent form like a person clicking Allow."""
+def oauth_for(url: str, storage: MemoryStorage,
+              browser: Callable[[str], str] = answer_consent) -> OAuthClientProvider:
+    """An SDK OAuth client whose 'browser' opens the waiting page; by default the owner approves with the CLI."""
     final: dict[str, str] = {}
 
     async def redirect_handler(authorization_url: str) -> None:
-        final.update(query_of(await anyio.to_thread.run_sync(answer_consent, authorization_url)))
+        final.update(query_of(await anyio.to_thread.run_sync(browser, authorization_url)))
 
     async def callback_handler() -> AuthorizationCodeResult:
         return AuthorizationCodeResult(code=final["code"], state=final.get("state"), iss=final.get("iss"))

@@ -16,7 +16,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.consent import answer_consent
+from tests.support.consent import answer_consent, open_waiting_page, wait_for_answer
 
 
 def main() -> int:
@@ -26,7 +26,13 @@ def main() -> int:
     if log:
         with open(log, "a", encoding="utf-8") as f:
             f.write(url + "\n")
-    callback = answer_consent(url, os.environ.get("APPROVE_BROWSER_ACTION", "approve"))
+    action = os.environ.get("APPROVE_BROWSER_ACTION", "approve")
+    if action == "wait":  # a browser only: somebody else answers (the tray window, in the tests)
+        with httpx.Client(follow_redirects=False, timeout=10) as http:
+            waiting_url, _ = open_waiting_page(http, url)
+            callback = wait_for_answer(http, waiting_url)
+    else:
+        callback = answer_consent(url, action)
     httpx.get(callback, timeout=10)
     return 0
 

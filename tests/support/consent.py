@@ -8,6 +8,7 @@ loads the waiting page again, which now answers 303 to the client's redirect.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -45,6 +46,19 @@ def collect(http: httpx.Client, waiting_url: str) -> str:
     if onward.status_code != 303:
         raise AssertionError(f"waiting page answered {onward.status_code} after the answer: {onward.text[:300]}")
     return str(onward.headers["location"])
+
+
+def wait_for_answer(http: httpx.Client, waiting_url: str, timeout: float = 120) -> str:
+    """Keep loading the waiting page, as its script does, until the owner answers elsewhere; the redirect."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = http.get(waiting_url)
+        if page.status_code == 303:
+            return str(page.headers["location"])
+        if page.status_code != 200:
+            raise AssertionError(f"waiting page answered {page.status_code}: {page.text[:300]}")
+        time.sleep(0.3)
+    raise AssertionError("nobody answered the sign-in request in time")
 
 
 def answer_consent(authorize_url: str, action: str = "approve", scopes: Iterable[str] | None = None,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -62,11 +63,12 @@ def refresh(base: str, client_id: str, refresh_token: str) -> httpx.Response:
         "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}, timeout=10)
 
 
-def obtain_tokens(base: str, name: str = "test client", **authorize_extra: str) -> Tokens:
-    """Run the whole flow and return the tokens."""
+def obtain_tokens(base: str, name: str = "test client", *, data_dir: Path | None = None,
+                  **authorize_extra: str) -> Tokens:
+    """Run the whole flow (the owner approves with the CLI on `data_dir`, default: the server's); the tokens."""
     client_id = register(base, name)
     verifier, challenge = pkce_pair()
-    redirect = answer_consent(authorize_url(base, client_id, challenge, **authorize_extra))
+    redirect = answer_consent(authorize_url(base, client_id, challenge, **authorize_extra), data_dir=data_dir)
     response = exchange(base, client_id, query_of(redirect)["code"], verifier)
     response.raise_for_status()
     body = response.json()

@@ -64,8 +64,16 @@ class CliResult:
     err: str
 
 
+OWNER_COMMAND_ENV = "MCP_TRAY_OWNER_COMMAND"  # e.g. the frozen bundle's executable, for its smoke test
+
+
 def owner_cli(data_dir: Path, *argv: str) -> CliResult:
-    """Run `mcp-tray ARGV --data-dir DATA_DIR` in this process."""
+    """Run `mcp-tray ARGV --data-dir DATA_DIR` in this process (or with $MCP_TRAY_OWNER_COMMAND, as that program)."""
+    command = os.environ.get(OWNER_COMMAND_ENV)
+    if command:
+        done = subprocess.run([command, *argv, "--data-dir", str(data_dir)], capture_output=True, text=True,
+                              timeout=60)
+        return CliResult(done.returncode, done.stdout, done.stderr)
     from app.main import build_parser
 
     args = build_parser().parse_args([*argv, "--data-dir", str(data_dir)])

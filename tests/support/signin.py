@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.support.oauth import Tokens as Issued
 from tests.support.oauth import mcp_initialize, obtain_tokens
 
 __all__ = ["Issued", "mcp_status", "sign_in"]
 
 
-def sign_in(base_url: str, client_name: str, scope: str = "mcp") -> Issued:
-    """Register `client_name`, approve it on the consent page, and return its tokens."""
-    return obtain_tokens(base_url, client_name, scope=scope, resource=f"{base_url}/mcp")
+def sign_in(base_url: str, client_name: str, scope: str = "mcp", data_dir: Path | None = None) -> Issued:
+    """Register `client_name`, approve it as the owner (CLI on `data_dir`), and return its tokens."""
+    return obtain_tokens(base_url, client_name, data_dir=data_dir, scope=scope, resource=f"{base_url}/mcp")
 
 
 def mcp_status(base_url: str, access_token: str) -> int:

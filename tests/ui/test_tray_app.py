@@ -83,7 +83,7 @@ def test_a_new_client_is_announced_from_the_real_flow(qtbot: QtBot, tray_app: Tr
     tray_app.start(start_server=True)
     qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
     qtbot.waitUntil(lambda: tray_app.notifier.last_event_id is not None, timeout=5000)
-    sign_in(tray_app.runner.base_url, "Fresh client")
+    sign_in(tray_app.runner.base_url, "Fresh client", data_dir=tray_app.data_dir)
     qtbot.waitUntil(lambda: any("Fresh client can now use" in s for s in said), timeout=5000)
 
 
@@ -231,7 +231,7 @@ def test_a_client_name_with_markup_is_shown_as_text(qtbot: QtBot, tray_app: Tray
     tray_app.start(start_server=True)
     qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
     qtbot.waitUntil(lambda: tray_app.notifier.last_event_id is not None, timeout=5000)
-    sign_in(tray_app.runner.base_url, '<a href="https://evil.example">Claude</a>')
+    sign_in(tray_app.runner.base_url, '<a href="https://evil.example">Claude</a>', data_dir=tray_app.data_dir)
     qtbot.waitUntil(lambda: "New client granted access" in tray_app.dashboard.banner.text(), timeout=5000)
     shown = tray_app.dashboard.banner.text()
     assert "<a href" not in shown

@@ -20,6 +20,9 @@ class Host:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
+    def pending_count(self) -> int:
+        return 0
+
     def __getattr__(self, name: str) -> object:
         return lambda: self.calls.append(name)
 

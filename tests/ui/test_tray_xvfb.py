@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import owner
 from tests.support.signin import sign_in
 from tests.support.xdisplay import TrayDisplay, missing_tools, tray_display
 
@@ -63,7 +64,9 @@ class App:
         raise AssertionError(f"no {pattern!r} in the log:\n{self.log()}")
 
     def base_url(self) -> str:
-        return self.wait_log(r"MCP server ready at (http://\S+)/mcp")[1]
+        base = self.wait_log(r"MCP server ready at (http://\S+)/mcp")[1]
+        owner.remember(int(base.rsplit(":", 1)[1]), self.data_dir)  # tests answer sign-ins as its owner
+        return base
 
     def stop(self) -> None:
         if self.proc.poll() is None:
