@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app.auth.client_identity import ClientIdentity, describe_client
 from app.auth.origins import LOOPBACK_HOSTS
 from app.auth.scopes import DEFAULT_SCOPE, OPTIONAL_TOOL_SCOPES, describe
 from app.store.rows import PendingApproval
@@ -111,23 +111,12 @@ def listener_on(redirect_uri: str) -> str:
     return f"port {port}: " + "; ".join(described)
 
 
-@dataclass(frozen=True)
-class ClientIdentity:
-    """Who the client says it is, and whether anything proves it."""
-
-    name: str
-    verified: bool
-    label: str
-    warning: str | None = None
-
-
 def client_identity(approval: PendingApproval) -> ClientIdentity:
-    """How the approval shows the client: a registered (DCR) client's name is its own claim."""
-    info = approval.client_info
-    if info.get("client_id_metadata_document") or approval.client_id.startswith("https://"):
-        host = urlsplit(approval.client_id).hostname or approval.client_id
-        return ClientIdentity(approval.client_name, True, f"verified: {host}")
-    return ClientIdentity(approval.client_name, False, "unverified: this name was chosen by the program itself")
+    """How the approval shows the client: verified by its metadata document, or a name it chose itself."""
+    identity = describe_client(approval.client_id, approval.client_info)
+    if identity.verified or identity.name != "An unnamed app":
+        return identity
+    return ClientIdentity(approval.client_name, identity.verified, identity.label, identity.warning)
 
 
 class ApprovalEvents:

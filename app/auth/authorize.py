@@ -1,7 +1,9 @@
 """GET/POST /authorize (OAuth 2.1 4.1.1): our checks first, then the MCP SDK's handler.
 
 The SDK answers an unknown client or an unregistered redirect URI with JSON; a person in a
-browser gets a readable page from us instead, and is never sent to an unregistered URI.
+browser gets a readable page from us instead, and is never sent to an unregistered URI. A
+client_id that is an https URL is fetched as a Client ID Metadata Document; when it cannot be
+used, the page says what is wrong with it (nothing is redirected to its unverified redirect URIs).
 
 Anyone may register a client with any https redirect, so an error the SDK would send back to
 such a redirect (invalid_scope, say) would make this server an open redirector (RFC 9700
@@ -23,7 +25,7 @@ from starlette.responses import Response
 
 from app.auth.origins import LOOPBACK_HOSTS
 from app.auth.pages import message_page
-from app.auth.provider import StoreProvider
+from app.auth.provider import StoreProvider, one_lookup_per_request
 from app.server.ratelimit import RateLimiter
 from app.store.store import Store
 
@@ -59,11 +61,25 @@ class AuthorizeEndpoint:
 
     async def handle(self, request: Request) -> Response:
         """Handle one authorization request."""
+        with one_lookup_per_request():
+            return await self._handle(request)
+
+    async def _handle(self, request: Request) -> Response:
         params = request.query_params if request.method == "GET" else await request.form()
         client_id = params.get("client_id")
         if not isinstance(client_id, str) or not client_id:
             return message_page("Missing client", "The link has no client_id; start again from your app.",
                                 status=400)
+        problem = await self.provider.document_problem(client_id)
+        if problem is not None:
+            self._note("bad client document", None, f"{client_id[:200]}: {problem.message}")
+            return message_page(
+                "This app's identity cannot be checked",
+                f"The app says it is described by the document at {client_id[:200]}, but MCP Tray cannot "
+                f"use it: {problem.message} Nothing was sent to the app. Tell the app's makers, or "
+                "connect it another way.",
+                status=400,
+            )
         client = await self.provider.get_client(client_id)
         if client is None:
             self._note("unknown client", None, f"/authorize for unknown client_id {client_id[:64]}")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,8 +29,11 @@ from mcp.shared.auth import InvalidRedirectUriError, InvalidScopeError, OAuthCli
 from pydantic import AnyUrl
 
 from app.auth.approval import ApprovalEvents, listener_on
+from app.auth.cimd import DOCUMENT_MARKER, CimdError, host_of, looks_like_document_url
+from app.auth.cimd_fetch import DocumentFetcher
 from app.auth.consent_request import ConsentRequest, ConsentSigner
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, current_origin
+from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
 from app.store.store import Store, TooManyPendingError, hash_secret
 
@@ -36,7 +42,6 @@ log = logging.getLogger(__name__)
 CODE_TTL = 300.0  # seconds: long enough for a slow click, short enough to be useless later
 # RFC 7636 4.2: an S256 challenge is BASE64URL(SHA256(verifier)) without padding, always 43 characters.
 S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
-FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "file", "vbscript", "about", "blob", "ftp", "ws", "wss"})
 
 
 class StoredClient(OAuthClientInformationFull):
@@ -70,24 +75,19 @@ def _without_loopback_port(uri: str) -> str:
     return uri
 
 
-def check_redirect_uri(uri: str) -> str | None:
-    """Why a redirect URI cannot be registered, or None if it can (OAuth 2.1 2.3.1, RFC 8252 7)."""
+# Document clients already looked up while handling this request: our endpoint checks the client,
+# then the SDK's handler asks for it again, and a `no-store` document must not be fetched twice.
+_this_request: ContextVar[dict[str, StoredClient] | None] = ContextVar("document_clients", default=None)
+
+
+@contextmanager
+def one_lookup_per_request() -> Iterator[None]:
+    """Within this block, each metadata document is fetched at most once."""
+    token = _this_request.set({})
     try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "is not a valid URI"
-    scheme = parts.scheme.lower()
-    if parts.fragment:
-        return "must not contain a fragment"
-    if scheme == "https":
-        return None if parts.hostname else "has no host"
-    if scheme == "http":
-        if (parts.hostname or "") in LOOPBACK_HOSTS:
-            return None
-        return "uses http on a host that is not loopback; use https or localhost/127.0.0.1"
-    if not scheme or scheme in FORBIDDEN_SCHEMES:
-        return f"uses the scheme '{scheme}', which is not allowed"
-    return None  # a private-use scheme of a native app (RFC 8252 7.1), e.g. cursor://
+        yield
+    finally:
+        _this_request.reset(token)
 
 
 class StoredAuthorizationCode(AuthorizationCode):
@@ -124,18 +124,62 @@ class StoreProvider:
     def __init__(
         self, store: Store, identity: ServerIdentity, signer: ConsentSigner, lifetimes: TokenLifetimes,
         events: ApprovalEvents | None = None,
+        documents: DocumentFetcher | None = None,
     ) -> None:
         self.store = store
         self.events = events or ApprovalEvents()
         self.identity = identity
         self.signer = signer
         self.lifetimes = lifetimes
+        self.documents = documents or DocumentFetcher()
 
-    # -- registration (RFC 7591) -------------------------------------------------------------
+    # -- clients: registered (RFC 7591) or known by their metadata document ---------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if looks_like_document_url(client_id):
+            try:
+                return await self.document_client(client_id)
+            except CimdError as exc:
+                log.info("client metadata document %s refused: %s", client_id[:200], exc.message)
+                return None
         info = self.store.client_info(client_id)
         return None if info is None else StoredClient.model_validate(info)
+
+    async def document_client(self, url: str) -> StoredClient:
+        """The client whose metadata document is at `url`, fetched when the cached one expired.
+
+        Its clients row (grants and codes refer to it) is written when the document is fetched,
+        or again when the owner removed the client and it comes back. Raises CimdError.
+        """
+        seen = _this_request.get()
+        if seen is not None and url in seen:
+            return seen[url]
+        document = await self.documents.get(url)
+        info = document.client.model_dump(mode="json", exclude_none=True)
+        info[DOCUMENT_MARKER] = {"host": host_of(url), "fetched_at": document.fetched_at,
+                                 "expires_at": document.expires_at}
+        if document.fresh or self.store.client_info(url) is None:
+            uris = [str(u) for u in document.client.redirect_uris or []]
+            try:
+                if self.store.upsert_document_client(url, str(document.client.client_name), uris, info,
+                                                     document.fetched_at):
+                    log.info("metadata-document client %s (%s) seen", url, document.client.client_name)
+            except ValueError as exc:
+                raise CimdError("invalid_url", str(exc)) from None
+        client = StoredClient.model_validate(info)
+        if seen is not None:
+            seen[url] = client
+        return client
+
+    async def document_problem(self, client_id: object) -> CimdError | None:
+        """For a client_id that is a document URL: what is wrong with it, or None when it can be used."""
+        if not isinstance(client_id, str) or not looks_like_document_url(client_id):
+            return None
+        try:
+            await self.document_client(client_id)
+        except CimdError as exc:
+            return exc
+        return None
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         uris = [str(u) for u in client_info.redirect_uris or []]
@@ -300,4 +344,4 @@ def _oauth_token(access: str, refresh: str, expires_in: int, scopes: tuple[str, 
     )
 
 
-__all__ = ["CODE_TTL", "StoreProvider", "TokenLifetimes", "check_redirect_uri", "hash_secret"]
+__all__ = ["CODE_TTL", "StoreProvider", "TokenLifetimes", "check_redirect_uri", "hash_secret", "one_lookup_per_request"]

@@ -12,7 +12,7 @@ from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAu
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth.provider import StoredAccessToken, StoredRefreshToken, StoreProvider
+from app.auth.provider import StoredAccessToken, StoredRefreshToken, StoreProvider, one_lookup_per_request
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -32,6 +32,13 @@ class RevokeEndpoint:
 
     async def handle(self, request: Request) -> Response:
         """Handle one revocation request."""
+        with one_lookup_per_request():
+            return await self._handle(request)
+
+    async def _handle(self, request: Request) -> Response:
+        problem = await self.provider.document_problem((await request.form()).get("client_id"))
+        if problem is not None:
+            return _error(401, "invalid_client", problem.message)
         try:
             client = await self.authenticator.authenticate_request(request)
         except AuthenticationError as exc:

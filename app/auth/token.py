@@ -2,7 +2,9 @@
 
 The SDK's handler accepts the `resource` parameter but never hands it to the provider, so a
 client asking for a token for another audience got one for us and never learned its mistake.
-RFC 8707 2.2 says such a request gets `invalid_target`.
+RFC 8707 2.2 says such a request gets `invalid_target`. A client_id that is a metadata-document
+URL whose document cannot be used gets `invalid_client` saying why (the SDK would only say
+"Invalid client_id").
 """
 
 from __future__ import annotations
@@ -12,24 +14,36 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.auth.origins import ServerIdentity
+from app.auth.provider import StoreProvider, one_lookup_per_request
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class TokenEndpoint:
     """Check the resource indicator, then let the SDK's handler do the grant."""
 
-    def __init__(self, sdk: TokenHandler, identity: ServerIdentity) -> None:
+    def __init__(self, sdk: TokenHandler, identity: ServerIdentity, provider: StoreProvider) -> None:
         self.sdk = sdk
         self.identity = identity
+        self.provider = provider
 
     async def handle(self, request: Request) -> Response:
         """Handle one token request."""
+        with one_lookup_per_request():
+            return await self._handle(request)
+
+    async def _handle(self, request: Request) -> Response:
         form = await request.form()  # cached on the request: the SDK reads the same form
         resources = form.getlist("resource")
         if any(not isinstance(r, str) or not self.identity.names_us(r) for r in resources):
             return JSONResponse(
                 {"error": "invalid_target", "error_description": "resource must name this server"},
                 status_code=400,
-                headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+                headers=_NO_STORE,
             )
+        problem = await self.provider.document_problem(form.get("client_id"))
+        if problem is not None:
+            return JSONResponse({"error": "invalid_client", "error_description": problem.message},
+                                status_code=401, headers=_NO_STORE)
         answer: Response = await self.sdk.handle(request)
         return answer

@@ -10,6 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from app.auth.cimd import host_of
+from app.store.rows import ClientGroup
 from app.store.store import Store
 
 
@@ -47,6 +49,11 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+def _identity(group: ClientGroup) -> str:
+    """`verified: claude.ai` for a metadata-document client; `unverified` for one that registered itself."""
+    return f"verified: {host_of(group.client_ids[0])}" if group.verified and group.client_ids else "unverified"
 
 
 def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
@@ -88,6 +95,12 @@ def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
         store.close()
 
 
+def _client_ids(group: ClientGroup) -> str:
+    # A metadata-document client's id is its URL, which is worth showing whole.
+    shown = group.client_ids[:3] if group.verified else tuple(c[:8] for c in group.client_ids[:3])
+    return " ".join(shown) + (" ..." if len(group.client_ids) > 3 else "")
+
+
 def clients_command(args: argparse.Namespace, data_dir: Path) -> int:
     """clients list | clients remove."""
     store = Store(data_dir)
@@ -100,10 +113,9 @@ def clients_command(args: argparse.Namespace, data_dir: Path) -> int:
             if not groups:
                 print("No registered clients.")
                 return 0
-            rows = [[g.client_name, ", ".join(g.redirect_uris), str(len(g.client_ids)), str(g.active_tokens),
-                     _when(g.latest_created_at), " ".join(c[:8] for c in g.client_ids[:3])
-                     + (" ..." if len(g.client_ids) > 3 else "")] for g in groups]
-            print(_table(rows, ["NAME", "REDIRECT", "REGISTRATIONS", "TOKENS", "LATEST", "CLIENT IDS"]))
+            rows = [[g.client_name, _identity(g), ", ".join(g.redirect_uris), str(len(g.client_ids)),
+                     str(g.active_tokens), _when(g.latest_created_at), _client_ids(g)] for g in groups]
+            print(_table(rows, ["NAME", "IDENTITY", "REDIRECT", "REGISTRATIONS", "TOKENS", "LATEST", "CLIENT IDS"]))
             return 0
         ok = True
         for client_id in args.client_ids:

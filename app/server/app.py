@@ -27,6 +27,7 @@ from app import __version__
 from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
+from app.auth.cimd_fetch import DocumentFetcher, FetchPolicy
 from app.auth.client_auth import HashedSecretAuthenticator
 from app.auth.consent import ConsentEndpoint
 from app.auth.consent_request import ConsentSigner
@@ -68,6 +69,7 @@ class ServerParts:
     tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
     limiter: RateLimiter = field(default_factory=RateLimiter)
     approvals: ApprovalEvents = field(default_factory=ApprovalEvents)
+    documents: FetchPolicy = field(default_factory=FetchPolicy.from_env)
 
 
 def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
@@ -83,7 +85,8 @@ def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
     store, identity = parts.store, parts.identity
     store.prune()  # stale registrations and old activity, once per start (registrations prune later)
-    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals)
+    provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals,
+                             DocumentFetcher(parts.documents))
     authenticator = HashedSecretAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
@@ -102,7 +105,7 @@ def build_app(parts: ServerParts) -> Starlette:
 
     authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     consent = ConsentEndpoint(store, parts.signer)
-    token = TokenEndpoint(TokenHandler(provider, authenticator), identity)
+    token = TokenEndpoint(TokenHandler(provider, authenticator), identity, provider)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
 

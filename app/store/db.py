@@ -124,6 +124,11 @@ MIGRATIONS: list[Migration] = [
     """,
     # 2 -> 3: client secrets hashed (the secret_hash column; plaintext secrets migrated).
     _hash_client_secrets,
+    # 3 -> 4: clients that identify with a Client ID Metadata Document (an https URL as client_id)
+    # remember when their document was last fetched; NULL for clients that registered (RFC 7591).
+    """
+    ALTER TABLE clients ADD COLUMN document_fetched_at REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,6 +14,7 @@ class ClientRow:
     redirect_uris: tuple[str, ...]
     created_at: float
     active_tokens: int
+    verified: bool = False  # identified by a metadata document fetched from its client_id URL
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ClientGroup:
     client_ids: tuple[str, ...]
     latest_created_at: float
     active_tokens: int
+    verified: bool = False  # every member is a metadata-document client
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,45 @@ class Store:
 
         self.db.tx(run)
 
+    def upsert_document_client(
+        self, client_id: str, name: str, redirect_uris: Sequence[str], info: dict[str, Any], fetched_at: float
+    ) -> bool:
+        """Store or refresh a client known from its metadata document; True when the row is new.
+
+        A removed client that comes back is a client seen for the first time again: its row is
+        restored (its old grants stay revoked). A registered client's row is never overwritten.
+        """
+
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT document_fetched_at, removed_at, redirect_uris FROM clients WHERE client_id = ?",
+                (client_id,),
+            ).fetchone()
+            uris = json.dumps(list(redirect_uris))
+            if row is None:
+                conn.execute(
+                    "INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at,"
+                    " document_fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (client_id, name, uris, json.dumps(info), time.time(), fetched_at),
+                )
+                self._event(conn, "registered", client_id, "metadata document: " + ", ".join(redirect_uris))
+                return True
+            if row[0] is None:
+                raise ValueError(f"client {client_id} registered itself; it is not a metadata-document client")
+            conn.execute(
+                "UPDATE clients SET client_name = ?, redirect_uris = ?, info_json = ?, document_fetched_at = ?,"
+                " removed_at = NULL WHERE client_id = ?",
+                (name, uris, json.dumps(info), fetched_at, client_id),
+            )
+            if row[1] is not None:
+                self._event(conn, "registered", client_id, "metadata document (again): " + ", ".join(redirect_uris))
+                return True
+            if row[2] != uris:
+                self._event(conn, "client updated", client_id, "metadata document: " + ", ".join(redirect_uris))
+            return False
+
+        return self.db.tx(run)
+
     def client_info(self, client_id: str) -> dict[str, Any] | None:
         """The RFC 7591 record of a client that was not removed."""
         row = self.db.conn.execute(
@@ -95,19 +134,24 @@ class Store:
             """SELECT c.client_id, c.client_name, c.redirect_uris, c.created_at,
                       (SELECT COUNT(*) FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                         WHERE t.client_id = c.client_id AND t.revoked_at IS NULL
-                          AND g.revoked_at IS NULL AND t.expires_at > ?) AS active
+                          AND g.revoked_at IS NULL AND t.expires_at > ?) AS active,
+                      c.document_fetched_at IS NOT NULL AS verified
                FROM clients c WHERE c.removed_at IS NULL ORDER BY c.created_at DESC""",
             (now,),
         ).fetchall()
         return [
-            ClientRow(r[0], r[1] or "(unnamed)", tuple(json.loads(r[2])), r[3], r[4]) for r in rows
+            ClientRow(r[0], r[1] or "(unnamed)", tuple(json.loads(r[2])), r[3], r[4], bool(r[5])) for r in rows
         ]
 
     def client_groups(self) -> list[ClientGroup]:
-        """Clients grouped by name and redirect URIs, so re-registrations show as one app."""
-        groups: dict[tuple[str, tuple[str, ...]], list[ClientRow]] = {}
+        """Clients grouped by name and redirect URIs, so re-registrations show as one app.
+
+        A verified client never shares a group with registered ones of the same name: that is
+        exactly what an impersonator would look like.
+        """
+        groups: dict[tuple[str, tuple[str, ...], bool], list[ClientRow]] = {}
         for row in self.list_clients():
-            groups.setdefault((row.client_name, row.redirect_uris), []).append(row)
+            groups.setdefault((row.client_name, row.redirect_uris, row.verified), []).append(row)
         return [
             ClientGroup(
                 client_name=name,
@@ -115,8 +159,9 @@ class Store:
                 client_ids=tuple(r.client_id for r in members),
                 latest_created_at=max(r.created_at for r in members),
                 active_tokens=sum(r.active_tokens for r in members),
+                verified=verified,
             )
-            for (name, uris), members in groups.items()
+            for (name, uris, verified), members in groups.items()
         ]
 
     def prune(self, now: float | None = None) -> int:

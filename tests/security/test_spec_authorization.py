@@ -253,22 +253,34 @@ def test_A12_authorization_response_carries_iss(server: ServerRunner, client: OA
     assert approved["state"] == "st4te" and denied["state"] == "st4te"
 
 
-def test_A13_client_id_metadata_documents_not_supported_and_say_so(server: ServerRunner) -> None:
+def test_A13_client_id_metadata_documents_supported_and_fetched_only_from_public_addresses(
+    server: ServerRunner,
+) -> None:
+    """The full flow with a document served over https is in tests/e2e/test_cimd_flow.py."""
     meta = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
-    assert meta["client_id_metadata_document_supported"] is False
+    assert meta["client_id_metadata_document_supported"] is True
     _, challenge = pkce()
-    answer = httpx.get(
-        f"{server.base_url}/authorize",
-        params={
-            "response_type": "code",
-            "client_id": "https://client.example/meta.json",
-            "redirect_uri": "https://client.example/cb",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    # Never fetched, never redirected: a clear page saying the app is not registered.
-    assert answer.status_code == 400 and "location" not in answer.headers and "Unknown app" in answer.text
+    for client_id, why in [
+        (f"https://127.0.0.1:{server.port}/client.json", "loopback address"),  # our own port: SSRF
+        ("https://169.254.169.254/latest/meta-data", "link-local address"),
+        ("https://[::ffff:10.0.0.1]/client.json", "IPv4 address 10.0.0.1"),
+        ("http://client.example/meta.json", "must use https"),
+        ("https://client.example/meta.json#x", "fragment"),
+    ]:
+        answer = httpx.get(
+            f"{server.base_url}/authorize",
+            params={
+                "response_type": "code",
+                "client_id": client_id,
+                "redirect_uri": "https://client.example/cb",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+        # Never redirected to a redirect URI nobody verified: a page saying what is wrong.
+        assert answer.status_code == 400 and "location" not in answer.headers, client_id
+        assert "identity cannot be checked" in answer.text and why in answer.text, answer.text[:500]
+    assert server.parts.store.list_clients() == []  # type: ignore[union-attr]
 
 
 def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, client: OAuthClient) -> None:
