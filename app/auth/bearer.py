@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.metadata import resource_metadata_url
-from app.auth.origins import ServerIdentity
+from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,22 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
                 log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
 
 
+def _audience_problem(way: WayIn, resource: str | None) -> str | None:
+    """RFC 8707 audience check against the way in: a public-URL token is refused on loopback, and back.
+
+    A token with no resource predates binding; it is accepted on loopback only.
+    """
+    if resource is None and not way.remote:
+        return None
+    if way.names_us(resource):
+        return None
+    if way.remote and resource is not None and way.identity.names_us(resource):
+        return "The access token was issued for this computer's local address; sign in through the public URL"
+    if not way.remote and way.public is not None and way.public.names_us(resource):
+        return "The access token was issued for the public URL; local clients sign in on loopback"
+    return "The access token was issued for another resource"
+
+
 class BearerGuard:
     """ASGI wrapper: a valid access token for this server in the Authorization header, or 401."""
 
@@ -154,8 +170,8 @@ class BearerGuard:
             problem = "The access token was revoked"
         elif check.expires_at <= time.time():
             problem = "The access token has expired"
-        elif check.resource is not None and not self.identity.names_us(check.resource):
-            problem = "The access token was issued for another resource"
+        else:
+            problem = _audience_problem(way_for(self.identity), check.resource)
         if problem is not None or check is None:
             await self._refuse(send, "invalid_token", problem or "invalid token")
             return

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth.consent_request import BadConsentRequestError, ConsentRequest, ConsentSigner
-from app.auth.origins import ServerIdentity, is_loopback_url
+from app.auth.origins import ServerIdentity, is_loopback_url, way_for
 from app.auth.pages import message_page, render, security_headers
 from app.auth.provider import CODE_TTL
 from app.auth.scopes import DEFAULT_SCOPE, OPTIONAL_TOOL_SCOPES, describe
@@ -127,8 +127,12 @@ class ConsentEndpoint:
         origin = request.headers.get("origin")
         if origin is None:
             return True
-        parts = urlsplit(origin)
-        return parts.scheme == "http" and self.identity.accepts_host((parts.hostname or ""), parts.port)
+        try:
+            parts = urlsplit(origin)
+            port = parts.port
+        except ValueError:
+            return False
+        return way_for(self.identity).own_origin((parts.hostname or "").lower(), parts.scheme, port)
 
     async def _answer(self, request: Request) -> Response:
         if not self._same_origin(request):

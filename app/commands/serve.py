@@ -15,20 +15,36 @@ from app.config import DEFAULT_HOST, Settings
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`mcp-tray serve [--host H] [--port P]`."""
+    """`mcp-tray serve [--host H] [--port P] [--public-url URL [--trusted-proxy ADDR]...]`."""
     serve = sub.add_parser("serve", parents=[common], help="run the server without a GUI")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: from settings, 8787)")
-    serve.set_defaults(run=lambda args, data_dir: run_serve(data_dir, args.host, args.port),
+    serve.add_argument("--public-url", metavar="https://HOST[:PORT]",
+                       help="also answer through this public URL, served by your reverse proxy or tunnel "
+                       "(turns remote access on for this run; see docs/REMOTE.md)")
+    serve.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                       help="address (or network) of the proxy allowed to pass on requests for the public "
+                       "URL; repeatable (default: loopback)")
+    serve.set_defaults(run=lambda args, data_dir: run_serve(data_dir, args.host, args.port, args.public_url,
+                                                            args.trusted_proxy),
                        console_log_level=logging.INFO)
 
 
-def run_serve(data_dir: Path, host: str, port: int | None) -> int:
-    """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken, 1 on other errors."""
+def run_serve(data_dir: Path, host: str, port: int | None, public_url: str | None = None,
+              trusted_proxies: list[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
+    from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
     from app.server.runner import PortInUseError, ServerRunner, ServerState
 
     settings = Settings.load(data_dir)
+    try:
+        public = parse_public_url(public_url) if public_url else None
+        proxies = parse_proxies(trusted_proxies or settings.trusted_proxies)
+    except PublicUrlError as exc:
+        print(f"mcp-tray: {exc}", file=sys.stderr)
+        return 2
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings)
+    runner.public.trusted = proxies
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -51,6 +67,11 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
         return 1
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
+    if public is not None:
+        runner.public.open(public)
+        shown = ", ".join(str(n) for n in proxies)
+        print(f"Public URL ready at {public.origin}/mcp", flush=True)
+        print(f"  accepted only through the proxy at {shown}, over HTTPS", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         if runner.state is not ServerState.RUNNING:
             print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)

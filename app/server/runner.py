@@ -16,11 +16,12 @@ from pathlib import Path
 import uvicorn
 
 from app.auth.consent_request import ConsentSigner
-from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for
+from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for, parse_proxies
 from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
+from app.server.public import PublicEntry
 from app.server.state import ServerState
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
@@ -73,6 +74,8 @@ class ServerRunner:
         self.parts: ServerParts | None = None
         self.port = port
         self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
+        # The public way in (closed until remote access starts); outlives restarts like the tools.
+        self.public = PublicEntry(parse_proxies(self.settings.trusted_proxies))
 
     @property
     def secret(self) -> Secret:
@@ -125,6 +128,7 @@ class ServerRunner:
                 signer=ConsentSigner(self.secret.value),
                 lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
                 tools=self.tools,
+                public=self.public,
             )
         config = uvicorn.Config(
             wrap(build_app(self.parts), self.parts),
@@ -133,6 +137,9 @@ class ServerRunner:
             lifespan="on",
             timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
             server_header=False,
+            # The guard reads Forwarded / X-Forwarded-* itself, from trusted proxies only; uvicorn's
+            # own handling would rewrite the peer address before the guard could check it.
+            proxy_headers=False,
         )
         server = uvicorn.Server(config)
         self._server = server
