@@ -48,8 +48,12 @@ class ConsentEndpoint:
         self.identity = identity
         self.tools = tools
 
-    def _tool_choices(self, requested: tuple[str, ...]) -> str:
-        """A checkbox per optional tool group, ticked when the client asked for it (the person decides)."""
+    def _tool_choices(self, requested: tuple[str, ...], remote: bool = False) -> str:
+        """A checkbox per optional tool group, ticked when the client asked for it (the person decides).
+
+        A request through the public URL starts with none ticked: remote grants get only the basic
+        tools unless the owner ticks more.
+        """
         items = []
         rows = self.tools.rows() if self.tools is not None else []
         for scope in OPTIONAL_TOOL_SCOPES:
@@ -61,7 +65,7 @@ class ConsentEndpoint:
                 which = "Tools: " + ", ".join(names)
             else:
                 which = "No tool of this kind is turned on in MCP Tray right now"
-            checked = " checked" if scope in requested else ""
+            checked = " checked" if scope in requested and not remote else ""
             items.append(
                 f'      <label><input type="checkbox" name="scope" value="{html.escape(scope)}"{checked}>'
                 f'<span>{html.escape(group.description)} <span class="name">{html.escape(scope)}</span></span>'
@@ -112,7 +116,7 @@ class ConsentEndpoint:
             scope_items_html=scope_items,
             request=request.query_params.get("request", ""),
             csrf_token=self.signer.csrf_token(pending),
-            tool_choices_html=self._tool_choices(pending.scopes),
+            tool_choices_html=self._tool_choices(pending.scopes, pending.remote),
         )
         return HTMLResponse(page, headers=security_headers(form_target))
 
@@ -171,6 +175,7 @@ class ConsentEndpoint:
                     redirect_explicit=pending.redirect_explicit,
                     code_challenge=pending.code_challenge,
                     code_ttl=CODE_TTL,
+                    remote=pending.remote,
                 )
                 target = construct_redirect_uri(pending.redirect_uri, code=code, state=pending.state,
                                                 iss=pending.issuer)

@@ -111,7 +111,7 @@ def build_app(parts: ServerParts) -> Starlette:
             await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
     def guarded(app: Any, path: str) -> BearerGuard:
-        return BearerGuard(app, store, identity, parts.live, path)
+        return BearerGuard(app, store, identity, parts.live, path, parts.limiter)
 
     authorize = AuthorizeEndpoint(provider, store)
     consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
@@ -193,4 +193,4 @@ def wrap(app: Starlette, parts: ServerParts) -> Guard:
         if parts.limiter.take("refused-log", refusal.error, REFUSED_LOG) == 0.0:
             parts.store.log_event("remote refused", None, f"{refusal.error} from {peer or '?'}: {refusal.description}")
 
-    return Guard(app, parts.identity, parts.stats, parts.public, refused)
+    return Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth.origins import ServerIdentity, WayIn, current_origin, current_way, origin_for, split_host
 from app.server.forwarded import parse_forwarded
 from app.server.public import PublicEntry
+from app.server.ratelimit import RateLimiter, too_many
 from app.server.stats import ServerStats
 
 MAX_BODY = 1024 * 1024  # bytes; MCP messages and OAuth forms are far smaller
@@ -70,12 +71,14 @@ class Guard:
     """Way-in, Host, Origin, CORS and body-size checks around the whole app."""
 
     def __init__(self, app: ASGIApp, identity: ServerIdentity, stats: ServerStats,
-                 public: PublicEntry | None = None, on_refused: Callable[[Refusal, str], None] | None = None) -> None:
+                 public: PublicEntry | None = None, on_refused: Callable[[Refusal, str], None] | None = None,
+                 limiter: RateLimiter | None = None) -> None:
         self.app = app
         self.identity = identity
         self.stats = stats
         self.public = public or PublicEntry()
         self.on_refused = on_refused
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,6 +95,12 @@ class Guard:
         if way.remote:
             # Rate limits and the activity log see the caller the proxy saw, not the proxy.
             scope = {**scope, "client": (way.client_address, 0)}
+            limiter = self.limiter
+            if limiter is not None and limiter.limits.enabled:
+                wait = limiter.take("remote-address", way.client_address, limiter.limits.remote_per_address)
+                if wait:
+                    await too_many(wait, "requests from this address")(scope, receive, send)
+                    return
         origin_token = current_origin.set(way.origin)
         way_token = current_way.set(way)
         try:

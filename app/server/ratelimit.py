@@ -1,4 +1,7 @@
-"""Rate limits for /register and /token: a token bucket per client and per address, 429 + Retry-After.
+"""Rate limits for /register and /token, and for everything through the public URL: token buckets, 429.
+
+Remote requests (through the public URL) also meet a bucket per caller address (the guard) and per
+remote client on the MCP endpoints (the bearer guard).
 
 The limits are far above what any real client needs (one registration per install, one refresh
 an hour), so only a runaway or hostile caller meets them. `MCP_TRAY_RATE_LIMIT_SCALE` multiplies
@@ -40,6 +43,9 @@ class RateLimits:
     register_per_address: Limit = Limit(60, 1.0)
     token_per_address: Limit = Limit(600, 10.0)
     token_per_client: Limit = Limit(200, 2.0)
+    # Through the public URL: every request per caller address, MCP requests per remote client.
+    remote_per_address: Limit = Limit(300, 5.0)
+    remote_per_client: Limit = Limit(120, 4.0)
     enabled: bool = True
 
     @classmethod
@@ -57,6 +63,8 @@ class RateLimits:
             base.register_per_address.scaled(factor),
             base.token_per_address.scaled(factor),
             base.token_per_client.scaled(factor),
+            base.remote_per_address.scaled(factor),
+            base.remote_per_client.scaled(factor),
         )
 
 

@@ -142,8 +142,12 @@ class Store:
         redirect_explicit: bool,
         code_challenge: str,
         code_ttl: float,
+        remote: bool = False,
     ) -> str:
-        """Record an approval: a new grant and its authorization code. Returns the code."""
+        """Record an approval: a new grant and its authorization code. Returns the code.
+
+        `remote`: the request came through the public URL (revoked by `revoke_remote`).
+        """
         code = secrets.token_urlsafe(32)
 
         def run(conn: sqlite3.Connection) -> None:
@@ -151,9 +155,9 @@ class Store:
             grant_id = _new_id() + _new_id()
             now = time.time()
             conn.execute(
-                "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (grant_id, client_id, " ".join(scopes), resource, redirect_uri, now),
+                "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at, remote)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (grant_id, client_id, " ".join(scopes), resource, redirect_uri, now, int(remote)),
             )
             conn.execute(
                 "INSERT INTO codes (code_hash, grant_id, client_id, code_challenge, redirect_uri,"
@@ -161,7 +165,8 @@ class Store:
                 (hash_secret(code), grant_id, client_id, code_challenge, redirect_uri,
                  int(redirect_explicit), now + code_ttl),
             )
-            self._event(conn, "authorized", client_id, " ".join(scopes))
+            detail = " ".join(scopes) + (" (remote, through the public URL)" if remote else "")
+            self._event(conn, "authorized", client_id, detail)
 
         self.db.tx(run)
         return code
@@ -231,13 +236,14 @@ class Store:
         r = self.db.conn.execute(
             """SELECT t.token_id, t.token_hash, t.kind, t.grant_id, t.client_id, t.scopes, t.resource,
                       t.expires_at, t.last_used_at, t.rotated_at,
-                      (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked
+                      (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL) AS revoked, g.remote
                FROM tokens t JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = ?""",
             (hash_secret(token),),
         ).fetchone()
         if r is None:
             return None
-        return TokenCheck(r[0], r[1], r[2], r[3], r[4], _scopes(r[5]), r[6], r[7], r[8], r[9], bool(r[10]))
+        return TokenCheck(r[0], r[1], r[2], r[3], r[4], _scopes(r[5]), r[6], r[7], r[8], r[9], bool(r[10]),
+                          bool(r[11]))
 
     def touch(self, check: TokenCheck) -> None:
         """Note that a token was used, at most once per LAST_USED_RESOLUTION seconds."""
@@ -315,14 +321,15 @@ class Store:
         rows = self.db.conn.execute(
             f"""SELECT t.token_id, t.kind, t.grant_id, t.client_id, COALESCE(c.client_name, ''),
                        t.scopes, t.resource, t.created_at, t.expires_at, t.last_used_at,
-                       COALESCE(t.revoked_at, g.revoked_at)
+                       COALESCE(t.revoked_at, g.revoked_at), g.remote
                 FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                 LEFT JOIN clients c ON c.client_id = t.client_id
                 {where} ORDER BY t.created_at DESC, t.kind""",  # noqa: S608 - fixed text, no input
             {"now": time.time()},
         ).fetchall()
         return [
-            TokenRow(r[0], r[1], r[2], r[3], r[4] or "(unnamed)", _scopes(r[5]), r[6], r[7], r[8], r[9], r[10])
+            TokenRow(r[0], r[1], r[2], r[3], r[4] or "(unnamed)", _scopes(r[5]), r[6], r[7], r[8], r[9], r[10],
+                     bool(r[11]))
             for r in rows
         ]
 
@@ -352,6 +359,17 @@ class Store:
     def revoke_all(self, reason: str = "revoked by the user") -> int:
         """Revoke every grant; returns how many grants changed."""
         return self.db.tx(lambda conn: self._revoke_grants(conn, "1 = 1", (), reason))
+
+    def revoke_remote(self, reason: str = "remote access stopped") -> int:
+        """Revoke every grant made through the public URL (Stop remote access, expiry, panic)."""
+        return self.db.tx(lambda conn: self._revoke_grants(conn, "remote = 1", (), reason))
+
+    def remote_grant_count(self) -> int:
+        """How many live grants were made through the public URL."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM grants WHERE remote = 1 AND revoked_at IS NULL"
+        ).fetchone()
+        return int(row[0])
 
     def revoked_among(self, token_hashes: Iterable[str]) -> set[str]:
         """Which of these token hashes can no longer be used (for cutting live connections)."""

@@ -22,7 +22,7 @@ def mint(server: ServerRunner, client_id: str, resource: str | None, *, remote: 
     nonce = f"n{time.monotonic_ns()}"
     code = store.approve(nonce=nonce, client_id=client_id, scopes=["mcp"], resource=resource,
                          redirect_uri="http://127.0.0.1:9/cb", redirect_explicit=True,
-                         code_challenge="x" * 43, code_ttl=60)
+                         code_challenge="x" * 43, code_ttl=60, remote=remote)
     issued = store.redeem_code(hash_secret(code), 600, 6000)
     assert issued is not None
     return issued.access_token, issued.refresh_token
