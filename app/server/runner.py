@@ -19,6 +19,7 @@ from app.auth.consent_request import ConsentSigner
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for, parse_proxies
 from app.auth.provider import TokenLifetimes
 from app.config import Settings
+from app.remote.access import RemoteAccess
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
 from app.server.public import PublicEntry
@@ -76,6 +77,7 @@ class ServerRunner:
         self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
         # The public way in (closed until remote access starts); outlives restarts like the tools.
         self.public = PublicEntry(parse_proxies(self.settings.trusted_proxies))
+        self.remote = RemoteAccess(self.public, lambda: self.parts.store if self.parts is not None else None)
 
     @property
     def secret(self) -> Secret:
@@ -182,6 +184,8 @@ class ServerRunner:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        # The ingress goes with the server; its grants stay until the owner stops remote access.
+        self.remote.stop("the server stopped", revoke=False)
         if self.parts is not None:
             # Let open streams end cleanly first (the revocation watcher closes them within ~0.5 s).
             live = self.parts.live
