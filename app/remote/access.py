@@ -83,6 +83,8 @@ class RemoteAccess:
             if self._ingress is not None:
                 self.stop("remote access restarted", revoke=False)
             self._set(RemoteStatus(RemoteState.STARTING, ingress.name))
+            if hasattr(ingress, "on_lost"):  # a program that may end on its own
+                ingress.on_lost = lambda why, ingress=ingress: self._lost(ingress, why)
             try:
                 origin = ingress.start(local_url)
             except IngressError as exc:
@@ -132,6 +134,14 @@ class RemoteAccess:
             if self._status.state is not RemoteState.OFF:
                 self._set(RemoteStatus(RemoteState.OFF))
             return revoked
+
+    def _lost(self, ingress: Ingress, why: str) -> None:
+        """The ingress ended by itself: close the public URL and say why (grants stay, as on a server stop)."""
+        with self._lock:
+            if self._ingress is not ingress:
+                return
+            self.stop(f"{ingress.name} ended: {why}", revoke=False)
+            self._set(RemoteStatus(RemoteState.ERROR, ingress.name, error=f"{ingress.name} ended: {why}"))
 
     def _arm(self, until: float | None) -> None:
         if until is None:

@@ -23,9 +23,30 @@ def build_ingress(settings: Settings, data_dir: Path) -> Ingress:
         public = parse_public_url(settings.public_url) if settings.public_url.strip() else None
     except PublicUrlError as exc:
         raise IngressError(str(exc), kind="not_configured") from exc
-    if settings.ingress == "proxy":
+    kind = settings.ingress
+    if kind == "proxy":
         proxy = OwnProxy(public)
         if public is None:
             proxy.start("")  # raises the not-configured error now, before anything runs
         return proxy
+    if kind == "ngrok":
+        from app.remote.ngrok_ingress import NgrokIngress
+
+        return NgrokIngress(data_dir, settings.ngrok_domain)
+    if kind == "cloudflared":
+        from app.remote.cloudflared import CloudflaredNamed
+
+        if public is None or not settings.cloudflared_tunnel.strip():
+            raise IngressError("A named Cloudflare tunnel needs its name and the public URL routed to it.",
+                               kind="not_configured", hint="Enter both under Settings > Remote access "
+                               "(`cloudflared tunnel list` shows your tunnels).")
+        return CloudflaredNamed(settings.cloudflared_tunnel.strip(), public)
+    if kind == "cloudflared-quick":
+        from app.remote.cloudflared import CloudflaredQuick
+
+        return CloudflaredQuick()
+    if kind == "tailscale":
+        from app.remote.tailscale import TailscaleFunnel
+
+        return TailscaleFunnel()
     raise IngressError(f"The ingress {settings.ingress!r} is not known.", kind="not_configured")

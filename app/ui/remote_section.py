@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QWidget
 
 from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
 from app.config import AUTO_OFF_CHOICES, INGRESS_KINDS, Settings
 from app.remote.adapters import INGRESS_NAMES
+from app.remote.ngrok_ingress import AUTH_TOKEN_SECRET
 from app.remote.schedule import AUTO_OFF_LABELS
+from app.secrets.keyring_store import write_text
 
 
 class RemoteSection(QGroupBox):
@@ -35,6 +38,10 @@ class RemoteSection(QGroupBox):
         self.ngrok_domain = QLineEdit()
         self.ngrok_domain.setObjectName("ngrokDomain")
         self.ngrok_domain.setPlaceholderText("optional: your reserved domain")
+        self.ngrok_token = QLineEdit()
+        self.ngrok_token.setObjectName("ngrokToken")
+        self.ngrok_token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.ngrok_token.setPlaceholderText("paste to save it in the OS keyring")
         self.tunnel = QLineEdit()
         self.tunnel.setObjectName("cloudflaredTunnel")
         self.tunnel.setPlaceholderText("the name of your named tunnel")
@@ -43,6 +50,7 @@ class RemoteSection(QGroupBox):
         form.addRow("Public URL", self.public_url)
         form.addRow("Trusted proxy addresses", self.trusted)
         form.addRow("Turn off by itself", self.auto_off)
+        form.addRow("ngrok auth token", self.ngrok_token)
         form.addRow("ngrok domain", self.ngrok_domain)
         form.addRow("Cloudflare tunnel", self.tunnel)
         note = QLabel(
@@ -63,6 +71,11 @@ class RemoteSection(QGroupBox):
         self.auto_off.setCurrentIndex(max(0, self.auto_off.findData(settings.remote_auto_off)))
         self.ngrok_domain.setText(settings.ngrok_domain)
         self.tunnel.setText(settings.cloudflared_tunnel)
+        self.ngrok_token.clear()  # never shown back; only replaced
+
+    def pending_token(self) -> str:
+        """A newly pasted ngrok auth token ("" when none was), read on the GUI thread."""
+        return self.ngrok_token.text().strip()
 
     def edited(self, settings: Settings) -> Settings:
         """`settings` with this section's values; ValueError with a readable message when one is wrong."""
@@ -79,3 +92,9 @@ class RemoteSection(QGroupBox):
         return replace(settings, ingress=kind, public_url=url, trusted_proxies=proxies,
                        remote_auto_off=str(self.auto_off.currentData()),
                        ngrok_domain=self.ngrok_domain.text().strip(), cloudflared_tunnel=self.tunnel.text().strip())
+
+
+def save_ngrok_token(data_dir: Path, token: str) -> None:
+    """Put an ngrok auth token in the OS keyring (call off the GUI thread); SecretStoreError if it cannot."""
+    if token:
+        write_text(AUTH_TOKEN_SECRET, data_dir, token)

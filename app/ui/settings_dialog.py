@@ -25,7 +25,7 @@ from app.config import Settings
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
 from app.ui.other_clients import OtherClientsSection
-from app.ui.remote_section import RemoteSection
+from app.ui.remote_section import RemoteSection, save_ngrok_token
 from app.ui.tasks import run_task
 
 
@@ -142,6 +142,7 @@ class SettingsDialog(QDialog):
             self.error.setText(str(exc))
             self.error.show()
             return
+        token = self.remote.pending_token()
 
         def failed(exc: Exception) -> None:
             self.error.setText(f"Could not save the settings: {exc}")
@@ -152,6 +153,7 @@ class SettingsDialog(QDialog):
             self.accept()
 
         def work() -> None:
+            save_ngrok_token(self.data_dir, token)  # the keyring first: a refusal keeps the file as it was
             if settings.start_at_login != autostart.is_enabled():
                 # Registers with the OS first; raises AutostartError (shown above) if that fails.
                 autostart.set_start_at_login(self.data_dir, settings.start_at_login)

@@ -130,7 +130,7 @@ def test_serve_public_url_says_when_it_turns_off(data_dir: Path) -> None:
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=20)
-    assert "remote access turns off at" in err and " 00:00" in err
+    assert "turns off at" in err and " 00:00" in err
 
 
 def test_serve_without_public_url_has_remote_access_off(data_dir: Path) -> None:
