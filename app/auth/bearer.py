@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity, WayIn, way_for
+from app.server.guard import drain
 from app.server.ratelimit import Limit, RateLimiter, too_many
 from app.store.store import Store
 
@@ -165,6 +166,7 @@ class BearerGuard:
         header = Headers(scope=scope).get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            await drain(scope, receive)
             await self._refuse(send, None, "Authentication required")
             return
         check = self.store.check_token(token.strip())
@@ -179,6 +181,7 @@ class BearerGuard:
         else:
             problem = _audience_problem(way, check.resource)
         if problem is not None or check is None:
+            await drain(scope, receive)
             await self._refuse(send, "invalid_token", problem or "invalid token")
             return
         if way.remote and not await self._remote_allowed(scope, receive, send, check.client_id, way):
@@ -206,6 +209,7 @@ class BearerGuard:
         if limits.enabled:
             wait = self.limiter.take("remote-client", client_id, limits.remote_per_client)
             if wait:
+                await drain(scope, receive)
                 await too_many(wait, "requests from this remote client")(scope, receive, send)
                 return False
         if self.limiter.take("remote-log", client_id, REMOTE_LOG) == 0.0:

@@ -42,6 +42,25 @@ async def _plain(send: Send, status: int, error: str, description: str, extra: l
     await send({"type": "http.response.body", "body": body})
 
 
+async def drain(scope: Scope, receive: Receive) -> None:
+    """Read (and drop) a request body the answer does not need, up to MAX_BODY.
+
+    Closing a connection with unread request bytes makes the kernel send a reset, and a proxy in
+    front of us (Caddy, nginx) can then lose the response it already had. Early refusals read
+    the body first, so the answer always arrives whole.
+    """
+    if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+        return
+    received = 0
+    while received <= MAX_BODY:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 def _peer(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else ""
@@ -90,6 +109,7 @@ class Guard:
         if isinstance(way, Refusal):
             if self.on_refused is not None and way.error != "invalid_host":
                 self.on_refused(way, _peer(scope))
+            await drain(scope, receive)
             await _plain(send, way.status, way.error, way.description, [])
             return
         if way.remote:
@@ -99,6 +119,7 @@ class Guard:
             if limiter is not None and limiter.limits.enabled:
                 wait = limiter.take("remote-address", way.client_address, limiter.limits.remote_per_address)
                 if wait:
+                    await drain(scope, receive)
                     await too_many(wait, "requests from this address")(scope, receive, send)
                     return
         origin_token = current_origin.set(way.origin)
@@ -148,6 +169,7 @@ class Guard:
         origin = headers.get("origin")
         if origin is not None:
             if not self._allowed_origin(origin, way):
+                await drain(scope, receive)
                 await _plain(send, 403, "forbidden_origin", f"Requests from {origin[:100]} are not allowed", [])
                 return
             cors = [
