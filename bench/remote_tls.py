@@ -49,6 +49,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     _resolve_test_host()
+    # Latency, not the limits: the servers started here do not rate limit (one caller does it all).
+    os.environ["MCP_TRAY_RATE_LIMIT_SCALE"] = "0"
     with tempfile.TemporaryDirectory(prefix="mcp-tray-remote-bench-") as tmp:
         root = Path(tmp)
         proxies: list[Proxy] = []
@@ -81,7 +83,7 @@ def main() -> int:
                         call[name].append(_with_ca(cas.get(name), lambda b=base, t=token: _timed(
                             lambda: anyio.run(call_add, f"{b}/mcp", t))))
                     except Exception as exc:  # counted and shown, never hidden
-                        failures.setdefault(name, []).append(f"{type(exc).__name__}: {exc}"[:200])
+                        failures.setdefault(name, []).append(_innermost(exc))
         finally:
             for serve in serves:
                 serve.stop()
@@ -91,6 +93,13 @@ def main() -> int:
     for name, errors in failures.items():
         print(f"{name}: {len(errors)} failed run(s), first: {errors[0]}")
     return 1 if failures else 0
+
+
+def _innermost(exc: BaseException) -> str:
+    """The error under task-group wrappers, as one line."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _with_ca(ca: Path | None, fn: Callable[[], float | object]) -> float:

@@ -203,6 +203,17 @@ class WayIn:
         return scheme == "http" and self.identity.accepts_host(name, port)
 
     @property
+    def relying_party(self) -> tuple[str, str] | None:
+        """WebAuthn's (rp_id, expected origin) for a passkey step on this way in; None on loopback.
+
+        The hook for approving on the page with a passkey: a passkey is bound to the RP ID of the
+        page it was made on, so one used on the public page must be registered for the public host.
+        """
+        if not self.remote or self.public is None:
+            return None
+        return self.public.host, self.public.origin
+
+    @property
     def secure_cookies(self) -> bool:
         """Cookies set on this way must be `Secure` and `__Host-` (the public side is HTTPS)."""
         return self.remote

@@ -44,8 +44,9 @@ class RateLimits:
     token_per_address: Limit = Limit(600, 10.0)
     token_per_client: Limit = Limit(200, 2.0)
     # Through the public URL: every request per caller address, MCP requests per remote client.
-    remote_per_address: Limit = Limit(300, 5.0)
-    remote_per_client: Limit = Limit(120, 4.0)
+    # A busy agent makes a few MCP requests per tool call; these only stop a runaway or a flood.
+    remote_per_address: Limit = Limit(600, 20.0)
+    remote_per_client: Limit = Limit(600, 10.0)
     enabled: bool = True
 
     @classmethod
