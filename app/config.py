@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 DATA_DIR_ENV = "MCP_TRAY_DATA_DIR"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
+INGRESS_KINDS = ("proxy", "ngrok", "cloudflared", "cloudflared-quick", "tailscale")
+AUTO_OFF_CHOICES = ("8h", "midnight", "never")
 
 
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -72,6 +75,17 @@ def write_json_atomically(path: Path, body: object) -> None:
     os.replace(tmp, path)
 
 
+def _is_network(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        log.warning("ignoring trusted proxy %r in settings.json: not an IP address or network", value)
+        return False
+    return True
+
+
 @dataclass
 class Settings:
     """What the user can change; stored as settings.json in the data dir."""
@@ -81,6 +95,13 @@ class Settings:
     refresh_token_ttl: int = 30 * 24 * 3600  # seconds
     start_server_on_launch: bool = True
     start_at_login: bool = False
+    # Remote access (docs/REMOTE.md): off until the owner starts it; these say how it runs then.
+    public_url: str = ""  # https://HOST[:PORT] the proxy or tunnel serves us on ("" for a quick tunnel)
+    trusted_proxies: list[str] = field(default_factory=list)  # proxy addresses; empty: loopback
+    ingress: str = "proxy"  # one of INGRESS_KINDS
+    remote_auto_off: str = "8h"  # one of AUTO_OFF_CHOICES
+    ngrok_domain: str = ""  # a reserved ngrok domain, if the owner has one
+    cloudflared_tunnel: str = ""  # the name of a named Cloudflare tunnel
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:
@@ -97,6 +118,11 @@ class Settings:
                 value = getattr(defaults, name)
             values[name] = value
         settings = cls(**values)
+        settings.trusted_proxies = [p for p in settings.trusted_proxies if _is_network(p)]
+        if settings.ingress not in INGRESS_KINDS:
+            settings.ingress = defaults.ingress
+        if settings.remote_auto_off not in AUTO_OFF_CHOICES:
+            settings.remote_auto_off = defaults.remote_auto_off
         if not 1 <= settings.port <= 65535:
             settings.port = DEFAULT_PORT
         settings.access_token_ttl = max(60, settings.access_token_ttl)

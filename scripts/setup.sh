@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up what MCP Tray needs on Debian/Ubuntu: system libraries for Qt, then a venv with the app.
 # With --test it also installs what the test suite drives: Xvfb and trayer, gnome-keyring,
-# Debian's chromium, ImageMagick, and the npm clients (mcp-remote, the MCP Inspector).
+# Debian's chromium, ImageMagick, Caddy and nginx, and the npm clients (mcp-remote, the MCP Inspector).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,8 @@ if [ "$want_test" = 1 ]; then
   packages+=(xvfb trayer x11-utils xdotool chromium libsecret-tools imagemagick)
   # the packaged app: gcc links the trimmed ICU data (packaging/icu_trim.py); desktop-file-validate
   packages+=(gcc binutils desktop-file-utils)
+  # remote access: real reverse proxies in front of `serve --public-url` (tests/remote), openssl for nginx's cert
+  packages+=(caddy nginx openssl)
 fi
 if ! python3 -m venv --help >/dev/null 2>&1; then packages+=(python3-venv); fi
 

@@ -51,6 +51,11 @@ def granted_scopes(requested: Sequence[str], tool_scopes: Iterable[str]) -> tupl
     return (base or (DEFAULT_SCOPE,)) + tuple(s for s in OPTIONAL_TOOL_SCOPES if s in chosen)
 
 
+def came_in_remotely(approval: PendingApproval) -> bool:
+    """True when the request arrived through the public URL (remote access), not on loopback."""
+    return bool(approval.request.get("remote"))
+
+
 def requested_tool_scopes(approval: PendingApproval) -> tuple[str, ...]:
     """The optional tool groups the client asked for (shown as asked, never pre-granted)."""
     return tuple(s for s in OPTIONAL_TOOL_SCOPES if s in approval.scopes)

@@ -23,12 +23,15 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.metadata import resource_metadata_url
-from app.auth.origins import ServerIdentity
+from app.auth.origins import ServerIdentity, WayIn, way_for
+from app.server.guard import drain
+from app.server.ratelimit import Limit, RateLimiter, too_many
 from app.store.store import Store
 
 log = logging.getLogger(__name__)
 
 GRANT_KEY = "mcp_tray.grant_id"  # the ASGI scope key naming the grant of the request's token
+REMOTE_LOG = Limit(1, 1 / 60)  # an activity-log line per remote client at most once a minute
 
 
 class _Tracked:
@@ -129,15 +132,33 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
                 log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
 
 
+def _audience_problem(way: WayIn, resource: str | None) -> str | None:
+    """RFC 8707 audience check against the way in: a public-URL token is refused on loopback, and back.
+
+    A token with no resource predates binding; it is accepted on loopback only.
+    """
+    if resource is None and not way.remote:
+        return None
+    if way.names_us(resource):
+        return None
+    if way.remote and resource is not None and way.identity.names_us(resource):
+        return "The access token was issued for this computer's local address; sign in through the public URL"
+    if not way.remote and way.public is not None and way.public.names_us(resource):
+        return "The access token was issued for the public URL; local clients sign in on loopback"
+    return "The access token was issued for another resource"
+
+
 class BearerGuard:
     """ASGI wrapper: a valid access token for this server in the Authorization header, or 401."""
 
-    def __init__(self, app: ASGIApp, store: Store, identity: ServerIdentity, live: LiveConnections, path: str):
+    def __init__(self, app: ASGIApp, store: Store, identity: ServerIdentity, live: LiveConnections, path: str,
+                 limiter: RateLimiter | None = None):
         self.app = app
         self.store = store
         self.identity = identity
         self.live = live
         self.path = path
+        self.limiter = limiter or RateLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,9 +167,11 @@ class BearerGuard:
         header = Headers(scope=scope).get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            await drain(scope, receive)
             await self._refuse(send, None, "Authentication required")
             return
         check = self.store.check_token(token.strip())
+        way = way_for(self.identity)
         problem = None
         if check is None or check.kind != "access":
             problem = "The access token is not valid"
@@ -156,10 +179,13 @@ class BearerGuard:
             problem = "The access token was revoked"
         elif check.expires_at <= time.time():
             problem = "The access token has expired"
-        elif check.resource is not None and not self.identity.names_us(check.resource):
-            problem = "The access token was issued for another resource"
+        else:
+            problem = _audience_problem(way, check.resource)
         if problem is not None or check is None:
+            await drain(scope, receive)
             await self._refuse(send, "invalid_token", problem or "invalid token")
+            return
+        if way.remote and not await self._remote_allowed(scope, receive, send, check.client_id, way):
             return
         self.store.touch(check)
         access = AccessToken(
@@ -177,6 +203,20 @@ class BearerGuard:
                 await self.app(scope, tracked.wrap(receive), send)
         finally:
             auth_context_var.reset(context)
+
+    async def _remote_allowed(self, scope: Scope, receive: Receive, send: Send, client_id: str, way: WayIn) -> bool:
+        """Per-remote-client rate limit, and a line in the activity log (at most one a minute per client)."""
+        limits = self.limiter.limits
+        if limits.enabled:
+            wait = self.limiter.take("remote-client", client_id, limits.remote_per_client)
+            if wait:
+                await drain(scope, receive)
+                await too_many(wait, "requests from this remote client")(scope, receive, send)
+                return False
+        if self.limiter.take("remote-log", client_id, REMOTE_LOG) == 0.0:
+            detail = f"{scope.get('method', '')} {self.path} through {way.origin} from {way.client_address}"
+            self.store.log_event("remote request", client_id, detail)
+        return True
 
     async def _refuse(self, send: Send, error: str | None, description: str) -> None:
         parts = [f'resource_metadata="{resource_metadata_url(self.path)}"', 'scope="mcp"']

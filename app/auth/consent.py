@@ -17,7 +17,13 @@ from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from app.auth.approval import answer_target, basic_scope_lines, client_identity, requested_tool_scopes
+from app.auth.approval import (
+    answer_target,
+    basic_scope_lines,
+    came_in_remotely,
+    client_identity,
+    requested_tool_scopes,
+)
 from app.auth.consent_request import BadConsentRequestError, ConsentSigner
 from app.auth.origins import is_loopback_url
 from app.auth.pages import message_page, render, security_headers
@@ -110,6 +116,8 @@ class ConsentEndpoint:
             ) + "\n  </ul>\n  <p class=\"note\">These stay off unless you turn them on in MCP Tray.</p>\n"
         where = answer_target(found.redirect_uri)
         note = "an app on this computer" if is_loopback_url(found.redirect_uri) else "another site"
+        if came_in_remotely(found):
+            note = f"{note}; this request came through the public URL (remote access)"
         if found.listener:
             note = f"{note}; {found.listener}"
         token = request.query_params.get("wait", "")

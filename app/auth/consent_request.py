@@ -42,6 +42,7 @@ class ConsentRequest:
     issuer: str
     nonce: str
     created_at: float
+    remote: bool = False  # asked through the public URL (remote access), not on loopback
 
     @classmethod
     def new(
@@ -55,11 +56,12 @@ class ConsentRequest:
         code_challenge: str,
         resource: str | None,
         issuer: str,
+        remote: bool = False,
     ) -> ConsentRequest:
         """A fresh request with a random nonce (the key of its one allowed answer)."""
         return cls(
             client_id, redirect_uri, redirect_explicit, scopes, state, code_challenge, resource, issuer,
-            secrets.token_urlsafe(16), time.time(),
+            secrets.token_urlsafe(16), time.time(), remote,
         )
 
     def as_dict(self) -> dict[str, Any]:

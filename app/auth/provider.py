@@ -32,7 +32,7 @@ from app.auth.approval import ApprovalEvents, listener_on
 from app.auth.cimd import DOCUMENT_MARKER, CimdError, host_of, looks_like_document_url
 from app.auth.cimd_fetch import DocumentFetcher
 from app.auth.consent_request import ConsentRequest, ConsentSigner
-from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, current_origin
+from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, way_for
 from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
 from app.store.store import Store, TooManyPendingError, hash_secret
@@ -202,7 +202,8 @@ class StoreProvider:
     # -- authorization --------------------------------------------------------------------------
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
-        if params.resource is not None and not self.identity.names_us(params.resource):
+        way = way_for(self.identity)
+        if params.resource is not None and not way.names_us(params.resource):
             raise AuthorizeError("invalid_target", f"resource {params.resource} is not this server")
         if client.client_id is None:
             raise AuthorizeError("unauthorized_client", "client has no id")
@@ -211,8 +212,10 @@ class StoreProvider:
             raise AuthorizeError(
                 "invalid_request", "code_challenge must be an S256 challenge (43 base64url characters)"
             )
-        origin = current_origin.get()
+        origin = way.origin
         scopes = params.scopes or (client.scope.split() if client.scope else [DEFAULT_SCOPE])
+        if way.remote:
+            self.store.log_event("remote sign-in", client.client_id, f"through {origin} from {way.client_address}")
         consent = ConsentRequest.new(
             client_id=client.client_id,
             redirect_uri=str(params.redirect_uri),
@@ -220,8 +223,12 @@ class StoreProvider:
             scopes=tuple(scopes),
             state=params.state,
             code_challenge=params.code_challenge,
-            resource=params.resource,
+            # Every grant is bound to the way in it was asked on: a token minted through the public
+            # URL is refused on loopback, and back (the bearer guard compares it with the request's).
+            resource=params.resource or origin,
             issuer=origin,
+            # Read by the approval step: remote grants get only the basic tools unless the owner ticks more.
+            remote=way.remote,
         )
         # Nothing is granted here: the request waits until the owner answers it (tray, CLI, passkey).
         listener = await anyio.to_thread.run_sync(listener_on, consent.redirect_uri)
@@ -246,6 +253,8 @@ class StoreProvider:
         row = self.store.load_code(authorization_code)
         if row is None or row.client_id != client.client_id:
             return None
+        if not self._audience_here(row.resource):
+            return None  # a code asked for on the other way in (loopback vs public)
         if row.used_at is not None:
             # A replayed code: whoever holds it is not the client that spent it. Revoke the grant.
             self.store.revoke_grant(row.grant_id, "authorization code replayed")
@@ -288,7 +297,7 @@ class StoreProvider:
             self.store.rotate_refresh(check.token_hash, check.scopes, 0, 0)
             log.warning("spent refresh token reused by client %s; grant revoked", check.client_id)
             return None
-        if check.revoked:
+        if check.revoked or not self._audience_here(check.resource):
             return None
         return StoredRefreshToken(
             token=refresh_token,
@@ -309,6 +318,11 @@ class StoreProvider:
         if issued is None:
             raise TokenError("invalid_grant", "refresh token was already used; sign in again")
         return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
+
+    def _audience_here(self, resource: str | None) -> bool:
+        """A grant's resource fits the way this request came in (legacy grants with none: loopback only)."""
+        way = way_for(self.identity)
+        return way.names_us(resource) if resource is not None or way.remote else True
 
     # -- access tokens and revocation (RFC 7009) ---------------------------------------------------
 

@@ -13,7 +13,7 @@ from mcp.server.auth.handlers.token import TokenHandler
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth.origins import ServerIdentity
+from app.auth.origins import ServerIdentity, way_for
 from app.auth.provider import StoreProvider, one_lookup_per_request
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -35,7 +35,8 @@ class TokenEndpoint:
     async def _handle(self, request: Request) -> Response:
         form = await request.form()  # cached on the request: the SDK reads the same form
         resources = form.getlist("resource")
-        if any(not isinstance(r, str) or not self.identity.names_us(r) for r in resources):
+        way = way_for(self.identity)
+        if any(not isinstance(r, str) or not way.names_us(r) for r in resources):
             return JSONResponse(
                 {"error": "invalid_target", "error_description": "resource must name this server"},
                 status_code=400,

@@ -20,6 +20,7 @@ from app.auth.approval import (
     LIFETIMES,
     ApprovalDesk,
     answer_target,
+    came_in_remotely,
     client_identity,
     requested_tool_scopes,
 )
@@ -84,7 +85,8 @@ def as_json(a: PendingApproval) -> dict[str, Any]:
     identity = client_identity(a)
     return {
         "id": a.approval_id, "code": a.match_code, "client": a.client_name, "client_id": a.client_id,
-        "verified": identity.verified, "identity": identity.label, "redirect": a.redirect_uri,
+        "verified": identity.verified, "identity": identity.label, "remote": came_in_remotely(a),
+        "redirect": a.redirect_uri,
         "answer_goes_to": answer_target(a.redirect_uri), "listener": a.listener,
         "requested_scopes": list(a.scopes), "requested_tool_groups": list(requested_tool_scopes(a)),
         "created_at": a.created_at, "expires_at": a.expires_at, "age_seconds": round(time.time() - a.created_at, 1),
@@ -108,7 +110,8 @@ def list_command(args: argparse.Namespace, data_dir: Path) -> int:
         return 0
     for a in waiting:
         identity = client_identity(a)
-        print(f"{a.approval_id}  code {a.match_code}  {a.client_name} ({identity.label})")
+        way = "  [remote, through the public URL]" if came_in_remotely(a) else ""
+        print(f"{a.approval_id}  code {a.match_code}  {a.client_name} ({identity.label}){way}")
         print(f"    client_id {a.client_id}; answer goes to {answer_target(a.redirect_uri)}"
               + (f" ({a.listener})" if a.listener else ""))
         print(f"    asks for: {' '.join(a.scopes)}; waiting {_age(a.created_at)}")

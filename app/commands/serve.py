@@ -1,4 +1,8 @@
-"""`mcp-tray serve`: the headless server. Prints its ready line once it accepts connections."""
+"""`mcp-tray serve`: the headless server. Prints its ready line once it accepts connections.
+
+With `--public-url` (the owner's reverse proxy) or `--ingress` (ngrok, cloudflared, tailscale),
+remote access is on for this run and a second line gives the public URL; see docs/REMOTE.md.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,73 @@ import logging
 import signal
 import sys
 import threading
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from app.config import DEFAULT_HOST, Settings, resolve_data_dir
+from app.config import AUTO_OFF_CHOICES, DEFAULT_HOST, INGRESS_KINDS, Settings, resolve_data_dir
 
 if TYPE_CHECKING:
+    from app.server.runner import ServerRunner
     from app.store.rows import PendingApproval
 
 
+@dataclass
+class RemoteOptions:
+    """The remote-access options of one `serve` run (all None/empty: remote access stays off)."""
+
+    public_url: str | None = None
+    trusted_proxies: list[str] = field(default_factory=list)
+    auto_off: str | None = None
+    ingress: str | None = None
+    tunnel: str | None = None
+    ngrok_domain: str | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """True when this run turns remote access on."""
+        return bool(self.public_url or self.ingress)
+
+    def apply(self, settings: Settings) -> Settings:
+        """The settings with these options over them."""
+        return replace(
+            settings,
+            public_url=self.public_url or settings.public_url,
+            trusted_proxies=self.trusted_proxies or settings.trusted_proxies,
+            remote_auto_off=self.auto_off or settings.remote_auto_off,
+            ingress=self.ingress or ("proxy" if self.public_url else settings.ingress),
+            cloudflared_tunnel=self.tunnel or settings.cloudflared_tunnel,
+            ngrok_domain=self.ngrok_domain or settings.ngrok_domain,
+        )
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`mcp-tray serve [--host H] [--port P]`."""
+    """`mcp-tray serve [--host H] [--port P] [--public-url URL] [--ingress KIND] ...`."""
     serve = sub.add_parser("serve", parents=[common], help="run the server without a GUI")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: from settings, 8787)")
-    serve.set_defaults(run=lambda args, data_dir: run_serve(data_dir, args.host, args.port),
-                       console_log_level=logging.INFO)
+    remote = serve.add_argument_group("remote access (off unless --public-url or --ingress is given)")
+    remote.add_argument("--public-url", metavar="https://HOST[:PORT]",
+                        help="also answer through this public URL, served by your reverse proxy or tunnel")
+    remote.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                        help="address (or network) of the proxy allowed to pass on requests for the public "
+                        "URL; repeatable (default: loopback)")
+    remote.add_argument("--ingress", choices=INGRESS_KINDS,
+                        help="what serves the public URL (default: proxy, your own reverse proxy)")
+    remote.add_argument("--tunnel", metavar="NAME", help="the named Cloudflare tunnel (--ingress cloudflared)")
+    remote.add_argument("--ngrok-domain", metavar="DOMAIN", help="your reserved ngrok domain (--ingress ngrok)")
+    remote.add_argument("--auto-off", choices=AUTO_OFF_CHOICES,
+                        help="when remote access turns itself off and revokes remote sign-ins "
+                        "(default: from settings, 8h)")
+
+    def run(args: argparse.Namespace, data_dir: Path) -> int:
+        options = RemoteOptions(args.public_url, args.trusted_proxy, args.auto_off, args.ingress, args.tunnel,
+                                args.ngrok_domain)
+        return run_serve(data_dir, args.host, args.port, options)
+
+    serve.set_defaults(run=run, console_log_level=logging.INFO)
 
 
 def _announce(approval: PendingApproval, where: str) -> None:
@@ -38,12 +92,23 @@ def _announce(approval: PendingApproval, where: str) -> None:
           f"   Refuse: mcp-tray deny {approval.match_code}{where}", file=sys.stderr, flush=True)
 
 
-def run_serve(data_dir: Path, host: str, port: int | None) -> int:
-    """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken, 1 on other errors."""
+def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
+    from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
     from app.server.runner import PortInUseError, ServerRunner, ServerState
 
+    remote = remote or RemoteOptions()
     settings = Settings.load(data_dir)
+    run_settings = remote.apply(settings)
+    try:
+        if remote.public_url:
+            parse_public_url(remote.public_url)
+        proxies = parse_proxies(run_settings.trusted_proxies)
+    except PublicUrlError as exc:
+        print(f"mcp-tray: {exc}", file=sys.stderr)
+        return 2
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings)
+    runner.public.trusted = proxies
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -69,6 +134,9 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
         runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
+    if remote.wanted and not _start_remote(runner, run_settings, data_dir):
+        runner.close()
+        return 1
     while not stop.wait(0.5):
         if runner.state is not ServerState.RUNNING:
             print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)
@@ -76,3 +144,32 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
             return 1
     runner.close()
     return 0
+
+
+def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path) -> bool:
+    """Turn remote access on for this run and say so; False (with the reason printed) when it cannot."""
+    from app.remote.access import RemoteStatus
+    from app.remote.adapters import build_ingress
+    from app.remote.ingress import IngressError
+
+    def said(status: RemoteStatus) -> None:
+        if status.error is not None:
+            print(f"mcp-tray: remote access stopped: {status.error}", file=sys.stderr, flush=True)
+        elif not status.on:
+            print("mcp-tray: remote access is off now", file=sys.stderr, flush=True)
+
+    try:
+        ingress = build_ingress(settings, data_dir)
+        status = runner.remote.start(ingress, runner.base_url, settings.remote_auto_off)
+    except IngressError as exc:
+        print(f"mcp-tray: remote access could not start: {exc}", file=sys.stderr)
+        return False
+    runner.remote.subscribe(said)
+    print(f"Public URL ready at {status.public_url}", flush=True)
+    until = "never turns off by itself" if status.until is None else (
+        "turns off at " + time.strftime("%Y-%m-%d %H:%M", time.localtime(status.until)))
+    print(f"  remote access through {status.ingress} {until}; accepted only from "
+          + ", ".join(str(n) for n in runner.public.trusted) + ", over HTTPS", file=sys.stderr, flush=True)
+    if status.warning:
+        print(f"  note: {status.warning}", file=sys.stderr, flush=True)
+    return True

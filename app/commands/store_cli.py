@@ -27,6 +27,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     group = trevoke.add_mutually_exclusive_group()
     group.add_argument("--client", metavar="CLIENT_ID", help="revoke every token of this client")
     group.add_argument("--all", action="store_true", help="revoke every token")
+    group.add_argument("--remote", action="store_true",
+                       help="revoke every sign-in made through the public URL (remote access)")
     tokens.set_defaults(run=tokens_command)
 
     clients = sub.add_parser("clients", parents=[common], help="list or remove registered clients")
@@ -69,10 +71,15 @@ def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
                 print("No active tokens.")
                 return 0
             rows = [[t.token_id, t.kind, t.client_name, t.client_id[:8], " ".join(t.scopes), _when(t.created_at),
-                     _when(t.expires_at), _when(t.last_used_at)] for t in tokens]
-            print(_table(rows, ["ID", "KIND", "CLIENT", "CLIENT ID", "SCOPES", "ISSUED", "EXPIRES", "LAST USED"]))
+                     _when(t.expires_at), _when(t.last_used_at), "remote" if t.remote else "local"] for t in tokens]
+            print(_table(rows, ["ID", "KIND", "CLIENT", "CLIENT ID", "SCOPES", "ISSUED", "EXPIRES", "LAST USED",
+                                "VIA"]))
             return 0
         # revoke
+        if args.remote:
+            count = store.revoke_remote("revoked from the command line")
+            print(f"Revoked {count} remote grant(s); tokens minted through the public URL are now invalid.")
+            return 0
         if args.all:
             count = store.revoke_all()
             print(f"Revoked {count} grant(s); every token is now invalid.")

@@ -71,3 +71,42 @@ def load_or_create(name: str, data_dir: Path, nbytes: int = 32) -> Secret:
         name,
     )
     return Secret(secrets.token_bytes(nbytes), persistent=False, problem=problem)
+
+
+class SecretStoreError(RuntimeError):
+    """The OS keyring cannot keep a secret the user gave us (we never fall back to a file)."""
+
+
+def read_text(name: str, data_dir: Path) -> str | None:
+    """A text secret the user gave us (an ngrok auth token, ...), or None when there is none or no keyring."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    if keyring_problem() is not None:
+        return None
+    try:
+        return keyring.get_password(SERVICE, _account(name, data_dir)) or None
+    except KeyringError as exc:
+        log.warning("could not read %s from the OS keyring: %s", name, exc)
+        return None
+
+
+def write_text(name: str, data_dir: Path, value: str) -> None:
+    """Keep a text secret in the OS keyring (an empty value deletes it); SecretStoreError when it cannot."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    problem = keyring_problem()
+    if problem is not None:
+        raise SecretStoreError(f"{problem}; the secret was not saved (it is never written to a file)")
+    account = _account(name, data_dir)
+    try:
+        if value:
+            keyring.set_password(SERVICE, account, value)
+        else:
+            try:
+                keyring.delete_password(SERVICE, account)
+            except PasswordDeleteError:
+                pass
+    except KeyringError as exc:
+        raise SecretStoreError(f"the OS keyring refused to save it ({exc})") from exc

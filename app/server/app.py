@@ -37,15 +37,16 @@ from app.auth.metadata import (
     resource_metadata_endpoint,
     server_metadata_endpoint,
 )
-from app.auth.origins import ServerIdentity, current_origin
+from app.auth.origins import PublicOrigin, ServerIdentity, current_origin
 from app.auth.pages import message_page
 from app.auth.provider import StoreProvider, TokenLifetimes
 from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
 from app.auth.token import TokenEndpoint
 from app.resources import resource_path
-from app.server.guard import Guard
-from app.server.ratelimit import RateLimiter, limit_register, limit_token
+from app.server.guard import Guard, Refusal
+from app.server.public import PublicEntry
+from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
 from app.server.session_quota import SessionQuota
 from app.server.stats import ServerStats
 from app.server.tool_events import ToolEvents
@@ -54,6 +55,8 @@ from app.store.store import Store
 from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
+
+REFUSED_LOG = Limit(5, 1 / 60)  # activity-log lines about refused public-host requests: 5, then 1 a minute
 
 
 @dataclass
@@ -70,15 +73,29 @@ class ServerParts:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     approvals: ApprovalEvents = field(default_factory=ApprovalEvents)
     documents: FetchPolicy = field(default_factory=FetchPolicy.from_env)
+    public: PublicEntry = field(default_factory=PublicEntry)
 
 
-def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
+def _transport_security(identity: ServerIdentity, public: PublicEntry) -> TransportSecuritySettings:
+    """The SDK's own Host/Origin check: loopback names, plus the public host while it is open.
+
+    The guard already decided the way in; this keeps the SDK's second check in step with it.
+    """
     names = ["127.0.0.1", "localhost", "[::1]", *sorted(identity.extra_hosts)]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=[f"{n}:{identity.port}" for n in names] + names,
-        allowed_origins=[f"{scheme}://{n}:*" for n in names for scheme in ("http", "https")],
+    hosts = [f"{n}:{identity.port}" for n in names] + names
+    origins = [f"{scheme}://{n}:*" for n in names for scheme in ("http", "https")]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins,
     )
+
+    def follow(origin: PublicOrigin | None) -> None:
+        # Whole lists are assigned (one attribute store), never edited in place under a reader.
+        extra_hosts = [origin.host_header, origin.host, f"{origin.host}:*"] if origin else []
+        security.allowed_hosts = hosts + extra_hosts
+        security.allowed_origins = origins + ([origin.origin] if origin else [])
+
+    public.subscribe("transport-security", follow)
+    return security
 
 
 def build_app(parts: ServerParts) -> Starlette:
@@ -92,7 +109,7 @@ def build_app(parts: ServerParts) -> Starlette:
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)
     lowlevel = mcp._lowlevel_server
-    security = _transport_security(identity)
+    security = _transport_security(identity, parts.public)
     sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
     sse = SseServerTransport("/messages/", security_settings=security)
 
@@ -101,7 +118,7 @@ def build_app(parts: ServerParts) -> Starlette:
             await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
     def guarded(app: Any, path: str) -> BearerGuard:
-        return BearerGuard(app, store, identity, parts.live, path)
+        return BearerGuard(app, store, identity, parts.live, path, parts.limiter)
 
     authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     consent = ConsentEndpoint(store, parts.signer)
@@ -179,4 +196,10 @@ def build_app(parts: ServerParts) -> Starlette:
 
 def wrap(app: Starlette, parts: ServerParts) -> Guard:
     """The app behind the outermost guard: what uvicorn serves."""
-    return Guard(app, parts.identity, parts.stats)
+
+    def refused(refusal: Refusal, peer: str) -> None:
+        # Public-host requests that did not come through the ingress, in the activity log (throttled).
+        if parts.limiter.take("refused-log", refusal.error, REFUSED_LOG) == 0.0:
+            parts.store.log_event("remote refused", None, f"{refusal.error} from {peer or '?'}: {refusal.description}")
+
+    return Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter)

@@ -1,4 +1,7 @@
-"""Rate limits for /register and /token: token buckets, 429 + Retry-After.
+"""Rate limits for /register and /token, and for everything through the public URL: token buckets, 429.
+
+Remote requests (through the public URL) also meet a bucket per caller address (the guard) and per
+remote client on the MCP endpoints (the bearer guard).
 
 /register has one budget for everyone: any local process can send from any of the 16 million
 127.x.y.z addresses, so a budget per address limited nothing. /token is limited per address and
@@ -43,6 +46,10 @@ class RateLimits:
     token_per_address: Limit = Limit(600, 10.0)
     token_per_client: Limit = Limit(200, 2.0)
     authorize_activity: Limit = Limit(20, 1 / 30)  # activity rows per kind of /authorize refusal
+    # Through the public URL: every request per caller address, MCP requests per remote client.
+    # A busy agent makes a few MCP requests per tool call; these only stop a runaway or a flood.
+    remote_per_address: Limit = Limit(600, 20.0)
+    remote_per_client: Limit = Limit(600, 10.0)
     enabled: bool = True
 
     @classmethod
@@ -61,6 +68,8 @@ class RateLimits:
             base.token_per_address.scaled(factor),
             base.token_per_client.scaled(factor),
             base.authorize_activity.scaled(factor),
+            base.remote_per_address.scaled(factor),
+            base.remote_per_client.scaled(factor),
         )
 
 

@@ -17,12 +17,14 @@ import uvicorn
 
 from app.auth.approval import ApprovalEvents
 from app.auth.consent_request import ConsentSigner
-from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for
+from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for, parse_proxies
 from app.auth.provider import TokenLifetimes
 from app.config import Settings
+from app.remote.access import RemoteAccess
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
 from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
+from app.server.public import PublicEntry
 from app.server.state import ServerState
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
@@ -76,6 +78,9 @@ class ServerRunner:
         self.port = port
         self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
         self.approval_events = ApprovalEvents()  # outlives restarts too: the tray subscribes once
+        # The public way in (closed until remote access starts); outlives restarts like the tools.
+        self.public = PublicEntry(parse_proxies(self.settings.trusted_proxies))
+        self.remote = RemoteAccess(self.public, lambda: self.parts.store if self.parts is not None else None)
 
     @property
     def secret(self) -> Secret:
@@ -129,6 +134,7 @@ class ServerRunner:
                 lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
                 tools=self.tools,
                 approvals=self.approval_events,
+                public=self.public,
             )
         cap = connection_cap(raise_fd_limit())
         config = uvicorn.Config(
@@ -140,6 +146,9 @@ class ServerRunner:
             lifespan="on",
             timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
             server_header=False,
+            # The guard reads Forwarded / X-Forwarded-* itself, from trusted proxies only; uvicorn's
+            # own handling would rewrite the peer address before the guard could check it.
+            proxy_headers=False,
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -182,6 +191,8 @@ class ServerRunner:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        # The ingress goes with the server; its grants stay until the owner stops remote access.
+        self.remote.stop("the server stopped", revoke=False)
         if self.parts is not None:
             # Let open streams end cleanly first (the revocation watcher closes them within ~0.5 s).
             live = self.parts.live

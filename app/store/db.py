@@ -129,6 +129,12 @@ MIGRATIONS: list[Migration] = [
     """
     ALTER TABLE clients ADD COLUMN document_fetched_at REAL;
     """,
+    # 4 -> 5: grants made through the public URL (remote access) are marked, so they can be shown
+    # apart and revoked together when remote access stops.
+    """
+    ALTER TABLE grants ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX grants_remote ON grants(remote) WHERE remote = 1 AND revoked_at IS NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

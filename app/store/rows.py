@@ -44,6 +44,7 @@ class TokenRow:
     expires_at: float
     last_used_at: float | None
     revoked_at: float | None
+    remote: bool = False  # its grant was made through the public URL
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class TokenCheck:
     last_used_at: float | None
     rotated_at: float | None
     revoked: bool
+    remote: bool = False
 
 
 @dataclass(frozen=True)

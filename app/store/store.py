@@ -264,6 +264,8 @@ class Store:
             if done:
                 kind = "authorized" if approve else "denied"
                 detail = f"{' '.join(scopes or ())} (by {approver})" if approve else f"by {approver}"
+                if found.request.get("remote"):
+                    detail += "; remote, through the public URL"
                 self._event(conn, kind, found.client_id, detail)
             return done
 
@@ -288,9 +290,9 @@ class Store:
             expires = None if found.grant_lifetime is None else now + found.grant_lifetime
             conn.execute(
                 "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at,"
-                " expires_at, approver) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " expires_at, approver, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (grant_id, found.client_id, " ".join(found.granted_scopes), req.get("resource"),
-                 found.redirect_uri, now, expires, found.approver),
+                 found.redirect_uri, now, expires, found.approver, int(bool(req.get("remote")))),
             )
             code = secrets.token_urlsafe(32)
             conn.execute(
@@ -360,13 +362,14 @@ class Store:
             """SELECT t.token_id, t.token_hash, t.kind, t.grant_id, t.client_id, t.scopes, t.resource,
                       t.expires_at, t.last_used_at, t.rotated_at,
                       (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL
-                       OR (g.expires_at IS NOT NULL AND g.expires_at <= ?)) AS revoked
+                       OR (g.expires_at IS NOT NULL AND g.expires_at <= ?)) AS revoked, g.remote
                FROM tokens t JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = ?""",
             (time.time(), hash_secret(token)),
         ).fetchone()
         if r is None:
             return None
-        return TokenCheck(r[0], r[1], r[2], r[3], r[4], _scopes(r[5]), r[6], r[7], r[8], r[9], bool(r[10]))
+        return TokenCheck(r[0], r[1], r[2], r[3], r[4], _scopes(r[5]), r[6], r[7], r[8], r[9], bool(r[10]),
+                          bool(r[11]))
 
     def touch(self, check: TokenCheck) -> None:
         """Note that a token was used, at most once per LAST_USED_RESOLUTION seconds."""
@@ -448,14 +451,15 @@ class Store:
         rows = self.db.conn.execute(
             f"""SELECT t.token_id, t.kind, t.grant_id, t.client_id, COALESCE(c.client_name, ''),
                        t.scopes, t.resource, t.created_at, t.expires_at, t.last_used_at,
-                       COALESCE(t.revoked_at, g.revoked_at)
+                       COALESCE(t.revoked_at, g.revoked_at), g.remote
                 FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                 LEFT JOIN clients c ON c.client_id = t.client_id
                 {where} ORDER BY t.created_at DESC, t.kind""",  # noqa: S608 - fixed text, no input
             {"now": time.time()},
         ).fetchall()
         return [
-            TokenRow(r[0], r[1], r[2], r[3], r[4] or "(unnamed)", _scopes(r[5]), r[6], r[7], r[8], r[9], r[10])
+            TokenRow(r[0], r[1], r[2], r[3], r[4] or "(unnamed)", _scopes(r[5]), r[6], r[7], r[8], r[9], r[10],
+                     bool(r[11]))
             for r in rows
         ]
 
@@ -485,6 +489,17 @@ class Store:
     def revoke_all(self, reason: str = "revoked by the user") -> int:
         """Revoke every grant; returns how many grants changed."""
         return self.db.tx(lambda conn: self._revoke_grants(conn, "1 = 1", (), reason))
+
+    def revoke_remote(self, reason: str = "remote access stopped") -> int:
+        """Revoke every grant made through the public URL (Stop remote access, expiry, panic)."""
+        return self.db.tx(lambda conn: self._revoke_grants(conn, "remote = 1", (), reason))
+
+    def remote_grant_count(self) -> int:
+        """How many live grants were made through the public URL."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM grants WHERE remote = 1 AND revoked_at IS NULL"
+        ).fetchone()
+        return int(row[0])
 
     def revoked_among(self, token_hashes: Iterable[str]) -> set[str]:
         """Which of these token hashes can no longer be used (for cutting live connections)."""

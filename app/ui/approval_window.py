@@ -36,6 +36,7 @@ from app.auth.approval import (
     ApprovalDesk,
     answer_target,
     basic_scope_lines,
+    came_in_remotely,
     client_identity,
     requested_tool_scopes,
 )
@@ -210,7 +211,10 @@ class ApprovalWindow(QDialog):
         self.warning.setVisible(bool(identity.warning))
         self.code.setText(approval.match_code)
         self.target.setText(answer_target(approval.redirect_uri))
-        self.listener.setText(approval.listener.split(": ", 1)[-1] if approval.listener else "another site (https)")
+        where = approval.listener.split(": ", 1)[-1] if approval.listener else "another site (https)"
+        if came_in_remotely(approval):
+            where += "\n⚠ This request came through the public URL (remote access), not from this computer."
+        self.listener.setText(where)
         self.expires.setText(time.strftime("%H:%M:%S", time.localtime(approval.expires_at)))
         self.basics.setText("".join(f"• {html.escape(line)}<br>" for line in basic_scope_lines(approval.scopes)))
         asked = set(requested_tool_scopes(approval))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from app.config import Settings
+from app.remote.access import RemoteStatus
+from app.remote.ingress import Ingress
 from app.server.runner import PortInUseError, ServerRunner, ServerState
 from app.server.stats import StatsSnapshot
 from app.ui.tasks import run_task
@@ -48,6 +50,7 @@ class ServerStatus:
     stats: StatsSnapshot | None
     open_connections: int
     keyring_problem: str | None
+    remote: RemoteStatus | None = None
 
 
 class ServerController(QObject):
@@ -56,6 +59,8 @@ class ServerController(QObject):
     changed = Signal()  # anything in status() may differ
     start_failed = Signal(str, bool)  # message, the port was taken
     stopped_unexpectedly = Signal(str)
+    remote_failed = Signal(str)  # remote access could not start: why, and what to do
+    remote_ended = Signal(str)  # remote access went off without the owner asking (its end time)
 
     def __init__(self, runner: ServerRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +70,8 @@ class ServerController(QObject):
         self._busy = False
         self._keyring_problem: str | None = None
         self._last: ServerState = runner.state
+        self._last_remote = runner.remote.status()
+        self._remote_stopping = False
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -91,9 +98,16 @@ class ServerController(QObject):
             stats=parts.stats.snapshot() if parts is not None else None,
             open_connections=parts.live.count() if parts is not None and running else 0,
             keyring_problem=self._keyring_problem,
+            remote=runner.remote.status(),
         )
 
     def _poll(self) -> None:
+        remote = self.runner.remote.status()
+        if remote != self._last_remote:
+            was_on, self._last_remote = self._last_remote.on, remote
+            if was_on and not remote.on and not self._remote_stopping and not self._busy:
+                self.remote_ended.emit("Remote access turned itself off; remote sign-ins were revoked.")
+            self.changed.emit()
         state = self.runner.state
         if state is self._last:
             return
@@ -155,6 +169,42 @@ class ServerController(QObject):
                 self._start_and_wait()
 
         self._run(job)
+
+    def start_remote(self, ingress: Ingress, auto_off: str) -> None:
+        """Turn remote access on through `ingress` (the server must be running)."""
+        if self._busy:
+            return
+        if self.runner.state is not ServerState.RUNNING:
+            self.remote_failed.emit("Start the server first; remote access reaches the running server.")
+            return
+
+        def job() -> None:
+            self.runner.remote.start(ingress, self.runner.base_url, auto_off)
+
+        self._busy = True
+        self.changed.emit()
+        run_task(self._pool, job, self._finished, self._remote_start_failed, self)
+
+    def stop_remote(self, reason: str = "remote access stopped by the owner") -> None:
+        """Close the public URL and the ingress, and revoke remote sign-ins."""
+        self._remote_stopping = True
+
+        def job() -> None:
+            self.runner.remote.stop(reason)
+
+        def done(_: object) -> None:
+            self._remote_stopping = False
+            self._finished(None)
+
+        self._busy = True
+        self.changed.emit()
+        run_task(self._pool, job, done, self._failed, self)
+
+    def _remote_start_failed(self, exc: Exception) -> None:
+        self._busy = False
+        self._last_remote = self.runner.remote.status()
+        self.changed.emit()
+        self.remote_failed.emit(str(exc))
 
     def _finished(self, _result: object) -> None:
         self._busy = False

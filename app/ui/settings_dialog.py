@@ -25,6 +25,7 @@ from app.config import Settings
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
 from app.ui.other_clients import OtherClientsSection
+from app.ui.remote_section import RemoteSection, save_ngrok_token
 from app.ui.tasks import run_task
 
 
@@ -83,6 +84,7 @@ class SettingsDialog(QDialog):
         note.setMinimumHeight(note.fontMetrics().lineSpacing() * 3)
         form.addRow(note)
 
+        self.remote = RemoteSection()
         self.claude = ClaudeSection(server_url, pool, claude_config)
         self.other_clients = OtherClientsSection(server_url, pool, client_paths)
         self.error = QLabel()
@@ -98,6 +100,7 @@ class SettingsDialog(QDialog):
         # Never shorter than the wrapped notes need (a word-wrapped QLabel in a form gets squeezed).
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addWidget(server)
+        layout.addWidget(self.remote)
         layout.addWidget(self.claude)
         layout.addWidget(self.other_clients)
         layout.addWidget(self.error)
@@ -114,15 +117,16 @@ class SettingsDialog(QDialog):
         self.start_on_launch.setChecked(settings.start_server_on_launch)
         # What the OS has registered is the truth (the user may have removed the entry by hand).
         self.start_at_login.setChecked(autostart.is_enabled())
+        self.remote.load(settings)
         self.error.hide()
         self.claude.refresh()
         self.other_clients.refresh()
 
     def edited(self) -> Settings:
-        """The settings as the form shows them."""
+        """The settings as the form shows them; ValueError when a remote-access field is wrong."""
         access = self.access_minutes.value() * 60
         return replace(
-            self.original,
+            self.remote.edited(self.original),
             port=self.port.value(),
             access_token_ttl=access,
             refresh_token_ttl=max(access, self.refresh_days.value() * 86400),
@@ -132,7 +136,13 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         """Write settings.json off the GUI thread; close once it is on disk."""
-        settings = self.edited()
+        try:
+            settings = self.edited()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        token = self.remote.pending_token()
 
         def failed(exc: Exception) -> None:
             self.error.setText(f"Could not save the settings: {exc}")
@@ -143,6 +153,7 @@ class SettingsDialog(QDialog):
             self.accept()
 
         def work() -> None:
+            save_ngrok_token(self.data_dir, token)  # the keyring first: a refusal keeps the file as it was
             if settings.start_at_login != autostart.is_enabled():
                 # Registers with the OS first; raises AutostartError (shown above) if that fails.
                 autostart.set_start_at_login(self.data_dir, settings.start_at_login)

@@ -7,6 +7,7 @@ import time
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.remote.access import RemoteState, RemoteStatus
 from app.server.runner import ServerState
 from app.ui.controller import ServerStatus
 from app.ui.format import clock, uptime
@@ -82,6 +83,7 @@ class StatusPanel(QFrame):
             ("requests", "Requests served"),
             ("connections", "Open connections"),
             ("error", "Last error"),
+            ("remote", "Remote access"),
         ]
         for i, (key, title) in enumerate(fields):
             name = QLabel(title)
@@ -89,11 +91,12 @@ class StatusPanel(QFrame):
             value = QLabel("—")
             value.setObjectName(f"value_{key}")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(key == "error")
-            row, col = (i, 0) if i < 3 else (i - 3, 2)
+            value.setWordWrap(key in ("error", "remote"))
+            row, col = ((i, 0) if i < 3 else (i - 3, 2)) if i < 6 else (3, 0)
             grid.addWidget(name, row, col)
             grid.addWidget(value, row, col + 1)
             self.values[key] = value
+        grid.addWidget(self.values["remote"], 3, 1, 1, 3)  # the public URL needs the whole row
         grid.setColumnStretch(1, 3)
         grid.setColumnStretch(3, 2)
         outer.addLayout(grid)
@@ -129,3 +132,22 @@ class StatusPanel(QFrame):
         v["error"].setText("none" if not error else (f"{error} (at {clock(at)})" if at else error))
         v["error"].setStyleSheet("" if not error else "color: #c0241c;")
         v["error"].setToolTip(time.strftime("%c", time.localtime(at)) if at else "")
+        v["remote"].setText(remote_words(status.remote))
+        failed = status.remote is not None and status.remote.error is not None
+        v["remote"].setStyleSheet("color: #c0241c;" if failed else "color: #b35c00;" if
+                                  status.remote is not None and status.remote.on else "")
+
+
+def remote_words(remote: RemoteStatus | None) -> str:
+    """'off', 'on at https://…/mcp through ngrok, until 23:00', 'starting…', or the error."""
+    if remote is None or remote.state is RemoteState.OFF:
+        return "off"
+    if remote.state is RemoteState.STARTING:
+        return f"starting {remote.ingress}…"
+    if remote.state is RemoteState.ERROR:
+        return f"could not start: {remote.error}"
+    until = "no end time"
+    if remote.until is not None:
+        until = f"until {time.strftime('%a %H:%M', time.localtime(remote.until))}"
+    text = f"on at {remote.public_url} through {remote.ingress}, {until}"
+    return f"{text}. {remote.warning}" if remote.warning else text

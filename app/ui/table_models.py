@@ -127,6 +127,10 @@ EVENT_LABELS = {
     "client removed": "Client removed",
     "code replayed": "Code replayed (grant revoked)",
     "refresh reused": "Refresh token reused (grant revoked)",
+    "remote sign-in": "Remote sign-in started",
+    "remote request": "Remote request",
+    "remote refused": "Remote request refused",
+    "remote access": "Remote access",
 }
 
 

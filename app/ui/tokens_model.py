@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 
 from app.store.rows import TokenRow
 from app.ui.format import absolute, relative
 
-COL_CLIENT, COL_ID, COL_SCOPES, COL_ISSUED, COL_EXPIRES, COL_LAST_USED = range(6)
-HEADERS = ("Client / token", "ID", "Scopes", "Issued", "Expires", "Last used")
+COL_CLIENT, COL_ID, COL_SCOPES, COL_ISSUED, COL_EXPIRES, COL_LAST_USED, COL_VIA = range(7)
+HEADERS = ("Client / token", "ID", "Scopes", "Issued", "Expires", "Last used", "Via")
+REMOTE_TEXT = "public URL"  # what the Via column says of a grant made through remote access
+LOCAL_TEXT = "this computer"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 CLIENT_IDS_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -182,10 +184,12 @@ class TokensModel(QAbstractItemModel):
             return {SORT_ROLE: key, Qt.ItemDataRole.DisplayRole: text, Qt.ItemDataRole.ToolTipRole: tip}.get(
                 role
             )
+        remote = [t.remote for t in tokens]
         text = {
             COL_CLIENT: group.client_name,
             COL_ID: f"{len(tokens)} token{'s' if len(tokens) != 1 else ''}",
             COL_SCOPES: " ".join(dict.fromkeys(s for t in tokens for s in t.scopes)),
+            COL_VIA: REMOTE_TEXT if all(remote) else LOCAL_TEXT if not any(remote) else f"both ({REMOTE_TEXT})",
         }[col]
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return text.lower() if role == SORT_ROLE and col == COL_CLIENT else text
@@ -205,9 +209,12 @@ class TokensModel(QAbstractItemModel):
             COL_CLIENT: f"{token.kind.capitalize()} token",
             COL_ID: token.token_id,
             COL_SCOPES: " ".join(token.scopes) or "(none)",
+            COL_VIA: REMOTE_TEXT if token.remote else LOCAL_TEXT,
         }[col]
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             return text
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_VIA and token.remote:
+            return QColor("#b35c00")
         if role == Qt.ItemDataRole.ToolTipRole:
             resource = token.resource or "-"
             return f"{token.kind} token {token.token_id} of client {token.client_id}; resource {resource}"

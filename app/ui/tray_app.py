@@ -10,9 +10,12 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.auth.approval import ApprovalDesk
+from app.auth.origins import parse_proxies
 from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
 from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
+from app.remote.adapters import build_ingress
+from app.remote.ingress import IngressError
 from app.server.runner import ServerRunner, ServerState
 from app.store.rows import PendingApproval
 from app.store.store import Store
@@ -71,6 +74,10 @@ class TrayApp(QObject):
         self.approval_signals = ApprovalSignals(self)
         self.approval_signals.arrived.connect(self._approval_arrived)
         runner.approval_events.subscribe(self.approval_signals.on_arrived)
+        self.controller.remote_failed.connect(
+            lambda message: self.notify("Remote access did not start", message, "settings", True))
+        self.controller.remote_ended.connect(
+            lambda message: self.notify("Remote access is off", message, "dashboard", False))
         self.tray: Tray | None = None
         if self.has_tray:
             self.tray = Tray(self.controller, self, self, tray_icon)
@@ -153,6 +160,29 @@ class TrayApp(QObject):
         QGuiApplication.clipboard().setText(self.server_url())
         self.notify("Server URL copied", self.server_url(), "dashboard", False, quiet=True)
 
+    def toggle_remote(self) -> None:
+        """Start remote access with the settings' ingress, or stop it (closing it and revoking remote sign-ins)."""
+        remote = self.runner.remote.status()
+        if remote.on:
+            self.controller.stop_remote()
+            self.notify("Remote access stopped", "The public URL is closed and remote sign-ins are revoked.",
+                        "dashboard", False)
+            return
+        try:
+            ingress = build_ingress(self.settings, self.data_dir)
+        except IngressError as exc:
+            self.open_settings()
+            self.notify("Remote access did not start", str(exc), "settings", True)
+            return
+        self.controller.start_remote(ingress, self.settings.remote_auto_off)
+
+    def copy_public_url(self) -> None:
+        """Put the public MCP URL on the clipboard (while remote access is on)."""
+        url = self.runner.remote.status().public_url
+        if url:
+            QGuiApplication.clipboard().setText(url)
+            self.notify("Public URL copied", url, "dashboard", False, quiet=True)
+
     def configure_claude(self) -> None:
         """Write Claude Desktop's entry; a broken config opens Settings, which offers a fresh start."""
         url, path = self.server_url(), self.claude_config
@@ -222,6 +252,8 @@ class TrayApp(QObject):
         if not isinstance(settings, Settings):
             return
         old, self.settings = self.settings, settings
+        self.runner.public.trusted = parse_proxies(settings.trusted_proxies)  # checked by the dialog
+        self.runner.settings = settings
         port_changed = settings.port != old.port
         lifetimes_changed = (settings.access_token_ttl, settings.refresh_token_ttl) != (
             old.access_token_ttl,

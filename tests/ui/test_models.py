@@ -116,3 +116,16 @@ def test_events_model_labels_kinds_and_sorts_by_order() -> None:
     assert model.index(1, EventsModel.COL_CLIENT).data() == "c2"  # no name: the id
     assert model.index(1, EventsModel.COL_KIND).data().startswith("Refresh token reused")
     assert model.index(0, EventsModel.COL_TIME).data(tm.SORT_ROLE) == 7
+
+
+def test_tokens_show_which_way_they_came_in() -> None:
+    from dataclasses import replace
+
+    model = tm.TokensModel(now=lambda: NOW)
+    remote = replace(token("p1", "c9", "Phone"), remote=True)
+    model.set_rows([*ROWS, remote])
+    groups = {model.index(r, tm.COL_CLIENT).data(): r for r in range(model.rowCount())}
+    assert model.index(groups["Phone"], tm.COL_VIA).data() == tm.REMOTE_TEXT
+    assert model.index(groups["Inspector"], tm.COL_VIA).data() == tm.LOCAL_TEXT
+    phone = model.index(groups["Phone"], 0)
+    assert model.index(0, tm.COL_VIA, phone).data() == tm.REMOTE_TEXT

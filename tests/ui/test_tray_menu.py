@@ -69,6 +69,7 @@ def test_menu_items_call_the_app(tray: tuple[Tray, ServerController, Host]) -> N
         "open_dashboard",
         "toggle_server",
         "copy_url",
+        "toggle_remote",  # Copy public URL stays disabled while remote access is off
         "configure_claude",
         "reset_client_sign_in",
         "open_settings",
