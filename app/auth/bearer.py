@@ -17,11 +17,11 @@ from contextlib import contextmanager
 import anyio
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.caller import CallerToken
 from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity
 from app.store.store import Store
@@ -160,9 +160,11 @@ class BearerGuard:
             await self._refuse(send, "invalid_token", problem or "invalid token")
             return
         self.store.touch(check)
-        access = AccessToken(
+        access = CallerToken(
             token=check.token_hash,  # the raw token is not kept past this point
             client_id=check.client_id,
+            grant_id=check.grant_id,
+            token_id=check.token_id,
             scopes=list(check.scopes),
             expires_at=int(check.expires_at),
             resource=check.resource,

@@ -41,7 +41,10 @@ from app.auth.provider import StoreProvider, TokenLifetimes
 from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
 from app.auth.token import TokenEndpoint
+from app.config import Settings
 from app.resources import resource_path
+from app.server.audit_middleware import AuditMiddleware
+from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
 from app.server.stats import ServerStats
@@ -65,6 +68,8 @@ class ServerParts:
     live: LiveConnections = field(default_factory=LiveConnections)
     tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    settings: Settings = field(default_factory=Settings)
+    audit: AuditWriter | None = None  # the running server's audit writer
 
 
 def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
@@ -84,6 +89,9 @@ def build_app(parts: ServerParts) -> Starlette:
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)
+    writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows))
+    parts.audit = writer
+    mcp.middleware.append(AuditMiddleware(writer))
     lowlevel = mcp._lowlevel_server
     security = _transport_security(identity)
     sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
@@ -140,11 +148,15 @@ def build_app(parts: ServerParts) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with sessions.run(), anyio.create_task_group() as tg:
-            tg.start_soon(watch_revocations, store, parts.live)
-            tg.start_soon(tool_events.run)
-            yield
-            tg.cancel_scope.cancel()
+        try:
+            async with sessions.run(), anyio.create_task_group() as tg:
+                tg.start_soon(watch_revocations, store, parts.live)
+                tg.start_soon(tool_events.run)
+                yield
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(writer.close)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not_found"}, status_code=404)

@@ -125,7 +125,9 @@ class ServerRunner:
                 signer=ConsentSigner(self.secret.value),
                 lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
                 tools=self.tools,
+                settings=self.settings,
             )
+        self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         config = uvicorn.Config(
             wrap(build_app(self.parts), self.parts),
             log_config=None,

@@ -73,6 +73,27 @@ MIGRATIONS: list[str] = [
         detail         TEXT NOT NULL DEFAULT ''
     );
     """,
+    # -> +1: the audit log of tool use (issue 13); a SHA-256 chain makes edits visible.
+    """
+    CREATE TABLE audit (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at             REAL NOT NULL,
+        client_id      TEXT,
+        client_name    TEXT,
+        grant_id       TEXT,
+        method         TEXT NOT NULL,           -- tools/call, resources/read, prompts/get
+        name           TEXT NOT NULL,           -- the tool, resource URI or prompt
+        arguments      TEXT NOT NULL,           -- a redacted, shortened JSON summary
+        outcome        TEXT NOT NULL,
+        detail         TEXT NOT NULL DEFAULT '',
+        duration_ms    REAL NOT NULL,
+        prev_hash      TEXT NOT NULL,
+        hash           TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE INDEX audit_client ON audit(client_id, id);
+    CREATE INDEX audit_name ON audit(name, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

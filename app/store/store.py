@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store import activity
+from app.store.audit import AuditTable
 from app.store.db import DB_NAME, Database
 from app.store.rows import (
     ClientGroup,
@@ -55,6 +56,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.db = Database(data_dir / DB_NAME)
+        self.audit = AuditTable(self.db)
 
     def close(self) -> None:
         """Close the database connections."""
