@@ -23,6 +23,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                        console_log_level=logging.INFO)
 
 
+def announce_held_calls(runner: Any) -> None:
+    """Print a line on stderr for each call that starts waiting for the owner, saying how to answer it."""
+    from app.store.held import HeldCall
+
+    seen: set[str] = set()
+
+    def on_change(calls: list[HeldCall]) -> None:
+        for call in calls:
+            if call.call_id not in seen:
+                print(f"mcp-tray: {call.client_name or call.client_id} wants to call {call.tool}; it waits for you: "
+                      f"mcp-tray calls allow {call.call_id} [--for 1h|always]  (or: mcp-tray calls deny "
+                      f"{call.call_id}; see the arguments with: mcp-tray calls pending)", file=sys.stderr, flush=True)
+        seen.intersection_update(c.call_id for c in calls)
+        seen.update(c.call_id for c in calls)
+
+    runner.held.subscribe(on_change)
+
+
 def run_serve(data_dir: Path, host: str, port: int | None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken, 1 on other errors."""
     from app.server.runner import PortInUseError, ServerRunner, ServerState
@@ -30,6 +48,7 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
     settings = Settings.load(data_dir)
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings)
     stop = threading.Event()
+    announce_held_calls(runner)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()

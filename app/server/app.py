@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +46,11 @@ from app.resources import resource_path
 from app.server.audit_middleware import AuditMiddleware
 from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard
+from app.server.held_calls import HeldCalls
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
 from app.server.stats import ServerStats
 from app.server.tool_events import ToolEvents
+from app.server.tool_gate import ScopeRefusal, ToolGate
 from app.server.tools import build_mcp_server
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
@@ -70,6 +72,9 @@ class ServerParts:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     settings: Settings = field(default_factory=Settings)
     audit: AuditWriter | None = None  # the running server's audit writer
+    held: HeldCalls = field(default_factory=HeldCalls)  # calls waiting for the owner (policy Ask)
+    gate: ToolGate | None = None  # the running server's scope and policy checks
+    scope_listeners: list[Callable[[ScopeRefusal], None]] = field(default_factory=list)  # the tray's offer
 
 
 def _transport_security(identity: ServerIdentity) -> TransportSecuritySettings:
@@ -92,6 +97,9 @@ def build_app(parts: ServerParts) -> Starlette:
     writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows))
     parts.audit = writer
     mcp.middleware.append(AuditMiddleware(writer))
+    parts.held.bind(store, lambda: float(parts.settings.ask_timeout), lambda: parts.settings.max_held_per_grant)
+    store.held.clear()  # nothing of a previous run still waits
+    mcp.gate = parts.gate = ToolGate(parts.tools, parts.held, store, parts.scope_listeners)
     lowlevel = mcp._lowlevel_server
     security = _transport_security(identity)
     sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)

@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -21,7 +22,9 @@ from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
 from app.server.app import ServerParts, build_app, wrap
+from app.server.held_calls import HeldCalls
 from app.server.state import ServerState
+from app.server.tool_gate import ScopeRefusal
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
 
@@ -73,6 +76,8 @@ class ServerRunner:
         self.parts: ServerParts | None = None
         self.port = port
         self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
+        self.held = HeldCalls()  # calls waiting for the owner; outlives restarts so the tray's prompt stays wired
+        self.scope_listeners: list[Callable[[ScopeRefusal], None]] = []  # "give this client access?" offers
 
     @property
     def secret(self) -> Secret:
@@ -126,6 +131,8 @@ class ServerRunner:
                 lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
                 tools=self.tools,
                 settings=self.settings,
+                held=self.held,
+                scope_listeners=self.scope_listeners,
             )
         self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         config = uvicorn.Config(

@@ -94,6 +94,29 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_client ON audit(client_id, id);
     CREATE INDEX audit_name ON audit(name, id);
     """,
+    # -> +1: calls held for the owner's answer (tool policy Ask), and the owner's standing answers.
+    """
+    CREATE TABLE held_calls (
+        call_id        TEXT PRIMARY KEY,        -- short public id: `mcp-tray calls allow ID`
+        at             REAL NOT NULL,
+        client_id      TEXT,
+        client_name    TEXT,
+        grant_id       TEXT,
+        tool           TEXT NOT NULL,
+        arguments      TEXT NOT NULL,           -- the full JSON, shown to the owner; gone once answered
+        state          TEXT NOT NULL CHECK (state IN ('waiting', 'allowed', 'denied')),
+        answer_for     TEXT,                    -- once, hour, always
+        answered_at    REAL,
+        answered_by    TEXT
+    );
+    CREATE TABLE tool_allowances (
+        client_id      TEXT NOT NULL,
+        tool           TEXT NOT NULL,
+        until          REAL,                    -- NULL: always
+        created_at     REAL NOT NULL,
+        PRIMARY KEY (client_id, tool)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,6 +18,7 @@ from typing import Any
 from app.store import activity
 from app.store.audit import AuditTable
 from app.store.db import DB_NAME, Database
+from app.store.held import HeldTable
 from app.store.rows import (
     ClientGroup,
     ClientRow,
@@ -57,6 +58,7 @@ class Store:
         self.data_dir = data_dir
         self.db = Database(data_dir / DB_NAME)
         self.audit = AuditTable(self.db)
+        self.held = HeldTable(self.db)
 
     def close(self) -> None:
         """Close the database connections."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
@@ -18,12 +18,20 @@ from app.ui.claude_section import RESTART_HINT
 from app.ui.controller import ServerController
 from app.ui.dashboard import Dashboard
 from app.ui.notifier import Notifier
+from app.ui.prompt_window import PromptWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.store_service import StoreService
 from app.ui.tasks import run_task
 from app.ui.tray import Tray
 
 log = logging.getLogger(__name__)
+
+
+class _ServerRelay(QObject):
+    """Carries what the server thread reports (held calls, refused scopes) onto the GUI thread."""
+
+    held = Signal(object)  # list[HeldCall]
+    scope_refused = Signal(object)  # ScopeRefusal
 
 
 class TrayApp(QObject):
@@ -58,6 +66,11 @@ class TrayApp(QObject):
         self.store.snapshot_ready.connect(self.notifier.on_snapshot)
         self.controller.start_failed.connect(self.notifier.on_start_failed)
         self.controller.stopped_unexpectedly.connect(self.notifier.on_stopped_unexpectedly)
+        self.prompt = PromptWindow()
+        self.relay = _ServerRelay(self)
+        self.relay.held.connect(self.prompt.set_calls, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe_held = runner.held.subscribe(self.relay.held.emit)
+        self.prompt.answered.connect(self.answer_call)
         self.tray: Tray | None = None
         if self.has_tray:
             self.tray = Tray(self.controller, self, self, tray_icon)
@@ -196,6 +209,17 @@ class TrayApp(QObject):
             port = settings.port if port_changed or status.state is ServerState.ERROR else status.port
             self.controller.restart(settings, port)
 
+    # -- held calls (tool policy Ask) --------------------------------------------------------------
+
+    def answer_call(self, call_id: str, allow: bool, answer_for: str) -> None:
+        """The owner's answer from the prompt: written and passed to the waiting call off the GUI thread."""
+
+        def failed(exc: Exception) -> None:
+            self.notify("The answer did not reach the call", str(exc), "dashboard", True)
+
+        run_task(self.pool, lambda: self.runner.held.answer(call_id, allow, answer_for, by="tray"),
+                 None, failed, self)
+
     # -- notifications ---------------------------------------------------------------------------
 
     def notify(
@@ -228,6 +252,8 @@ class TrayApp(QObject):
         """After the event loop: hide the tray, stop the server, close the stores."""
         if self.tray is not None:
             self.tray.hide()
+        self._unsubscribe_held()
+        self.prompt.hide()
         self.dashboard.hide()
         if self.settings_dialog is not None:
             self.settings_dialog.hide()
