@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import anyio
@@ -127,15 +127,56 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
                 log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
 
 
-class BearerGuard:
-    """ASGI wrapper: a valid access token for this server in the Authorization header, or 401."""
+# Given a POST body and the caller, the scopes for an insufficient_scope challenge, or None.
+Challenge = Callable[[bytes, CallerToken], "str | None"]
 
-    def __init__(self, app: ASGIApp, store: Store, identity: ServerIdentity, live: LiveConnections, path: str):
+
+def _replay_disconnect(message: Message) -> Receive:
+    """A `receive` that reports how the client left (to whoever reads next)."""
+
+    async def gone() -> Message:
+        return message
+
+    return gone
+
+
+async def read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it on again before the rest."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", _replay_disconnect(message)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+class BearerGuard:
+    """ASGI wrapper: a valid access token for this server in the Authorization header, or 401.
+
+    With `challenge`, a POST whose call needs a scope the token lacks gets 403 insufficient_scope.
+    """
+
+    def __init__(self, app: ASGIApp, store: Store, identity: ServerIdentity, live: LiveConnections, path: str,
+                 challenge: Challenge | None = None):
         self.app = app
         self.store = store
         self.identity = identity
         self.live = live
         self.path = path
+        self.challenge = challenge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,6 +210,12 @@ class BearerGuard:
             expires_at=int(check.expires_at),
             resource=check.resource,
         )
+        if self.challenge is not None and scope.get("method") == "POST":
+            body, receive = await read_body(receive)
+            needed = self.challenge(body, access)
+            if needed is not None:
+                await self._forbid(send, needed)
+                return
         user = AuthenticatedUser(access)
         scope = {**scope, "user": user, "auth": AuthCredentials(list(check.scopes))}
         context = auth_context_var.set(user)
@@ -177,6 +224,24 @@ class BearerGuard:
                 await self.app(scope, tracked.wrap(receive), send)
         finally:
             auth_context_var.reset(context)
+
+    async def _forbid(self, send: Send, scopes: str) -> None:
+        """403 insufficient_scope (RFC 6750 3.1, MCP 2025-11-25 step-up): the scopes the call needs."""
+        description = "This call needs a permission this sign-in does not have; the owner can add it in MCP Tray"
+        parts = ['error="insufficient_scope"', f'scope="{scopes}"',
+                 f'resource_metadata="{resource_metadata_url(self.path)}"', f'error_description="{description}"']
+        body = json.dumps({"error": "insufficient_scope", "error_description": description, "scope": scopes}).encode()
+        await send({
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        })
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, send: Send, error: str | None, description: str) -> None:
         parts = [f'resource_metadata="{resource_metadata_url(self.path)}"', 'scope="mcp"']

@@ -25,6 +25,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     group = trevoke.add_mutually_exclusive_group()
     group.add_argument("--client", metavar="CLIENT_ID", help="revoke every token of this client")
     group.add_argument("--all", action="store_true", help="revoke every token")
+    textend = tsub.add_parser("extend", parents=[common],
+                              help="give a sign-in more permissions (takes effect on its next request)")
+    textend.add_argument("grant", metavar="GRANT", help="a grant id (see `tokens list --json`) or a token id")
+    textend.add_argument("--scope", action="append", required=True, metavar="SCOPE",
+                         help="a permission to add, like tools:files (repeat for several)")
     tokens.set_defaults(run=tokens_command)
 
     clients = sub.add_parser("clients", parents=[common], help="list or remove registered clients")
@@ -65,6 +70,8 @@ def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
                      _when(t.expires_at), _when(t.last_used_at)] for t in tokens]
             print(_table(rows, ["ID", "KIND", "CLIENT", "CLIENT ID", "SCOPES", "ISSUED", "EXPIRES", "LAST USED"]))
             return 0
+        if args.tokens_action == "extend":
+            return _extend(store, args.grant, args.scope)
         # revoke
         if args.all:
             count = store.revoke_all()
@@ -86,6 +93,22 @@ def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
         return 1 if missing else 0
     finally:
         store.close()
+
+
+def _extend(store: Store, grant_or_token: str, scopes: list[str]) -> int:
+    from app.auth.scopes import SUPPORTED_SCOPES
+
+    unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
+    if unknown:
+        print(f"mcp-tray: unknown scope {', '.join(unknown)} (known: {', '.join(SUPPORTED_SCOPES)})", file=sys.stderr)
+        return 2
+    grant = store.grant_of(grant_or_token)
+    now = store.extend_grant(grant, scopes) if grant is not None else None
+    if now is None:
+        print(f"mcp-tray: no live sign-in {grant_or_token}", file=sys.stderr)
+        return 1
+    print(f"Sign-in {grant} now has: {' '.join(now)}")
+    return 0
 
 
 def clients_command(args: argparse.Namespace, data_dir: Path) -> int:

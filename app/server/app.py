@@ -49,6 +49,7 @@ from app.server.guard import Guard
 from app.server.held_calls import HeldCalls
 from app.server.ratelimit import RateLimiter, limit_register, limit_token
 from app.server.stats import ServerStats
+from app.server.step_up import StepUp
 from app.server.tool_events import ToolEvents
 from app.server.tool_gate import ScopeRefusal, ToolGate
 from app.server.tools import build_mcp_server
@@ -109,8 +110,11 @@ def build_app(parts: ServerParts) -> Starlette:
         async with sse.connect_sse(scope, receive, send) as (read, write):
             await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
-    def guarded(app: Any, path: str) -> BearerGuard:
-        return BearerGuard(app, store, identity, parts.live, path)
+    gate = parts.gate
+    step_up = StepUp(parts.tools, writer.record, gate.scope_refused)
+
+    def guarded(app: Any, path: str, challenge: bool = False) -> BearerGuard:
+        return BearerGuard(app, store, identity, parts.live, path, step_up.challenge if challenge else None)
 
     authorize = AuthorizeEndpoint(provider, store)
     consent = ConsentEndpoint(store, parts.signer, identity, parts.tools)
@@ -147,7 +151,9 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
-        Route("/mcp", guarded(StreamableHTTPASGIApp(sessions), "/mcp")),
+        # Step-up on /mcp only: an SSE client's POST is answered 202 before the call runs, so there
+        # the call gets the tool error that names the missing permission instead.
+        Route("/mcp", guarded(StreamableHTTPASGIApp(sessions), "/mcp", challenge=True)),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),

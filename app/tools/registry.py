@@ -79,6 +79,12 @@ class ToolRegistry:
         """The tool called `name`, on or off; None when there is none."""
         return self._snapshot.tools.get(name)
 
+    def is_enabled(self, name: str) -> bool:
+        """True when a tool of that name exists and is turned on."""
+        with self._lock:
+            spec = self._snapshot.tools.get(name)
+            return spec is not None and self._is_enabled(spec)
+
     def policy(self, name: str) -> str:
         """Allow, ask or block for a tool (KeyError: no such tool)."""
         with self._lock:

@@ -127,6 +127,7 @@ EVENT_LABELS = {
     "revoked": "Revoked",
     "client removed": "Client removed",
     "code replayed": "Code replayed (grant revoked)",
+    "scope extended": "Access extended",
     "refresh reused": "Refresh token reused (grant revoked)",
 }
 

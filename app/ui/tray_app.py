@@ -13,6 +13,8 @@ from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
 from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
 from app.server.runner import ServerRunner, ServerState
+from app.server.tool_gate import ScopeRefusal
+from app.tools.groups import GROUPS
 from app.ui import dialogs
 from app.ui.claude_section import RESTART_HINT
 from app.ui.controller import ServerController
@@ -71,6 +73,10 @@ class TrayApp(QObject):
         self.relay.held.connect(self.prompt.set_calls, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe_held = runner.held.subscribe(self.relay.held.emit)
         self.prompt.answered.connect(self.answer_call)
+        self.relay.scope_refused.connect(self.offer_scope, Qt.ConnectionType.QueuedConnection)
+        self._scope_listener = self.relay.scope_refused.emit
+        runner.scope_listeners.append(self._scope_listener)
+        self._offers_open: set[tuple[str, str]] = set()
         self.tray: Tray | None = None
         if self.has_tray:
             self.tray = Tray(self.controller, self, self, tray_icon)
@@ -220,6 +226,41 @@ class TrayApp(QObject):
         run_task(self.pool, lambda: self.runner.held.answer(call_id, allow, answer_for, by="tray"),
                  None, failed, self)
 
+    # -- step-up: "Give <client> access to <group>?" ------------------------------------------------
+
+    def offer_scope(self, refusal: object) -> None:
+        """A client called a tool its sign-in may not use: offer to extend the sign-in (once at a time)."""
+        if not isinstance(refusal, ScopeRefusal) or self.runner.parts is None:
+            return
+        key = (refusal.grant_id, refusal.scope)
+        if key in self._offers_open:
+            return
+        self._offers_open.add(key)
+        store = self.runner.parts.store
+
+        def lookup() -> str:
+            info = store.client_info(refusal.client_id) or {}
+            name = info.get("client_name")
+            return name if isinstance(name, str) and name else "An unnamed client"
+
+        def ask(name: object) -> None:
+            group = GROUPS[refusal.group]
+            try:
+                yes = dialogs.ask(
+                    self.dashboard, f"Give {name} access to {group.title.lower()}?",
+                    f"“{name}” tried to call {refusal.tool}, which needs the permission {refusal.scope} "
+                    f"({group.description}). Its sign-in does not have it.\n\nGive it that permission? It applies "
+                    "from the client's next request; you can revoke the sign-in at any time.")
+            finally:
+                self._offers_open.discard(key)
+            if yes:
+                run_task(self.pool, lambda: store.extend_grant(refusal.grant_id, [refusal.scope]),
+                         lambda now: self.notify("Access extended", f"{name} may now use {group.title.lower()}.",
+                                                 "dashboard", False, quiet=True),
+                         lambda exc: self.notify("Access not extended", str(exc), "dashboard", True), self)
+
+        run_task(self.pool, lookup, ask, lambda exc: self._offers_open.discard(key), self)
+
     # -- notifications ---------------------------------------------------------------------------
 
     def notify(
@@ -253,6 +294,8 @@ class TrayApp(QObject):
         if self.tray is not None:
             self.tray.hide()
         self._unsubscribe_held()
+        if self._scope_listener in self.runner.scope_listeners:
+            self.runner.scope_listeners.remove(self._scope_listener)
         self.prompt.hide()
         self.dashboard.hide()
         if self.settings_dialog is not None:

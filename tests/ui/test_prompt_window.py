@@ -136,3 +136,36 @@ def test_several_calls_queue_in_one_window_newest_last(qtbot: QtBot, app: TrayAp
     qtbot.mouseClick(app.prompt.allow_once, Qt.MouseButton.LeftButton)
     assert "declined" in result_text(one.outcome(qtbot))
     assert result_text(two.outcome(qtbot)) == "2"
+
+
+def test_the_tray_offers_access_after_a_403_and_yes_lets_the_next_call_through(
+        qtbot: QtBot, app: TrayApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from app.ui import dialogs
+    from tests.support.oauth import MCP_HEADERS
+
+    folder = tmp_path / "Notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("buy milk\n", encoding="utf-8")
+    app.runner.tools.enable("read_file")
+    app.runner.tools.add_folder(folder)
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "ask", lambda parent, title, text: asked.append(title) or True)
+    tokens = obtain_tokens(app.runner.base_url, name="Curious client")
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "read_file", "arguments": {"path": "Notes/todo.txt"}}}
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}"}
+    assert httpx.post(f"{app.runner.base_url}/mcp", json=body, headers=headers, timeout=10).status_code == 403
+    qtbot.waitUntil(lambda: bool(asked), timeout=10000)
+    assert asked == ["Give Curious client access to your chosen folders (read-only)?"]
+    store = app.runner.parts.store  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "tools:files" in (store.check_token(tokens.access_token).scopes  # type: ignore[union-attr]
+                                              ), timeout=10000)
+
+    async def read() -> Any:
+        async with any_client(app.runner.base_url, tokens.access_token, "mcp") as client:
+            return await client.call_tool("read_file", {"path": "Notes/todo.txt"})
+
+    result = anyio.run(read)
+    assert not result.is_error and "buy milk" in result_text(result)
