@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from app.commands import audit_cli, autostart_cli, bridge, calls_cli, configure, serve, store_cli, tools_cli
+from app.commands import (
+    audit_cli,
+    autostart_cli,
+    bridge,
+    calls_cli,
+    configure,
+    panic_cli,
+    serve,
+    store_cli,
+    tools_cli,
+)
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (serve, store_cli, tools_cli, configure, bridge, autostart_cli,
-                                          audit_cli, calls_cli)
+                                          audit_cli, calls_cli, panic_cli)

@@ -46,7 +46,7 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
     from app.server.runner import PortInUseError, ServerRunner, ServerState
 
     settings = Settings.load(data_dir)
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings)
+    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
     stop = threading.Event()
     announce_held_calls(runner)
 

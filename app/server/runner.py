@@ -21,6 +21,7 @@ from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for
 from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.secrets.keyring_store import Secret, load_or_create
+from app.server import pidfile
 from app.server.app import ServerParts, build_app, wrap
 from app.server.held_calls import HeldCalls
 from app.server.state import ServerState
@@ -62,8 +63,9 @@ class ServerRunner:
     """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
 
     def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
-                 secret: Secret | None = None) -> None:
+                 secret: Secret | None = None, pid_file: bool = False) -> None:
         self.data_dir = data_dir
+        self.pid_file = pid_file  # write server.pid while serving (serve and the tray app: `mcp-tray panic`)
         self.host = host
         self.requested_port = port
         self.settings = settings or Settings.load(data_dir)
@@ -173,6 +175,8 @@ class ServerRunner:
                 with self._lock:
                     if self._state is ServerState.STARTING:
                         self._state = ServerState.RUNNING
+                if self.pid_file:
+                    pidfile.write(self.data_dir, self.port)
                 return True
             if thread is None or not thread.is_alive():
                 return False
@@ -184,6 +188,8 @@ class ServerRunner:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        if self.pid_file:
+            pidfile.remove(self.data_dir)
         if self.parts is not None:
             # Let open streams end cleanly first (the revocation watcher closes them within ~0.5 s).
             live = self.parts.live

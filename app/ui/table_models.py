@@ -128,6 +128,7 @@ EVENT_LABELS = {
     "client removed": "Client removed",
     "code replayed": "Code replayed (grant revoked)",
     "scope extended": "Access extended",
+    "panic": "Revoked everything",
     "refresh reused": "Refresh token reused (grant revoked)",
 }
 

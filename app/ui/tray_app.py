@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal
@@ -12,8 +13,10 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
 from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
+from app.server.panic import STREAMS_GRACE, PanicResult, revoke_everything
 from app.server.runner import ServerRunner, ServerState
 from app.server.tool_gate import ScopeRefusal
+from app.store.store import Store
 from app.tools.groups import GROUPS
 from app.ui import dialogs
 from app.ui.claude_section import RESTART_HINT
@@ -177,6 +180,37 @@ class TrayApp(QObject):
             self.notify("Client sign-in not reset", str(exc), "dashboard", True)
 
         run_task(self.pool, lambda: reset_client_sign_in(url, include), done, failed, self)
+
+    def panic(self) -> None:
+        """After one confirmation: revoke every sign-in, deny waiting calls, close every stream, stop."""
+        if not dialogs.ask(
+            self.dashboard, "Revoke everything and stop?",
+            "Every client's sign-in is revoked at once, calls waiting for you are denied, every open "
+            "connection is closed and the server stops.\n\nClients must sign in again, and you approve each.",
+        ):
+            return
+        parts = self.runner.parts
+        data_dir = self.data_dir
+
+        def job() -> PanicResult:
+            store = parts.store if parts is not None else Store(data_dir)
+            result = revoke_everything(store)
+            for call in self.runner.held.waiting():  # wake them now rather than at their next look
+                self.runner.held.answer(call.call_id, False, by="panic")
+            if self.runner.state is ServerState.RUNNING:
+                time.sleep(STREAMS_GRACE)  # the revocation watcher closes the streams the clean way
+            return result
+
+        def done(result: object) -> None:
+            self.controller.stop()
+            summary = result.summary() if isinstance(result, PanicResult) else str(result)
+            self.notify("Everything revoked", f"{summary} The server is stopped.", "dashboard", False)
+
+        def failed(exc: Exception) -> None:
+            self.controller.stop()
+            self.notify("Revoking failed", f"{exc}. The server is being stopped anyway.", "dashboard", True)
+
+        run_task(self.pool, job, done, failed, self)
 
     def open_logs(self) -> None:
         """Open the log folder in the file manager."""
