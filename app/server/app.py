@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,8 @@ from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
+AUDIT_OFF_ENV = "MCP_TRAY_BENCH_AUDIT_OFF"  # "1": no audit middleware (bench/audit.py's reference server)
+
 
 @dataclass
 class ServerParts:
@@ -97,7 +100,8 @@ def build_app(parts: ServerParts) -> Starlette:
     mcp.middleware.append(tool_events)
     writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows))
     parts.audit = writer
-    mcp.middleware.append(AuditMiddleware(writer))
+    if os.environ.get(AUDIT_OFF_ENV) != "1":  # off only for the benchmark's reference run
+        mcp.middleware.append(AuditMiddleware(writer))
     parts.held.bind(store, lambda: float(parts.settings.ask_timeout), lambda: parts.settings.max_held_per_grant)
     store.held.clear()  # nothing of a previous run still waits
     mcp.gate = parts.gate = ToolGate(parts.tools, parts.held, store, parts.scope_listeners)

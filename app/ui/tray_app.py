@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
 from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
+from app.server.audit_writer import Retention
 from app.server.panic import STREAMS_GRACE, PanicResult, revoke_everything
 from app.server.runner import ServerRunner, ServerState
 from app.server.tool_gate import ScopeRefusal
@@ -238,6 +239,12 @@ class TrayApp(QObject):
         if not isinstance(settings, Settings):
             return
         old, self.settings = self.settings, settings
+        # What needs no restart applies at once: the Ask timeout, the per-sign-in cap, audit retention.
+        self.runner.settings = settings
+        if self.runner.parts is not None:
+            self.runner.parts.settings = settings
+            if self.runner.parts.audit is not None:
+                self.runner.parts.audit.retention = Retention(settings.audit_max_days, settings.audit_max_rows)
         port_changed = settings.port != old.port
         lifetimes_changed = (settings.access_token_ttl, settings.refresh_token_ttl) != (
             old.access_token_ttl,
