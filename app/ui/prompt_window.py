@@ -74,7 +74,7 @@ class PromptWindow(QDialog):
         self.queue.setObjectName("promptQueue")
         self.queue.setMaximumHeight(90)
         self.queue.currentItemChanged.connect(lambda *_: self._show_current())
-        self.queue_label = QLabel("Also waiting (newest last):")
+        self.queue_label = QLabel("Calls waiting (newest last); the selected one is shown above:")
 
         self.allow_once = QPushButton("Allow once")
         self.allow_once.setObjectName("allowOnce")
@@ -164,8 +164,8 @@ class PromptWindow(QDialog):
         who = call.client_name or "An unnamed client"
         self.heading.setText(f"{who} wants to call {call.tool}")
         waited = max(0, int(time.time() - call.at))
-        more = f" — {len(self._calls)} calls waiting" if len(self._calls) > 1 else ""
-        self.detail.setText(f"Client id {call.client_id} · sign-in {call.grant_id} · waiting {waited} s{more}")
+        more = f" · {len(self._calls)} calls waiting" if len(self._calls) > 1 else ""
+        self.detail.setText(f"Client id {call.client_id} · sign-in {call.grant_id}\nWaiting for {waited} s{more}")
         text = pretty(call.arguments)
         if self.arguments.toPlainText() != text:
             self.arguments.setPlainText(text)
