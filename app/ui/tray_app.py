@@ -290,8 +290,9 @@ class TrayApp(QObject):
                 yes = dialogs.ask(
                     self.dashboard, f"Give {name} access to {group.title.lower()}?",
                     f"“{name}” tried to call {refusal.tool}, which needs the permission {refusal.scope} "
-                    f"({group.description[:1].lower()}{group.description[1:]}). Its sign-in does not have it.\n\nGive it that permission? It applies "
-                    "from the client's next request; you can revoke the sign-in at any time.")
+                    f"({group.description[:1].lower()}{group.description[1:]}). Its sign-in does not have "
+                    "it.\n\nGive it that permission? It applies from the client's next request; you can revoke "
+                    "the sign-in at any time.")
             finally:
                 self._offers_open.discard(key)
             if yes:
