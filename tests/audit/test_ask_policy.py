@@ -128,3 +128,18 @@ async def test_a_sign_in_cannot_flood_the_owner(asking: ServerRunner) -> None:
             assert last_row(asking).outcome == audit.REFUSED
             for call in held:
                 asking.held.answer(call.call_id, False)
+
+
+async def test_a_client_that_leaves_while_held_is_recorded_and_its_call_forgotten(asking: ServerRunner) -> None:
+    tokens = obtain_tokens(asking.base_url)
+    with anyio.move_on_after(30):
+        async with any_client(asking.base_url, tokens.access_token, "sse") as client:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.call_tool, "add", {"a": 1, "b": 1})
+                await wait_held(asking.held.waiting)
+                tg.cancel_scope.cancel()  # the client gives up and closes its connection
+    with anyio.fail_after(10):
+        while asking.held.waiting():
+            await anyio.sleep(0.05)
+    assert asking.parts is not None and asking.parts.store.held.pending() == []
+    assert last_row(asking).outcome == audit.CANCELLED

@@ -139,3 +139,20 @@ def test_filters(data_dir: Path) -> None:
     assert [r.name for r in store.audit.rows(AuditFilter(outcome="denied"))] == ["now"]
     assert [r.name for r in store.audit.rows(AuditFilter(since=100))] == ["add"]
     store.close()
+
+
+@pytest.mark.e2e
+async def test_resources_read_and_prompts_get_are_audited(server: ServerRunner) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    tokens = obtain_tokens(server.base_url)
+    async with mcp_session(server.base_url, tokens.access_token) as (session, _):
+        with pytest.raises(MCPError):
+            await session.read_resource("file:///etc/passwd")  # this server has no resources
+        with pytest.raises(MCPError):
+            await session.get_prompt("greet", {"name": "me", "password": "pw"})
+    rows = flushed_rows(server)
+    assert [(r.method, r.name, r.outcome) for r in rows] == [
+        ("prompts/get", "greet", audit.ERROR), ("resources/read", "file:///etc/passwd", audit.ERROR)]
+    assert json.loads(rows[0].arguments) == {"name": "me", "password": REDACTED}
+    assert rows[0].detail and rows[0].client_id == tokens.client_id
