@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from app.commands.audit_cli import parse_since
 from app.server.runner import ServerRunner
@@ -25,7 +26,8 @@ async def test_list_export_verify_and_a_tampered_row(server: ServerRunner, data_
         for i in range(3):
             await session.call_tool("add", {"a": i, "b": 1, "secret": "s3cr3t"})
     async with mcp_session(server.base_url, other.access_token) as (session, _):
-        await session.call_tool("now", {})  # refused: no tools:time
+        with pytest.raises(MCPError):  # HTTP 403: no tools:time
+            await session.call_tool("now", {})
     assert server.parts is not None and server.parts.audit is not None and server.parts.audit.flush()
 
     listed = json.loads(cli(data_dir, "audit", "list", "--json").stdout)
