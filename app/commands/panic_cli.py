@@ -21,6 +21,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     panic.set_defaults(run=panic_command)
 
 
+def answers_health(port: int) -> bool:
+    """True when http://127.0.0.1:PORT/health says it is mcp-tray."""
+    import httpx
+
+    try:
+        body = httpx.get(f"http://127.0.0.1:{port}/health", timeout=3).json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("name") == "mcp-tray"
+
+
 def panic_command(args: argparse.Namespace, data_dir: Path) -> int:
     """Revoke, then stop; 1 when a running server could not be stopped."""
     from app.server import pidfile
@@ -34,7 +45,7 @@ def panic_command(args: argparse.Namespace, data_dir: Path) -> int:
         store.close()
     print(result.summary())
     record = pidfile.read(data_dir)
-    if record is None or not pidfile.is_ours(record):
+    if record is None or not pidfile.is_ours(record, answers_health):
         print("No running MCP Tray server was found for this data dir; nothing to stop.")
         return 0
     time.sleep(STREAMS_GRACE)  # let its revocation watcher close every stream the clean way

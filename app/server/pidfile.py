@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,20 +91,14 @@ def _looks_like_us(pid: int) -> bool:
         args[i] == "-m" and args[i + 1] == "app" for i in range(len(args) - 1))
 
 
-def _answers_health(port: int) -> bool:
-    import httpx
+def is_ours(record: ServerRecord, answers_health: Callable[[int], bool]) -> bool:
+    """True when the record names a live MCP Tray server other than this process.
 
-    try:
-        body = httpx.get(f"http://127.0.0.1:{port}/health", timeout=3).json()
-    except (httpx.HTTPError, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("name") == "mcp-tray"
-
-
-def is_ours(record: ServerRecord) -> bool:
-    """True when the record names a live MCP Tray server other than this process."""
+    `answers_health(port)` asks /health on that port (the caller's HTTP client: the server itself
+    makes no outbound requests).
+    """
     return (record.pid != os.getpid() and _alive(record.pid) and _looks_like_us(record.pid)
-            and _answers_health(record.port))
+            and answers_health(record.port))
 
 
 def stop(record: ServerRecord, timeout: float = 15.0) -> bool:

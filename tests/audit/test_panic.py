@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.commands.panic_cli import answers_health
 from app.server import pidfile
 from app.server.runner import ServerState
 from tests.commands.test_store_cli import cli
@@ -86,7 +87,7 @@ class Caller(threading.Thread):
 def test_panic_under_load_revokes_cuts_streams_and_stops(data_dir: Path) -> None:
     with ServeProcess(data_dir) as serve:
         record = pidfile.read(data_dir)
-        assert record is not None and record.pid == serve.proc.pid and pidfile.is_ours(record)
+        assert record is not None and record.pid == serve.proc.pid and pidfile.is_ours(record, answers_health)
         callers = [Caller(serve.base, obtain_tokens(serve.base, name=f"client {i}")) for i in range(8)]
         deadline = time.monotonic() + 30
         while min(c.ok for c in callers) < 3 and time.monotonic() < deadline:
@@ -125,6 +126,7 @@ def test_tray_revoke_everything_and_stop(qtbot: QtBot, data_dir: Path, monkeypat
     runner = ServerRunner(data_dir, "127.0.0.1", 0, Settings(), secret=Secret(b"k" * 32, persistent=False))
     app = TrayApp(data_dir, runner, use_tray=False)
     qtbot.addWidget(app.dashboard)
+    app.dashboard.quit_requested.disconnect(app.quit)  # closing the window must not end pytest-qt's loop
     try:
         runner.start()
         assert runner.wait_ready(15)
