@@ -1,7 +1,8 @@
 """Writes audit rows off the event loop: the server hands entries over and goes on at once.
 
-One thread per server takes entries from a queue, writes whatever has gathered in one transaction
-(so a burst of calls costs one commit, not one each), and applies retention every TRIM_EVERY rows.
+One thread per server takes entries from a queue, lets more gather for GATHER seconds, writes them in
+one transaction (a stream of calls costs one commit and one wake-up of this thread per GATHER, not
+one per call), and applies retention every TRIM_EVERY rows.
 While nothing is called it sleeps on the queue: no polling.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,8 @@ from app.store.store import Store
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction at most
+GATHER = 0.05  # seconds the writer lets entries gather after the first, so a stream of calls costs
+# one transaction (and one wake-up of this thread) per GATHER, not one per call
 TRIM_EVERY = 1000  # rows written between retention passes
 
 
@@ -91,6 +95,8 @@ class AuditWriter:
         stop = False
         while not stop:
             items = [self._queue.get()]
+            if isinstance(items[0], AuditEntry) and self._queue.qsize() < BATCH:
+                time.sleep(GATHER)  # a full batch is already waiting: write it at once
             while len(items) < BATCH:
                 try:
                     items.append(self._queue.get_nowait())
