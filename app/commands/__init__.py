@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from app.commands import approvals_cli, autostart_cli, bridge, configure, serve, store_cli, tools_cli
+from app.commands import (
+    approvals_cli,
+    autostart_cli,
+    bridge,
+    configure,
+    passkeys_cli,
+    serve,
+    store_cli,
+    tools_cli,
+)
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
-    serve, approvals_cli, store_cli, tools_cli, configure, bridge, autostart_cli,
+    serve, approvals_cli, passkeys_cli, store_cli, tools_cli, configure, bridge, autostart_cli,
 )

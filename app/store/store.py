@@ -18,6 +18,7 @@ from app.store import activity, approvals
 from app.store.approvals import TooManyPendingError
 from app.store.db import DB_NAME, Database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
+from app.store.passkeys import PasskeyStore
 from app.store.rows import (
     ClientGroup,
     ClientRow,
@@ -51,6 +52,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.db = Database(data_dir / DB_NAME)
+        self.passkeys = PasskeyStore(self.db)
 
     def close(self) -> None:
         """Close the database connections."""
