@@ -60,7 +60,8 @@ async (wait) => {
 """
 POST_JS = """
 async ([url, body]) => {
-  const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+  const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json'},
+                              body: JSON.stringify(body)});
   return {status: r.status, body: await r.json()};
 }
 """
@@ -332,7 +333,7 @@ def test_loopback_never_gets_the_passkey_option(resolved: Remote) -> None:
     base = resolved.serve.base
     local = OAuthClient(base, name="Desk client", redirect=f"http://127.0.0.1:{resolved.site.port}/callback")
     try:
-        verifier, challenge = pkce()
+        _, challenge = pkce()
         with httpx.Client(timeout=10, follow_redirects=False) as http:
             start = http.get(local.authorize_url(challenge))
             assert start.status_code == 302
