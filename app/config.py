@@ -102,6 +102,10 @@ class Settings:
     remote_auto_off: str = "8h"  # one of AUTO_OFF_CHOICES
     ngrok_domain: str = ""  # a reserved ngrok domain, if the owner has one
     cloudflared_tunnel: str = ""  # the name of a named Cloudflare tunnel
+    audit_max_days: int = 30  # the audit log of tool calls keeps this many days...
+    audit_max_rows: int = 100_000  # ...and at most this many rows
+    ask_timeout: int = 60  # seconds a call waits for the owner's answer before it fails
+    max_held_per_grant: int = 5  # calls one sign-in may have waiting for the owner at once
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:
@@ -127,6 +131,10 @@ class Settings:
             settings.port = DEFAULT_PORT
         settings.access_token_ttl = max(60, settings.access_token_ttl)
         settings.refresh_token_ttl = max(settings.access_token_ttl, settings.refresh_token_ttl)
+        settings.audit_max_days = max(1, settings.audit_max_days)
+        settings.audit_max_rows = max(100, settings.audit_max_rows)
+        settings.ask_timeout = min(3600, max(1, settings.ask_timeout))
+        settings.max_held_per_grant = max(1, settings.max_held_per_grant)
         return settings
 
     def save(self, data_dir: Path) -> None:

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import calls, report, startup, tokens
+from bench import audit, calls, report, startup, tokens
 from bench.procs import REPO
 
 
@@ -24,6 +24,8 @@ def run(quick: bool, gui: bool) -> dict[str, Any]:
         results: dict[str, Any] = {}
         print("calls ...", file=sys.stderr, flush=True)
         results["calls"] = calls.run_calls(root / "calls", n_calls, rounds)
+        print("audit log on / off ...", file=sys.stderr, flush=True)
+        results["audit"] = audit.run_audit(root / "audit", n_calls, rounds)
         print("token checks ...", file=sys.stderr, flush=True)
         results["tokens"] = tokens.run_tokens(root / "tokens", levels, n_calls // 2 if quick else 1000, rounds)
         print("start-up and memory ...", file=sys.stderr, flush=True)

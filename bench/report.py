@@ -89,6 +89,29 @@ def start_table(serve: dict[str, float], growth: dict[str, float], gui: dict[str
     return rows
 
 
+def audit_table(audit: dict[str, Any]) -> list[str]:
+    """The audited server beside the same server without the audit middleware, and the writer alone."""
+    rows = ["| Concurrency | Server | Calls | Failures | Calls/s | p50 ms | p99 ms |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for concurrency in (1, 8):
+        for name, label in (("on", "audit log on"), ("off", "audit log off")):
+            f = audit[name][concurrency]
+            rows.append(f"| {concurrency} | {label} | {f.calls} | {f.failures} | {f.calls_per_s:.0f} | "
+                        f"{f.p50_ms:.2f} | {f.p99_ms:.2f} |")
+    rows += ["", "| Concurrency | Calls/s with / without the audit log | p99 with / without |", "|---|---|---|"]
+    for concurrency in (1, 8):
+        on, off = audit["on"][concurrency], audit["off"][concurrency]
+        rate = on.calls_per_s / off.calls_per_s if off.calls_per_s else 0.0
+        tail = on.p99_ms / off.p99_ms if off.p99_ms else 0.0
+        rows.append(f"| {concurrency} | {rate:.3f} | {tail:.3f} |")
+    w = audit["writer"]
+    rows += ["", f"The audited server wrote {audit['rows']:,} audit rows (the other {audit['rows_off']:,}). "
+             f"The writer alone: {w['record_us']:.1f} µs per entry on the calling thread (the event loop), "
+             f"{w['rows_per_s']:,.0f} rows/s to disk in batches, chain verified: "
+             f"{'yes' if w['verify_ok'] else 'NO'} ({int(w['entries']):,} entries)."]
+    return rows
+
+
 def markdown(results: dict[str, Any], quick: bool) -> str:
     """The whole report."""
     lines = ["# Benchmarks", "", "Written by `make bench` (`python -m bench`); do not edit by hand"
@@ -105,6 +128,11 @@ def markdown(results: dict[str, Any], quick: bool) -> str:
              "the SQLite file by another process while the server runs).", "",
              *tokens_table(results["tokens"]), "",
              "## 3. Start-up and memory", "", *start_table(results["serve"], results["growth"], results["gui"]), ""]
+    if "audit" in results:
+        lines += ["## 4. Audit log of tool calls: with and without", "",
+                  "Two `mcp-tray serve` processes from the same code, one without the audit middleware "
+                  "(`MCP_TRAY_BENCH_AUDIT_OFF=1`), the same load client, runs alternating; medians over rounds.",
+                  "", *audit_table(results["audit"]), ""]
     if HISTORY.exists():
         lines += [HISTORY.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)

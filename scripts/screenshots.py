@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Screenshots for the README: the tray menu, the dashboard with real tokens, settings, 200% scaling, consent.
+"""Screenshots for the README: the tray menu, the dashboard with real tokens, settings, 200% scaling, consent,
+the prompt for a held tool call and the Tool calls (audit) tab.
 
 Runs the real app on its own Xvfb display with trayer as the tray, signs clients in through the
 real OAuth flow (register, consent form, PKCE code exchange), and saves PNGs to docs/screenshots/.
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -201,6 +203,66 @@ def consent_shot(base: str) -> None:
     print("saved docs/screenshots/waiting-room.png")
 
 
+class ToolCall(threading.Thread):
+    """One tools/call from the SDK client, on its own thread (an Ask call waits for the owner)."""
+
+    def __init__(self, base: str, issued: Issued, tool: str, args: dict[str, object]) -> None:
+        super().__init__(daemon=True)
+        self.base, self.issued, self.tool, self.args = base, issued, tool, args
+        self.start()
+
+    def run(self) -> None:
+        import anyio
+        from mcp.shared.exceptions import MCPError
+
+        from tests.tools.mcp_session import mcp_session
+
+        async def go() -> None:
+            async with mcp_session(self.base, self.issued.access_token) as (session, _):
+                try:
+                    await session.call_tool(self.tool, self.args)
+                except MCPError:
+                    pass  # HTTP 403 insufficient_scope: what the shot is about
+
+        anyio.run(go)
+
+
+def cli(data_dir: Path, *args: str) -> str:
+    """`mcp-tray ARGS --data-dir D`, its output."""
+    return subprocess.run([sys.executable, "-m", "app", *args, "--data-dir", str(data_dir)], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def prompt_and_audit_shots(display: TrayDisplay, data_dir: Path, base: str, people: list[Issued]) -> None:
+    """Two held calls queue in the prompt window; then the Tool calls tab shows what happened."""
+    import json
+
+    claude, inspector, script = people
+    ToolCall(base, inspector, "add", {"a": 2, "b": 3})
+    ToolCall(base, script, "now", {})  # 403: that sign-in was not given tools:time; the tray offers it
+    offer = window_id(display, r"Give Python SDK script access to date and time\?", timeout=20)
+    time.sleep(1.0)
+    save(display, offer, "scope-offer.png")
+    geometry = xdo(display, "getwindowgeometry", offer)
+    x, y = map(int, re.search(r"Position: (\d+),(\d+)", geometry).groups())  # type: ignore[union-attr]
+    xdo(display, "mousemove", str(x + 20), str(y + 20), "click", "1", "key", "Escape")  # not this time
+    ToolCall(base, claude, "add", {"a": 1, "b": 2, "api_key": "sk-live-0123456789abcdef"}).join(20)
+    cli(data_dir, "tools", "policy", "add", "ask")
+    time.sleep(1.5)  # the running app picks the change up from tools.json within a second
+    first = ToolCall(base, claude, "add", {"a": 40, "b": 2, "note": {"why": "the answer", "tags": ["demo"]}})
+    time.sleep(0.8)
+    second = ToolCall(base, inspector, "add", {"a": 7, "b": 35})
+    prompt = window_id(display, "MCP Tray — a tool call waits for you", timeout=20)
+    time.sleep(1.2)
+    save(display, prompt, "prompt.png")
+    for call in json.loads(cli(data_dir, "calls", "pending", "--json")):
+        verdict = "allow" if call["client_name"].startswith("Claude") else "deny"
+        cli(data_dir, "calls", verdict, call["call_id"])
+    first.join(20)
+    second.join(20)
+    cli(data_dir, "tools", "policy", "add", "allow")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--display", type=int, default=92, help="X display number to use (default 92)")
@@ -221,10 +283,10 @@ def main() -> int:
         app = RunningApp(display, data_dir, home)
         base = app.wait_log(r"MCP server ready at (http://\S+)/mcp")[1]
         open_menu(display, app)
-        save(display, "root", "tray-menu.png", f"440x230+{SCREEN_W - 440}+0")
+        save(display, "root", "tray-menu.png", f"440x260+{SCREEN_W - 440}+0")
         xdo(display, "key", "l")  # Configure Claude Desktop (a fake HOME: the real config is never touched)
         time.sleep(1.0)
-        sign_in_clients(base, data_dir)
+        people = sign_in_clients(base, data_dir)
         time.sleep(2.5)  # the dashboard polls the store every second; let the notification show
         save(display, "root", "notification.png", f"600x130+{SCREEN_W - 600}+0")
 
@@ -241,6 +303,11 @@ def main() -> int:
         xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))
         time.sleep(0.5)
         save(display, dashboard, "activity.png")
+        prompt_and_audit_shots(display, data_dir, base, people)
+        xdo(display, "mousemove", str(left + 383), str(top + 133), "click", "1")  # the Tool calls tab
+        xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))
+        time.sleep(1.5)  # the tab reads the audit log once a second while it is shown
+        save(display, dashboard, "audit.png")
 
         open_menu(display, app)
         xdo(display, "key", "t")  # Settings…

@@ -11,17 +11,17 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import anyio
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.caller import CallerToken
 from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.server.guard import drain
@@ -148,17 +148,56 @@ def _audience_problem(way: WayIn, resource: str | None) -> str | None:
     return "The access token was issued for another resource"
 
 
-class BearerGuard:
-    """ASGI wrapper: a valid access token for this server in the Authorization header, or 401."""
+# Given a POST body and the caller, the scopes for an insufficient_scope challenge, or None.
+Challenge = Callable[[bytes, CallerToken], "str | None"]
 
+
+def _replay_disconnect(message: Message) -> Receive:
+    """A `receive` that reports how the client left (to whoever reads next)."""
+
+    async def gone() -> Message:
+        return message
+
+    return gone
+
+
+async def read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it on again before the rest."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", _replay_disconnect(message)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+class BearerGuard:
+    """ASGI wrapper: a valid access token for this server in the Authorization header, or 401.
+
+    With `challenge`, a POST whose call needs a scope the token lacks gets 403 insufficient_scope.
+    """
     def __init__(self, app: ASGIApp, store: Store, identity: ServerIdentity, live: LiveConnections, path: str,
-                 limiter: RateLimiter | None = None):
+                 limiter: RateLimiter | None = None, challenge: Challenge | None = None):
         self.app = app
         self.store = store
         self.identity = identity
         self.live = live
         self.path = path
         self.limiter = limiter or RateLimiter()
+        self.challenge = challenge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -188,13 +227,21 @@ class BearerGuard:
         if way.remote and not await self._remote_allowed(scope, receive, send, check.client_id, way):
             return
         self.store.touch(check)
-        access = AccessToken(
+        access = CallerToken(
             token=check.token_hash,  # the raw token is not kept past this point
             client_id=check.client_id,
+            grant_id=check.grant_id,
+            token_id=check.token_id,
             scopes=list(check.scopes),
             expires_at=int(check.expires_at),
             resource=check.resource,
         )
+        if self.challenge is not None and scope.get("method") == "POST":
+            body, receive = await read_body(receive)
+            needed = self.challenge(body, access)
+            if needed is not None:
+                await self._forbid(send, needed)
+                return
         user = AuthenticatedUser(access)
         scope = {**scope, "user": user, "auth": AuthCredentials(list(check.scopes)), GRANT_KEY: check.grant_id}
         context = auth_context_var.set(user)
@@ -217,6 +264,23 @@ class BearerGuard:
             detail = f"{scope.get('method', '')} {self.path} through {way.origin} from {way.client_address}"
             self.store.log_event("remote request", client_id, detail)
         return True
+    async def _forbid(self, send: Send, scopes: str) -> None:
+        """403 insufficient_scope (RFC 6750 3.1, MCP 2025-11-25 step-up): the scopes the call needs."""
+        description = "This call needs a permission this sign-in does not have; the owner can add it in MCP Tray"
+        parts = ['error="insufficient_scope"', f'scope="{scopes}"',
+                 f'resource_metadata="{resource_metadata_url(self.path)}"', f'error_description="{description}"']
+        body = json.dumps({"error": "insufficient_scope", "error_description": description, "scope": scopes}).encode()
+        await send({
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        })
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, send: Send, error: str | None, description: str) -> None:
         parts = [f'resource_metadata="{resource_metadata_url(self.path)}"', 'scope="mcp"']

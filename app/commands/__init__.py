@@ -9,9 +9,12 @@ from types import ModuleType
 
 from app.commands import (
     approvals_cli,
+    audit_cli,
     autostart_cli,
     bridge,
+    calls_cli,
     configure,
+    panic_cli,
     passkeys_cli,
     serve,
     store_cli,
@@ -19,5 +22,6 @@ from app.commands import (
 )
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
-    serve, approvals_cli, passkeys_cli, store_cli, tools_cli, configure, bridge, autostart_cli,
+    serve, approvals_cli, passkeys_cli, store_cli, tools_cli, configure, bridge, autostart_cli, audit_cli, calls_cli,
+    panic_cli,
 )

@@ -91,6 +91,23 @@ def _announce(approval: PendingApproval, where: str) -> None:
           f"\n  Allow: mcp-tray approve {approval.match_code}{where}{scope_hint} [--for 1h|1d|30d|forever]"
           f"   Refuse: mcp-tray deny {approval.match_code}{where}", file=sys.stderr, flush=True)
 
+def announce_held_calls(runner: Any) -> None:
+    """Print a line on stderr for each call that starts waiting for the owner, saying how to answer it."""
+    from app.store.held import HeldCall
+
+    seen: set[str] = set()
+
+    def on_change(calls: list[HeldCall]) -> None:
+        for call in calls:
+            if call.call_id not in seen:
+                print(f"mcp-tray: {call.client_name or call.client_id} wants to call {call.tool}; it waits for you: "
+                      f"mcp-tray calls allow {call.call_id} [--for 1h|always]  (or: mcp-tray calls deny "
+                      f"{call.call_id}; see the arguments with: mcp-tray calls pending)", file=sys.stderr, flush=True)
+        seen.intersection_update(c.call_id for c in calls)
+        seen.update(c.call_id for c in calls)
+
+    runner.held.subscribe(on_change)
+
 
 def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
@@ -107,9 +124,10 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except PublicUrlError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings)
+    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
     runner.public.trusted = proxies
     stop = threading.Event()
+    announce_held_calls(runner)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()

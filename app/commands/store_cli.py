@@ -29,6 +29,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     group.add_argument("--all", action="store_true", help="revoke every token")
     group.add_argument("--remote", action="store_true",
                        help="revoke every sign-in made through the public URL (remote access)")
+    textend = tsub.add_parser("extend", parents=[common],
+                              help="give a sign-in more permissions (takes effect on its next request)")
+    textend.add_argument("grant", metavar="GRANT", help="a grant id (see `tokens list --json`) or a token id")
+    textend.add_argument("--scope", action="append", required=True, metavar="SCOPE",
+                         help="a permission to add, like tools:files (repeat for several)")
     tokens.set_defaults(run=tokens_command)
 
     clients = sub.add_parser("clients", parents=[common], help="list or remove registered clients")
@@ -75,6 +80,8 @@ def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
             print(_table(rows, ["ID", "KIND", "CLIENT", "CLIENT ID", "SCOPES", "ISSUED", "EXPIRES", "LAST USED",
                                 "VIA"]))
             return 0
+        if args.tokens_action == "extend":
+            return _extend(store, args.grant, args.scope)
         # revoke
         if args.remote:
             count = store.revoke_remote("revoked from the command line")
@@ -106,6 +113,20 @@ def _client_ids(group: ClientGroup) -> str:
     # A metadata-document client's id is its URL, which is worth showing whole.
     shown = group.client_ids[:3] if group.verified else tuple(c[:8] for c in group.client_ids[:3])
     return " ".join(shown) + (" ..." if len(group.client_ids) > 3 else "")
+def _extend(store: Store, grant_or_token: str, scopes: list[str]) -> int:
+    from app.auth.scopes import SUPPORTED_SCOPES
+
+    unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
+    if unknown:
+        print(f"mcp-tray: unknown scope {', '.join(unknown)} (known: {', '.join(SUPPORTED_SCOPES)})", file=sys.stderr)
+        return 2
+    grant = store.grant_of(grant_or_token)
+    now = store.extend_grant(grant, scopes) if grant is not None else None
+    if now is None:
+        print(f"mcp-tray: no live sign-in {grant_or_token}", file=sys.stderr)
+        return 1
+    print(f"Sign-in {grant} now has: {' '.join(now)}")
+    return 0
 
 
 def clients_command(args: argparse.Namespace, data_dir: Path) -> int:

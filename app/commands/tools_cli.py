@@ -15,7 +15,7 @@ from typing import Any
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`mcp-tray tools list|enable|disable|share|unshare`."""
+    """`mcp-tray tools list|enable|disable|policy|share|unshare`."""
     tools = sub.add_parser("tools", parents=[common], help="list tools, turn them on or off, share folders")
     tsub = tools.add_subparsers(dest="tools_action", required=True)
     tlist = tsub.add_parser("list", parents=[common], help="list every tool and plugin problem")
@@ -23,6 +23,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     for action, text in (("enable", "turn tools on"), ("disable", "turn tools off")):
         p = tsub.add_parser(action, parents=[common], help=text)
         p.add_argument("names", nargs="+", metavar="NAME")
+    policy = tsub.add_parser("policy", parents=[common],
+                             help="allow a tool, ask you before each call, or block it")
+    policy.add_argument("name", metavar="NAME")
+    policy.add_argument("policy", choices=["allow", "ask", "block"])
     share = tsub.add_parser("share", parents=[common], help="share a folder (read-only) with the folder tools")
     share.add_argument("folder")
     unshare = tsub.add_parser("unshare", parents=[common], help="stop sharing a folder")
@@ -53,7 +57,7 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
             return 0
         for r in rows:
             state = "error" if r.error else ("on" if r.enabled else "off")
-            print(f"{state:5}  {r.name:20}  {(r.scope or '-'):14}  {r.source}")
+            print(f"{state:5}  {r.name:20}  {(r.scope or '-'):14}  {r.policy:5}  {r.source}")
             if r.error:
                 print(f"       {r.error}")
         print(f"shared folders: {', '.join(str(f) for f in registry.folders()) or 'none'}")
@@ -67,6 +71,14 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
             return 1
         for name in args.names:
             registry.set_enabled(name, action == "enable")
+        return 0
+    if action == "policy":
+        try:
+            registry.set_policy(args.name, args.policy)
+        except KeyError:
+            print(f"mcp-tray: no such tool: {args.name} (see `mcp-tray tools list`)", file=sys.stderr)
+            return 1
+        print(f"{args.name}: {args.policy}")
         return 0
     folder = Path(args.folder).expanduser().resolve()
     if action == "share":

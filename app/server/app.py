@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,13 +45,19 @@ from app.auth.provider import StoreProvider, TokenLifetimes
 from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
 from app.auth.token import TokenEndpoint
+from app.config import Settings
 from app.resources import resource_path
+from app.server.audit_middleware import AuditMiddleware
+from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard, Refusal
+from app.server.held_calls import HeldCalls
 from app.server.public import PublicEntry
 from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
 from app.server.session_quota import SessionQuota
 from app.server.stats import ServerStats
+from app.server.step_up import StepUp
 from app.server.tool_events import ToolEvents
+from app.server.tool_gate import ScopeRefusal, ToolGate
 from app.server.tools import build_mcp_server
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
@@ -58,6 +65,7 @@ from app.tools.registry import ToolRegistry
 log = logging.getLogger(__name__)
 
 REFUSED_LOG = Limit(5, 1 / 60)  # activity-log lines about refused public-host requests: 5, then 1 a minute
+AUDIT_OFF_ENV = "MCP_TRAY_BENCH_AUDIT_OFF"  # "1": no audit middleware (bench/audit.py's reference server)
 
 
 @dataclass
@@ -75,6 +83,11 @@ class ServerParts:
     approvals: ApprovalEvents = field(default_factory=ApprovalEvents)
     documents: FetchPolicy = field(default_factory=FetchPolicy.from_env)
     public: PublicEntry = field(default_factory=PublicEntry)
+    settings: Settings = field(default_factory=Settings)
+    audit: AuditWriter | None = None  # the running server's audit writer
+    held: HeldCalls = field(default_factory=HeldCalls)  # calls waiting for the owner (policy Ask)
+    gate: ToolGate | None = None  # the running server's scope and policy checks
+    scope_listeners: list[Callable[[ScopeRefusal], None]] = field(default_factory=list)  # the tray's offer
 
 
 def _transport_security(identity: ServerIdentity, public: PublicEntry) -> TransportSecuritySettings:
@@ -109,6 +122,13 @@ def build_app(parts: ServerParts) -> Starlette:
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)
+    writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows))
+    parts.audit = writer
+    if os.environ.get(AUDIT_OFF_ENV) != "1":  # off only for the benchmark's reference run
+        mcp.middleware.append(AuditMiddleware(writer))
+    parts.held.bind(store, lambda: float(parts.settings.ask_timeout), lambda: parts.settings.max_held_per_grant)
+    store.held.clear()  # nothing of a previous run still waits
+    mcp.gate = parts.gate = ToolGate(parts.tools, parts.held, store, parts.scope_listeners)
     lowlevel = mcp._lowlevel_server
     security = _transport_security(identity, parts.public)
     sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
@@ -118,8 +138,12 @@ def build_app(parts: ServerParts) -> Starlette:
         async with sse.connect_sse(scope, receive, send) as (read, write):
             await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
-    def guarded(app: Any, path: str) -> BearerGuard:
-        return BearerGuard(app, store, identity, parts.live, path, parts.limiter)
+    gate = parts.gate
+    step_up = StepUp(parts.tools, writer.record, gate.scope_refused)
+
+    def guarded(app: Any, path: str, challenge: bool = False) -> BearerGuard:
+        return BearerGuard(app, store, identity, parts.live, path, parts.limiter,
+                           step_up.challenge if challenge else None)
 
     authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     passkeys = PasskeyEndpoints(store, identity, parts.signer, parts.limiter)
@@ -165,7 +189,9 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
-        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp")),
+        # Step-up on /mcp only: an SSE client's POST is answered 202 before the call runs, so there
+        # the call gets the tool error that names the missing permission instead.
+        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
@@ -176,11 +202,15 @@ def build_app(parts: ServerParts) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with sessions.run(), anyio.create_task_group() as tg:
-            tg.start_soon(watch_revocations, store, parts.live)
-            tg.start_soon(tool_events.run)
-            yield
-            tg.cancel_scope.cancel()
+        try:
+            async with sessions.run(), anyio.create_task_group() as tg:
+                tg.start_soon(watch_revocations, store, parts.live)
+                tg.start_soon(tool_events.run)
+                yield
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(writer.close)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not_found"}, status_code=404)

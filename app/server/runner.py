@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -22,10 +23,13 @@ from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.remote.access import RemoteAccess
 from app.secrets.keyring_store import Secret, load_or_create
+from app.server import pidfile
 from app.server.app import ServerParts, build_app, wrap
 from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
+from app.server.held_calls import HeldCalls
 from app.server.public import PublicEntry
 from app.server.state import ServerState
+from app.server.tool_gate import ScopeRefusal
 from app.store.store import Store
 from app.tools.registry import ToolRegistry
 
@@ -63,8 +67,9 @@ class ServerRunner:
     """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
 
     def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
-                 secret: Secret | None = None) -> None:
+                 secret: Secret | None = None, pid_file: bool = False) -> None:
         self.data_dir = data_dir
+        self.pid_file = pid_file  # write server.pid while serving (serve and the tray app: `mcp-tray panic`)
         self.host = host
         self.requested_port = port
         self.settings = settings or Settings.load(data_dir)
@@ -81,6 +86,8 @@ class ServerRunner:
         # The public way in (closed until remote access starts); outlives restarts like the tools.
         self.public = PublicEntry(parse_proxies(self.settings.trusted_proxies))
         self.remote = RemoteAccess(self.public, lambda: self.parts.store if self.parts is not None else None)
+        self.held = HeldCalls()  # calls waiting for the owner; outlives restarts so the tray's prompt stays wired
+        self.scope_listeners: list[Callable[[ScopeRefusal], None]] = []  # "give this client access?" offers
 
     @property
     def secret(self) -> Secret:
@@ -135,7 +142,11 @@ class ServerRunner:
                 tools=self.tools,
                 approvals=self.approval_events,
                 public=self.public,
+                settings=self.settings,
+                held=self.held,
+                scope_listeners=self.scope_listeners,
             )
+        self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         cap = connection_cap(raise_fd_limit())
         config = uvicorn.Config(
             wrap(build_app(self.parts), self.parts),
@@ -180,6 +191,8 @@ class ServerRunner:
                 with self._lock:
                     if self._state is ServerState.STARTING:
                         self._state = ServerState.RUNNING
+                if self.pid_file:
+                    pidfile.write(self.data_dir, self.port)
                 return True
             if thread is None or not thread.is_alive():
                 return False
@@ -193,6 +206,8 @@ class ServerRunner:
             return
         # The ingress goes with the server; its grants stay until the owner stops remote access.
         self.remote.stop("the server stopped", revoke=False)
+        if self.pid_file:
+            pidfile.remove(self.data_dir)
         if self.parts is not None:
             # Let open streams end cleanly first (the revocation watcher closes them within ~0.5 s).
             live = self.parts.live

@@ -17,6 +17,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from mcp_types import Tool as MCPTool
 
 from app import __version__
+from app.server.tool_gate import ToolGate
 from app.tools.registry import ToolRegistry
 
 INSTRUCTIONS = "A personal MCP server run by MCP Tray on this computer."
@@ -36,6 +37,7 @@ class TrayMCPServer(MCPServer):
         super().__init__(name="mcp-tray", title="MCP Tray", version=__version__, instructions=INSTRUCTIONS,
                          subscriptions=self.events)
         self.registry = registry
+        self.gate: ToolGate | None = None  # the owner's rules (scope, Allow/Ask/Block); set by build_app
         lowlevel = self._lowlevel_server
         lowlevel.get_tool_input_schema = registry.input_schema
         original = lowlevel.create_initialization_options
@@ -59,7 +61,10 @@ class TrayMCPServer(MCPServer):
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None) -> CallToolResult | InputRequiredResult:
-        """Call a tool the current token may use; ToolError (a clear tool error for the client) otherwise."""
+        """Call a tool the current token may use and the owner allows; ToolError (a clear tool error for the
+        client) otherwise. An Ask tool waits here for the owner's answer."""
+        if self.gate is not None:
+            await self.gate.check(name, arguments)
         tool = self.registry.lookup(name, request_scopes())
         if context is None:
             context = Context(mcp_server=self, subscriptions=self.events)

@@ -135,7 +135,51 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE grants ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX grants_remote ON grants(remote) WHERE remote = 1 AND revoked_at IS NULL;
     """,
-    # 5 -> 6: passkeys, for approving on the waiting page through the public URL. Enrolment links
+    # 5 -> 6: the audit log of tool use (issue 13); a SHA-256 chain makes edits visible.
+    """
+    CREATE TABLE audit (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at             REAL NOT NULL,
+        client_id      TEXT,
+        client_name    TEXT,
+        grant_id       TEXT,
+        method         TEXT NOT NULL,           -- tools/call, resources/read, prompts/get
+        name           TEXT NOT NULL,           -- the tool, resource URI or prompt
+        arguments      TEXT NOT NULL,           -- a redacted, shortened JSON summary
+        outcome        TEXT NOT NULL,
+        detail         TEXT NOT NULL DEFAULT '',
+        duration_ms    REAL NOT NULL,
+        prev_hash      TEXT NOT NULL,
+        hash           TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE INDEX audit_client ON audit(client_id, id);
+    CREATE INDEX audit_name ON audit(name, id);
+    """,
+    # -> +1: calls held for the owner's answer (tool policy Ask), and the owner's standing answers.
+    """
+    CREATE TABLE held_calls (
+        call_id        TEXT PRIMARY KEY,        -- short public id: `mcp-tray calls allow ID`
+        at             REAL NOT NULL,
+        client_id      TEXT,
+        client_name    TEXT,
+        grant_id       TEXT,
+        tool           TEXT NOT NULL,
+        arguments      TEXT NOT NULL,           -- the full JSON, shown to the owner; gone once answered
+        state          TEXT NOT NULL CHECK (state IN ('waiting', 'allowed', 'denied')),
+        answer_for     TEXT,                    -- once, hour, always
+        answered_at    REAL,
+        answered_by    TEXT
+    );
+    CREATE TABLE tool_allowances (
+        client_id      TEXT NOT NULL,
+        tool           TEXT NOT NULL,
+        until          REAL,                    -- NULL: always
+        created_at     REAL NOT NULL,
+        PRIMARY KEY (client_id, tool)
+    );
+    """,
+    # -> +1: passkeys, for approving on the waiting page through the public URL. Enrolment links
     # (minted by the owner in the tray or CLI) and WebAuthn challenges are single use and kept as
     # hashes; a passkey is bound to the RP ID (the public host) it was made for.
     """
@@ -222,8 +266,14 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         # Created 0600 before SQLite opens it, whatever the umask: SQLite gives the -wal and -shm
-        # files the mode of the database file, so all three are the owner's only.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        # files the mode of the database file, so all three are the owner's only. O_EXCL: an
+        # existing file is never opened here, because closing any descriptor of it would drop
+        # every POSIX lock this process's SQLite connections hold on it, and another process
+        # closing its connection would then delete the WAL under them (their writes lost).
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []

@@ -16,8 +16,10 @@ from typing import Any
 
 from app.store import activity, approvals
 from app.store.approvals import TooManyPendingError
+from app.store.audit import AuditTable
 from app.store.db import DB_NAME, Database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
+from app.store.held import HeldTable
 from app.store.passkeys import PasskeyStore
 from app.store.rows import (
     ClientGroup,
@@ -53,6 +55,8 @@ class Store:
         self.data_dir = data_dir
         self.db = Database(data_dir / DB_NAME)
         self.passkeys = PasskeyStore(self.db)
+        self.audit = AuditTable(self.db)
+        self.held = HeldTable(self.db)
 
     def close(self) -> None:
         """Close the database connections."""
@@ -502,6 +506,40 @@ class Store:
             "SELECT COUNT(*) FROM grants WHERE remote = 1 AND revoked_at IS NULL"
         ).fetchone()
         return int(row[0])
+    def extend_grant(self, grant_id: str, scopes: Sequence[str]) -> tuple[str, ...] | None:
+        """Add scopes to a live grant and to its live tokens, so the client's next request has them.
+
+        Returns the grant's scopes afterwards; None when there is no such live grant.
+        """
+
+        def run(conn: sqlite3.Connection) -> tuple[str, ...] | None:
+            row = conn.execute("SELECT client_id, scopes FROM grants WHERE grant_id = ? AND revoked_at IS NULL",
+                               (grant_id,)).fetchone()
+            if row is None:
+                return None
+            had = _scopes(row[1])
+            added = [s for s in dict.fromkeys(scopes) if s not in had]
+            if not added:
+                return had
+            conn.execute("UPDATE grants SET scopes = ? WHERE grant_id = ?", (" ".join([*had, *added]), grant_id))
+            for token_id, token_scopes in conn.execute(
+                    "SELECT token_id, scopes FROM tokens WHERE grant_id = ? AND revoked_at IS NULL",
+                    (grant_id,)).fetchall():
+                current = _scopes(token_scopes)
+                conn.execute("UPDATE tokens SET scopes = ? WHERE token_id = ?",
+                             (" ".join([*current, *(s for s in added if s not in current)]), token_id))
+            self._event(conn, "scope extended", row[0], " ".join(added))
+            return (*had, *added)
+
+        return self.db.tx(run)
+
+    def grant_of(self, grant_or_token_id: str) -> str | None:
+        """A grant id from a grant id or a token id (as `tokens list` shows)."""
+        conn = self.db.conn
+        if conn.execute("SELECT 1 FROM grants WHERE grant_id = ?", (grant_or_token_id,)).fetchone():
+            return grant_or_token_id
+        row = conn.execute("SELECT grant_id FROM tokens WHERE token_id = ?", (grant_or_token_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def revoked_among(self, token_hashes: Iterable[str]) -> set[str]:
         """Which of these token hashes can no longer be used (for cutting live connections)."""

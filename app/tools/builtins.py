@@ -23,10 +23,10 @@ def builtin_tools(folders: Callable[[], Sequence[Path]]) -> list[ToolSpec]:
     """The built-in tools; the folder tools read the user's current choice of folders on every call."""
     files = FileTools(FolderGuard(folders))
     return [
-        make_spec(add, group=BASE, source=SOURCE),
-        make_spec(now, group=TIME, source=SOURCE),
+        make_spec(add, group=BASE, source=SOURCE, read_only=True),
+        make_spec(now, group=TIME, source=SOURCE, read_only=True),
         # They expose the user's files, so they stay off until the user turns them on.
-        make_spec(files.list_files, group=FILES, source=SOURCE, default_enabled=False),
-        make_spec(files.search_files, group=FILES, source=SOURCE, default_enabled=False),
-        make_spec(files.read_file, group=FILES, source=SOURCE, default_enabled=False),
+        make_spec(files.list_files, group=FILES, source=SOURCE, default_enabled=False, read_only=True),
+        make_spec(files.search_files, group=FILES, source=SOURCE, default_enabled=False, read_only=True),
+        make_spec(files.read_file, group=FILES, source=SOURCE, default_enabled=False, read_only=True),
     ]

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.tools import Tool
 from app.tools.builtins import builtin_tools
 from app.tools.groups import GROUPS, allowed
 from app.tools.loader import ENTRY_POINT_GROUP, Discovered, PluginProblem, load_entry_points, load_folder
+from app.tools.policy import POLICIES
 from app.tools.spec import ToolSpec
 from app.tools.state import FILE_NAME, ToolsState
 from app.tools.workspace import ensure_tools_folder, folder_signature
@@ -37,6 +38,8 @@ class ToolRow:
     scope: str | None
     enabled: bool
     error: str | None = None  # set for what failed; such a row cannot be turned on
+    policy: str = "allow"  # allow, ask or block (app/tools/policy.py)
+    default_policy: str = "allow"  # what the tool's annotations make it before the user chooses
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,33 @@ class ToolRegistry:
     def _is_enabled(self, spec: ToolSpec) -> bool:
         return self._state.enabled.get(spec.name, spec.default_enabled)
 
+    def _policy(self, spec: ToolSpec) -> str:
+        return self._state.policies.get(spec.name, spec.default_policy)
+
+    def spec(self, name: str) -> ToolSpec | None:
+        """The tool called `name`, on or off; None when there is none."""
+        return self._snapshot.tools.get(name)
+
+    def is_enabled(self, name: str) -> bool:
+        """True when a tool of that name exists and is turned on."""
+        with self._lock:
+            spec = self._snapshot.tools.get(name)
+            return spec is not None and self._is_enabled(spec)
+
+    def policy(self, name: str) -> str:
+        """Allow, ask or block for a tool (KeyError: no such tool)."""
+        with self._lock:
+            spec = self._snapshot.tools.get(name)
+            if spec is None:
+                raise KeyError(name)
+            return self._policy(spec)
+
     def rows(self) -> list[ToolRow]:
         """Every tool, then every problem: built-ins first, then packages, then the tools folder."""
         with self._lock:
             snap = self._snapshot
-            rows = [ToolRow(s.name, s.description, s.source, s.group, GROUPS[s.group].scope, self._is_enabled(s))
+            rows = [ToolRow(s.name, s.description, s.source, s.group, GROUPS[s.group].scope, self._is_enabled(s),
+                            None, self._policy(s), s.default_policy)
                     for s in snap.tools.values()]
         for p in snap.problems:
             rows.append(ToolRow(p.name, "", p.source, "plugins", GROUPS["plugins"].scope, False, p.error))
@@ -123,8 +148,25 @@ class ToolRegistry:
                 raise KeyError(name)
             if self._is_enabled(spec) is enabled:
                 return
-            self._commit(ToolsState({**self._state.enabled, name: enabled}, list(self._state.folders)))
+            self._commit(ToolsState({**self._state.enabled, name: enabled}, list(self._state.folders),
+                                    dict(self._state.policies)))
         log.info("tool %s turned %s", name, "on" if enabled else "off")
+        self._notify()
+
+    def set_policy(self, name: str, policy: str) -> None:
+        """Allow, ask or block a tool, remembered in tools.json (KeyError: no such tool; ValueError: no such
+        policy; OSError: cannot save). Takes effect on the tool's next call."""
+        if policy not in POLICIES:
+            raise ValueError(f"{policy!r} is not one of {', '.join(POLICIES)}")
+        with self._lock:
+            spec = self._snapshot.tools.get(name)
+            if spec is None:
+                raise KeyError(name)
+            if self._policy(spec) == policy:
+                return
+            self._commit(ToolsState(dict(self._state.enabled), list(self._state.folders),
+                                    {**self._state.policies, name: policy}))
+        log.info("tool %s policy: %s", name, policy)
         self._notify()
 
     def enable(self, name: str) -> None:
@@ -147,7 +189,7 @@ class ToolRegistry:
         with self._lock:
             if chosen == self._state.folders:
                 return
-            self._commit(ToolsState(dict(self._state.enabled), chosen))
+            self._commit(ToolsState(dict(self._state.enabled), chosen, dict(self._state.policies)))
         self._notify()
 
     def add_folder(self, folder: Path | str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 
 from app.tools.decorator import ATTRIBUTE
+from app.tools.policy import CHANGES_THINGS, annotations_for, default_policy
 
 
 class BadToolError(Exception):
@@ -30,6 +31,11 @@ class ToolSpec:
     def name(self) -> str:
         """The tool's name as clients see it."""
         return self.tool.name
+
+    @property
+    def default_policy(self) -> str:
+        """Allow, Ask or Block before the owner chooses: from the tool's MCP annotations."""
+        return default_policy(self.tool.annotations)
 
     @property
     def description(self) -> str:
@@ -54,16 +60,26 @@ def _check_signature(fn: Callable[..., Any]) -> None:
 
 
 def make_spec(fn: Callable[..., Any], *, group: str, source: str, default_enabled: bool = True,
-              name: str | None = None, description: str | None = None) -> ToolSpec:
-    """Compile `fn` into a tool (schema from its type hints, description from its docstring)."""
+              name: str | None = None, description: str | None = None, read_only: bool | None = None) -> ToolSpec:
+    """Compile `fn` into a tool (schema from its type hints, description from its docstring).
+
+    Annotations: what the `@tool` decorator declares; else, for a plugin module that sets
+    MCP_TRAY_CHANGES_THINGS = True, destructive; else `read_only` as given here (built-ins).
+    """
     marked = getattr(fn, ATTRIBUTE, None) or {}
+    module = inspect.getmodule(fn)
+    changes = module is not None and getattr(module, CHANGES_THINGS, False) is True
+    declared_ro, declared_destructive = marked.get("read_only"), marked.get("destructive")
+    if declared_ro is None and declared_destructive is None:
+        declared_ro, declared_destructive = (False, True) if changes else (read_only, None)
     name = marked.get("name") or name or getattr(fn, "__name__", None)
     if not isinstance(name, str) or not name.isidentifier():
         raise BadToolError(f"{name!r} is not a usable tool name")
     _check_signature(fn)
     description = marked.get("description") or description or inspect.getdoc(fn) or ""
     try:
-        compiled = Tool.from_function(fn, name=name, title=marked.get("title"), description=description)
+        compiled = Tool.from_function(fn, name=name, title=marked.get("title"), description=description,
+                                      annotations=annotations_for(declared_ro, declared_destructive))
     except Exception as exc:  # the SDK refuses some signatures; report, never crash the server
         raise BadToolError(f"the MCP SDK cannot describe it: {exc}") from exc
     return ToolSpec(compiled, group, source, default_enabled)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.server.runner import ServerState
+from app.ui.audit_view import AuditView
 from app.ui.controller import ServerController
 from app.ui.icons import app_icon
 from app.ui.lists_view import ActivityView, ClientsView
@@ -97,6 +98,8 @@ class Dashboard(QMainWindow):
         self.tabs.addTab(self.tokens, "Active tokens")
         self.tabs.addTab(self.clients, "Clients")
         self.tabs.addTab(self.activity, "Recent activity")
+        self.audit = AuditView()
+        self.tabs.addTab(self.audit, "Tool calls")
         self.tools_tab = ToolsTab(controller.runner.tools)
         self.tabs.addTab(self.tools_tab, "Tools")
         self.status_panel.settings_clicked.connect(self.settings_requested)
@@ -133,6 +136,9 @@ class Dashboard(QMainWindow):
         self.tokens.revoke_tokens.connect(store.revoke_tokens)
         self.tokens.revoke_client.connect(store.revoke_clients)
         self.clients.remove_clients.connect(store.remove_clients)
+        self.audit.wanted.connect(store.read_audit)
+        self.audit.revoke_grant.connect(store.revoke_grant)
+        store.audit_ready.connect(self.audit.show_page)
 
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_MS)

@@ -70,7 +70,7 @@ def run_gui(data_dir: Path, port: int | None) -> int:
     from app.ui.tray_app import TrayApp
 
     settings = Settings.load(data_dir)
-    runner = ServerRunner(data_dir, DEFAULT_HOST, settings.port if port is None else port, settings)
+    runner = ServerRunner(data_dir, DEFAULT_HOST, settings.port if port is None else port, settings, pid_file=True)
     app = TrayApp(data_dir, runner, tray_icon=early_icon)
     instance.show_requested.connect(app.open_dashboard)
     timer = _install_signal_handlers(app)

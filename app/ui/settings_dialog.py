@@ -1,4 +1,5 @@
-"""Settings: port, token lifetimes, start on launch (settings.json in the data dir), and Claude Desktop."""
+"""Settings: port, token lifetimes, start on launch, how long Ask calls wait and how much of the audit log
+is kept (settings.json in the data dir), and Claude Desktop."""
 
 from __future__ import annotations
 
@@ -68,6 +69,21 @@ class SettingsDialog(QDialog):
         self.start_at_login = QCheckBox("Start MCP Tray when I log in")
         self.start_at_login.setObjectName("startAtLogin")
 
+        self.ask_timeout = QSpinBox()
+        self.ask_timeout.setObjectName("askTimeout")
+        self.ask_timeout.setRange(5, 3600)
+        self.ask_timeout.setSuffix(" s")
+        self.ask_timeout.setToolTip("How long a call to an Ask tool waits for your answer before it fails")
+        self.audit_days = QSpinBox()
+        self.audit_days.setObjectName("auditDays")
+        self.audit_days.setRange(1, 3650)
+        self.audit_days.setSuffix(" days")
+        self.audit_rows = QSpinBox()
+        self.audit_rows.setObjectName("auditRows")
+        self.audit_rows.setRange(100, 10_000_000)
+        self.audit_rows.setSingleStep(10_000)
+        self.audit_rows.setSuffix(" calls")
+
         server = QGroupBox("Server")
         form = QFormLayout(server)
         form.addRow("Port", self.port)
@@ -89,6 +105,12 @@ class SettingsDialog(QDialog):
         self.passkeys = PasskeysSection(data_dir, lambda: self.remote.public_url.text().strip()
                                         or self.original.public_url)
         self.remote.add_passkeys(self.passkeys)
+        calls = QGroupBox("Tool calls")
+        calls_form = QFormLayout(calls)
+        calls_form.addRow("Wait for my answer", self.ask_timeout)
+        calls_form.addRow("Keep the audit log for", self.audit_days)
+        calls_form.addRow("…and at most", self.audit_rows)
+
         self.claude = ClaudeSection(server_url, pool, claude_config)
         self.other_clients = OtherClientsSection(server_url, pool, client_paths)
         self.error = QLabel()
@@ -105,6 +127,7 @@ class SettingsDialog(QDialog):
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addWidget(server)
         layout.addWidget(self.remote)
+        layout.addWidget(calls)
         layout.addWidget(self.claude)
         layout.addWidget(self.other_clients)
         layout.addWidget(self.error)
@@ -119,6 +142,9 @@ class SettingsDialog(QDialog):
         self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
         self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
         self.start_on_launch.setChecked(settings.start_server_on_launch)
+        self.ask_timeout.setValue(settings.ask_timeout)
+        self.audit_days.setValue(settings.audit_max_days)
+        self.audit_rows.setValue(settings.audit_max_rows)
         # What the OS has registered is the truth (the user may have removed the entry by hand).
         self.start_at_login.setChecked(autostart.is_enabled())
         self.remote.load(settings)
@@ -137,6 +163,9 @@ class SettingsDialog(QDialog):
             refresh_token_ttl=max(access, self.refresh_days.value() * 86400),
             start_server_on_launch=self.start_on_launch.isChecked(),
             start_at_login=self.start_at_login.isChecked(),
+            ask_timeout=self.ask_timeout.value(),
+            audit_max_days=self.audit_days.value(),
+            audit_max_rows=self.audit_rows.value(),
         )
 
     def save(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
+from app.store.audit import AuditFilter, AuditRow
 from app.store.rows import ClientGroup, EventRow, TokenRow
 from app.store.store import Store
 from app.ui.tasks import run_task
@@ -22,6 +23,16 @@ log = logging.getLogger(__name__)
 
 REFRESH_MS = 1000
 EVENTS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """Tool calls for the activity view: the rows that match its filters, and what it can filter by."""
+
+    filter: AuditFilter
+    rows: tuple[AuditRow, ...]
+    clients: tuple[tuple[str, str], ...]  # (client id, name)
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class StoreService(QObject):
     """Polls the store for the dashboard and carries out revocations; all on one worker thread."""
 
     snapshot_ready = Signal(object)  # StoreSnapshot
+    audit_ready = Signal(object)  # AuditPage
     action_done = Signal(str)  # a sentence for the status bar
     action_failed = Signal(str)
 
@@ -101,6 +113,28 @@ class StoreService(QObject):
             self.action_failed.emit(f"That did not work: {exc}")
 
         run_task(self._pool, job, done, failed, self)
+
+    def read_audit(self, wanted: AuditFilter) -> None:
+        """Read tool calls matching `wanted` on the worker; `audit_ready` carries them back."""
+
+        def job() -> AuditPage:
+            store = self._get_store()
+            clients, names = store.audit.facets()
+            return AuditPage(wanted, tuple(store.audit.rows(wanted)), tuple(clients), tuple(names))
+
+        def done(page: Any) -> None:
+            if not self._closed:
+                self.audit_ready.emit(page)
+
+        run_task(self._pool, job, done, self._read_failed_quietly, self)
+
+    def _read_failed_quietly(self, exc: Exception) -> None:
+        log.warning("could not read the audit log: %s", exc)
+
+    def revoke_grant(self, grant_id: str, name: str) -> None:
+        """Revoke one sign-in (a grant and every token it issued)."""
+        self._act(lambda s: f"Revoked the sign-in of {name}." if s.revoke_grant(grant_id, "revoked by the user")
+                  else f"That sign-in of {name} was already revoked.")
 
     def revoke_tokens(self, token_ids: Sequence[str]) -> None:
         """Revoke the grants that own these tokens (an access token and its refresh token go together)."""

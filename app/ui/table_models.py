@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from app.store.audit import AuditRow
 from app.store.rows import ClientGroup, EventRow
 from app.ui.format import absolute, clock, relative
 
@@ -126,6 +127,8 @@ EVENT_LABELS = {
     "revoked": "Revoked",
     "client removed": "Client removed",
     "code replayed": "Code replayed (grant revoked)",
+    "scope extended": "Access extended",
+    "panic": "Revoked everything",
     "refresh reused": "Refresh token reused (grant revoked)",
     "remote sign-in": "Remote sign-in started",
     "remote request": "Remote request",
@@ -156,3 +159,39 @@ class EventsModel(RowsModel[EventRow]):
     def tooltip(self, row: EventRow, col: int) -> str | None:
         """Exact time, or the full detail."""
         return absolute(row.at) if col == self.COL_TIME else (row.detail or None)
+
+
+class AuditModel(RowsModel[AuditRow]):
+    """Tool calls from the audit log, newest first (`Store.audit.rows`)."""
+
+    COL_TIME, COL_CLIENT, COL_TOOL, COL_OUTCOME, COL_TOOK, COL_ARGS = range(6)
+    HEADERS = ("Time", "Client", "Tool", "Outcome", "Took", "Arguments")
+
+    def text(self, row: AuditRow, col: int) -> str:
+        """Cell text."""
+        return (
+            clock(row.at, self._now()),
+            row.client_name or row.client_id or "",
+            row.name,
+            row.outcome,
+            f"{row.duration_ms:.0f} ms",
+            row.arguments,
+        )[col]
+
+    def sort_key(self, row: AuditRow, col: int) -> Any:
+        """Time sorts by row order, durations as numbers."""
+        if col == self.COL_TIME:
+            return row.id
+        if col == self.COL_TOOK:
+            return row.duration_ms
+        return self.text(row, col).lower()
+
+    def tooltip(self, row: AuditRow, col: int) -> str | None:
+        """Exact time, the client id and grant, or the outcome's detail."""
+        if col == self.COL_TIME:
+            return absolute(row.at)
+        if col == self.COL_CLIENT:
+            return f"Client id: {row.client_id}\nSign-in (grant): {row.grant_id}"
+        if col == self.COL_OUTCOME:
+            return row.detail or None
+        return row.arguments

@@ -8,8 +8,14 @@ from PySide6.QtGui import QBrush, QColor
 from app.tools.groups import GROUPS
 from app.tools.registry import ToolRow
 
-COL_ON, COL_NAME, COL_PERMISSION, COL_SOURCE, COL_ABOUT = range(5)
-HEADERS = ("On", "Tool", "Permission", "Source", "Description")
+COL_ON, COL_NAME, COL_PERMISSION, COL_POLICY, COL_SOURCE, COL_ABOUT = range(6)
+HEADERS = ("On", "Tool", "Permission", "Policy", "Source", "Description")
+POLICY_WORDS = {"allow": "Allow", "ask": "Ask", "block": "Block"}
+POLICY_TIPS = {
+    "allow": "Calls run at once.",
+    "ask": "Each call waits until you answer it in a prompt (or with mcp-tray calls).",
+    "block": "Calls are refused at once.",
+}
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -67,6 +73,8 @@ class ToolsTableModel(QAbstractTableModel):
                 return row.name
             if col == COL_PERMISSION:
                 return row.scope or "none needed"
+            if col == COL_POLICY:
+                return "" if row.error else POLICY_WORDS.get(row.policy, row.policy)
             if col == COL_SOURCE:
                 return row.source
             if col == COL_ABOUT:
@@ -76,6 +84,9 @@ class ToolsTableModel(QAbstractTableModel):
                 return row.error
             if col == COL_PERMISSION:
                 return GROUPS[row.group].description
+            if col == COL_POLICY:
+                default = POLICY_WORDS.get(row.default_policy, row.default_policy)
+                return f"{POLICY_TIPS.get(row.policy, '')} Default for this tool: {default}."
             return row.description or None
         if role == Qt.ItemDataRole.ForegroundRole and row.error and col == COL_ABOUT:
             return QBrush(QColor("#c0392b"))

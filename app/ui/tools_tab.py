@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -28,8 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.tools.groups import FILES
+from app.tools.policy import POLICIES
 from app.tools.registry import ToolRegistry
-from app.ui.tools_model import COL_ABOUT, COL_ON, ToolsTableModel
+from app.ui.tools_model import COL_ABOUT, COL_ON, COL_POLICY, POLICY_TIPS, POLICY_WORDS, ToolsTableModel
 
 
 class _Relay(QObject):
@@ -112,6 +114,7 @@ class ToolsTab(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(box)
 
+        self.policy_boxes: dict[str, QComboBox] = {}  # tool name -> its Allow / Ask / Block box
         self._relay = _Relay(self)
         self._relay.changed.connect(self.refresh, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = registry.subscribe(self._relay.changed.emit)
@@ -122,6 +125,10 @@ class ToolsTab(QWidget):
         """Show the registry as it is now."""
         rows = self.registry.rows()
         self.model.set_rows(rows)
+        self.policy_boxes = {}
+        for i, row in enumerate(rows):
+            if row.error is None:
+                self.table.setIndexWidget(self.model.index(i, COL_POLICY), self._policy_box(row.name, row.policy))
         on = sum(1 for r in rows if r.enabled)
         broken = [r for r in rows if r.error]
         text = f"{on} of {len(rows) - len(broken)} tools on"
@@ -139,6 +146,30 @@ class ToolsTab(QWidget):
         else:
             self.folders_note.setText("Clients can read, never change, files in these folders.")
         self.remove_folder_button.setEnabled(bool(folders))
+
+    def _policy_box(self, name: str, policy: str) -> QComboBox:
+        """Allow / Ask / Block for one tool, in its row."""
+        box = QComboBox()
+        box.setObjectName(f"policy_{name}")
+        for value in POLICIES:
+            box.addItem(POLICY_WORDS[value], value)
+            box.setItemData(box.count() - 1, POLICY_TIPS[value], Qt.ItemDataRole.ToolTipRole)
+        box.setCurrentIndex(max(0, box.findData(policy)))
+        box.currentIndexChanged.connect(lambda _i, n=name, b=box: self._set_policy(n, str(b.currentData())))
+        self.policy_boxes[name] = box
+        return box
+
+    def _set_policy(self, name: str, policy: str) -> None:
+        problem = None
+        try:
+            self.registry.set_policy(name, policy)
+        except KeyError:
+            problem = f"The tool {name} is gone (its plugin changed); the list was reloaded."
+        except OSError as exc:
+            problem = f"Could not save the choice in tools.json: {exc}"
+        if problem:
+            self.refresh()
+            self.status.setText(problem)
 
     def _reload(self) -> None:
         # Not connected straight to registry.reload: `clicked` would pass its bool as `notify`.

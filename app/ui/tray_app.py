@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
@@ -16,21 +17,33 @@ from app.clients import claude_desktop as cd
 from app.config import Settings, log_dir
 from app.remote.adapters import build_ingress
 from app.remote.ingress import IngressError
+from app.server.audit_writer import Retention
+from app.server.panic import STREAMS_GRACE, PanicResult, revoke_everything
 from app.server.runner import ServerRunner, ServerState
+from app.server.tool_gate import ScopeRefusal
 from app.store.rows import PendingApproval
 from app.store.store import Store
+from app.tools.groups import GROUPS
 from app.ui import dialogs
 from app.ui.approval_window import ApprovalSignals, ApprovalWindow
 from app.ui.claude_section import RESTART_HINT
 from app.ui.controller import ServerController
 from app.ui.dashboard import Dashboard
 from app.ui.notifier import Notifier
+from app.ui.prompt_window import PromptWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.store_service import StoreService
 from app.ui.tasks import run_task
 from app.ui.tray import Tray
 
 log = logging.getLogger(__name__)
+
+
+class _ServerRelay(QObject):
+    """Carries what the server thread reports (held calls, refused scopes) onto the GUI thread."""
+
+    held = Signal(object)  # list[HeldCall]
+    scope_refused = Signal(object)  # ScopeRefusal
 
 
 class TrayApp(QObject):
@@ -78,6 +91,15 @@ class TrayApp(QObject):
             lambda message: self.notify("Remote access did not start", message, "settings", True))
         self.controller.remote_ended.connect(
             lambda message: self.notify("Remote access is off", message, "dashboard", False))
+        self.prompt = PromptWindow()
+        self.relay = _ServerRelay(self)
+        self.relay.held.connect(self.prompt.set_calls, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe_held = runner.held.subscribe(self.relay.held.emit)
+        self.prompt.answered.connect(self.answer_call)
+        self.relay.scope_refused.connect(self.offer_scope, Qt.ConnectionType.QueuedConnection)
+        self._scope_listener = self.relay.scope_refused.emit
+        runner.scope_listeners.append(self._scope_listener)
+        self._offers_open: set[tuple[str, str]] = set()
         self.tray: Tray | None = None
         if self.has_tray:
             self.tray = Tray(self.controller, self, self, tray_icon)
@@ -226,6 +248,38 @@ class TrayApp(QObject):
 
         run_task(self.pool, lambda: reset_client_sign_in(url, include), done, failed, self)
 
+    def panic(self) -> None:
+        """After one confirmation: revoke every sign-in, deny waiting calls, close every stream, stop."""
+        if not dialogs.ask(
+            self.dashboard, "Revoke everything and stop?",
+            "Every client's sign-in is revoked at once, calls and sign-in requests waiting for you are "
+            "denied, remote access is closed, every open connection is closed and the server stops.\n\nClients must sign in again, and you approve each.",
+        ):
+            return
+        parts = self.runner.parts
+        data_dir = self.data_dir
+
+        def job() -> PanicResult:
+            self.runner.remote.stop("revoke everything (panic)")  # the public URL and its ingress close first
+            store = parts.store if parts is not None else Store(data_dir)
+            result = revoke_everything(store)
+            for call in self.runner.held.waiting():  # wake them now rather than at their next look
+                self.runner.held.answer(call.call_id, False, by="panic")
+            if self.runner.state is ServerState.RUNNING:
+                time.sleep(STREAMS_GRACE)  # the revocation watcher closes the streams the clean way
+            return result
+
+        def done(result: object) -> None:
+            self.controller.stop()
+            summary = result.summary() if isinstance(result, PanicResult) else str(result)
+            self.notify("Everything revoked", f"{summary} The server is stopped.", "dashboard", False)
+
+        def failed(exc: Exception) -> None:
+            self.controller.stop()
+            self.notify("Revoking failed", f"{exc}. The server is being stopped anyway.", "dashboard", True)
+
+        run_task(self.pool, job, done, failed, self)
+
     def open_logs(self) -> None:
         """Open the log folder in the file manager."""
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir(self.data_dir))))
@@ -253,7 +307,12 @@ class TrayApp(QObject):
             return
         old, self.settings = self.settings, settings
         self.runner.public.trusted = parse_proxies(settings.trusted_proxies)  # checked by the dialog
+        # What needs no restart applies at once: the Ask timeout, the per-sign-in cap, audit retention.
         self.runner.settings = settings
+        if self.runner.parts is not None:
+            self.runner.parts.settings = settings
+            if self.runner.parts.audit is not None:
+                self.runner.parts.audit.retention = Retention(settings.audit_max_days, settings.audit_max_rows)
         port_changed = settings.port != old.port
         lifetimes_changed = (settings.access_token_ttl, settings.refresh_token_ttl) != (
             old.access_token_ttl,
@@ -264,6 +323,53 @@ class TrayApp(QObject):
             status = self.controller.status()
             port = settings.port if port_changed or status.state is ServerState.ERROR else status.port
             self.controller.restart(settings, port)
+
+    # -- held calls (tool policy Ask) --------------------------------------------------------------
+
+    def answer_call(self, call_id: str, allow: bool, answer_for: str) -> None:
+        """The owner's answer from the prompt: written and passed to the waiting call off the GUI thread."""
+
+        def failed(exc: Exception) -> None:
+            self.notify("The answer did not reach the call", str(exc), "dashboard", True)
+
+        run_task(self.pool, lambda: self.runner.held.answer(call_id, allow, answer_for, by="tray"),
+                 None, failed, self)
+
+    # -- step-up: "Give <client> access to <group>?" ------------------------------------------------
+
+    def offer_scope(self, refusal: object) -> None:
+        """A client called a tool its sign-in may not use: offer to extend the sign-in (once at a time)."""
+        if not isinstance(refusal, ScopeRefusal) or self.runner.parts is None:
+            return
+        key = (refusal.grant_id, refusal.scope)
+        if key in self._offers_open:
+            return
+        self._offers_open.add(key)
+        store = self.runner.parts.store
+
+        def lookup() -> str:
+            info = store.client_info(refusal.client_id) or {}
+            name = info.get("client_name")
+            return name if isinstance(name, str) and name else "An unnamed client"
+
+        def ask(name: object) -> None:
+            group = GROUPS[refusal.group]
+            try:
+                yes = dialogs.ask(
+                    self.dashboard, f"Give {name} access to {group.title.lower()}?",
+                    f"“{name}” tried to call {refusal.tool}, which needs the permission {refusal.scope} "
+                    f"({group.description[:1].lower()}{group.description[1:]}). Its sign-in does not have "
+                    "it.\n\nGive it that permission? It applies from the client's next request; you can revoke "
+                    "the sign-in at any time.")
+            finally:
+                self._offers_open.discard(key)
+            if yes:
+                run_task(self.pool, lambda: store.extend_grant(refusal.grant_id, [refusal.scope]),
+                         lambda now: self.notify("Access extended", f"{name} may now use {group.title.lower()}.",
+                                                 "dashboard", False, quiet=True),
+                         lambda exc: self.notify("Access not extended", str(exc), "dashboard", True), self)
+
+        run_task(self.pool, lookup, ask, lambda exc: self._offers_open.discard(key), self)
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -299,6 +405,10 @@ class TrayApp(QObject):
         """After the event loop: hide the tray, stop the server, close the stores."""
         if self.tray is not None:
             self.tray.hide()
+        self._unsubscribe_held()
+        if self._scope_listener in self.runner.scope_listeners:
+            self.runner.scope_listeners.remove(self._scope_listener)
+        self.prompt.hide()
         self.dashboard.hide()
         self.runner.approval_events.unsubscribe(self.approval_signals.on_arrived)
         self.approvals.hide()

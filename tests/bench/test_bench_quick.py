@@ -22,6 +22,13 @@ def test_quick_benchmark_runs_and_every_call_succeeds(tmp_path: Path) -> None:
             run = figures["calls"][server][concurrency]
             assert run["calls"] > 0 and run["failures"] == 0, (server, concurrency, run)
             assert run["calls_per_s"] > 0 and 0 < run["p50_ms"] <= run["p99_ms"]
+    for audit in ("on", "off"):
+        for concurrency in ("1", "8"):
+            run = figures["audit"][audit][concurrency]
+            assert run["calls"] > 0 and run["failures"] == 0 and run["calls_per_s"] > 0, (audit, run)
+    assert figures["audit"]["rows"] >= figures["audit"]["on"]["1"]["calls"]  # every audited call left a row
+    assert figures["audit"]["rows_off"] == 0  # the reference really ran without the audit log
+    assert figures["audit"]["writer"]["verify_ok"] == 1.0
     assert len(figures["tokens"]) == 3
     for level in figures["tokens"].values():
         assert level["calls"] > 0 and level["failures"] == 0 and level["calls_per_s"] > 0
@@ -32,4 +39,5 @@ def test_quick_benchmark_runs_and_every_call_succeeds(tmp_path: Path) -> None:
     report = out.read_text()
     assert "## Machine" in report and "CPUs:" in report and "mcp " in report
     assert "bare mcp SDK" in report and "100" in report
+    assert "Calls/s with / without the audit log" in report
     assert "| 1 | MCP Tray" in done.stdout  # the table is printed too

@@ -149,3 +149,22 @@ def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
         for t in threads:
             t.join()
         assert errors == []
+
+
+def test_a_second_store_in_one_process_keeps_the_first_ones_locks(data_dir: Path) -> None:
+    """Opening the file again (a second Store: the audit writer, the tray's approval desk) must not drop
+    the first connection's SQLite locks; else another process's close deletes the WAL under it."""
+    import subprocess
+    import sys
+
+    first = Store(data_dir)
+    approval_id = _pending(first)
+    second = Store(data_dir)  # as the server's audit writer and the tray's reader do
+    writer = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+              " c.execute(\"UPDATE approvals SET status = 'denied'\"); c.commit(); c.close()")
+    subprocess.run([sys.executable, "-c", writer, str(data_dir / DB_NAME)], check=True, timeout=30)
+    seen = first.get_approval(approval_id)
+    assert seen is not None and seen.status == "denied"  # the other process's write is seen
+    assert (data_dir / f"{DB_NAME}-wal").exists()  # and the WAL is still there for us
+    second.close()
+    first.close()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from app.server.runner import ServerRunner
 from tests.support.consent import answer_consent, query_of
@@ -49,9 +50,13 @@ async def test_token_without_files_scope_neither_lists_nor_calls_file_tools(
         names = await tool_names(session)
         assert "add" in names
         assert not set(FILE_TOOLS) & set(names)
-        refused = await session.call_tool("read_file", {"path": "Notes/todo.txt"})
-        assert refused.is_error
-        assert "tools:files" in text_of(refused) and "milk" not in text_of(refused)
+        if transport == "mcp":  # HTTP 403 insufficient_scope (step-up; tests/audit/test_step_up.py)
+            with pytest.raises(MCPError):
+                await session.call_tool("read_file", {"path": "Notes/todo.txt"})
+        else:
+            refused = await session.call_tool("read_file", {"path": "Notes/todo.txt"})
+            assert refused.is_error
+            assert "tools:files" in text_of(refused) and "milk" not in text_of(refused)
         added = await session.call_tool("add", {"a": 2, "b": 3})
         assert text_of(added) == "5"
 

@@ -74,5 +74,6 @@ def test_menu_items_call_the_app(tray: tuple[Tray, ServerController, Host]) -> N
         "reset_client_sign_in",
         "open_settings",
         "open_logs",
+        "panic",
         "quit",
     ]
