@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import time
 
 from starlette.requests import Request
@@ -51,16 +52,20 @@ LOOPBACK_REFUSAL = ("Passkeys are used on the public URL only. On this computer,
 class Refused(Exception):
     """A passkey request answered with `status` and a sentence."""
 
-    def __init__(self, status: int, description: str, error: str = "invalid_request") -> None:
+    def __init__(self, status: int, description: str, error: str = "invalid_request", retry_after: int = 0) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.error = error
+        self.retry_after = retry_after
 
 
 def _json_error(exc: Refused) -> Response:
+    headers = {"Cache-Control": "no-store"}
+    if exc.retry_after:
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
-                        headers={"Cache-Control": "no-store"})
+                        headers=headers)
 
 
 class PasskeyEndpoints:
@@ -86,8 +91,9 @@ class PasskeyEndpoints:
         if self.limiter.limits.enabled:
             wait = self.limiter.take("passkey", way.client_address or "?", self.limiter.limits.passkey_per_address)
             if wait:
-                raise Refused(429, f"Too many passkey requests; try again in {max(1, round(wait))} s",
-                              "too_many_requests")
+                seconds = max(1, math.ceil(wait))
+                raise Refused(429, f"Too many passkey requests; try again in {seconds} s", "too_many_requests",
+                              seconds)
 
     @staticmethod
     def _same_origin(request: Request, rp: RelyingParty) -> None:

@@ -253,7 +253,8 @@ class TrayApp(QObject):
         if not dialogs.ask(
             self.dashboard, "Revoke everything and stop?",
             "Every client's sign-in is revoked at once, calls and sign-in requests waiting for you are "
-            "denied, remote access is closed, every open connection is closed and the server stops.\n\nClients must sign in again, and you approve each.",
+            "denied, remote access is closed, every open connection is closed and the server stops.\n\n"
+            "Clients must sign in again, and you approve each.",
         ):
             return
         parts = self.runner.parts

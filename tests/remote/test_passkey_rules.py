@@ -135,9 +135,10 @@ def test_passkey_endpoints_are_rate_limited(public_server: ServerRunner) -> None
     assert public_server.parts is not None
     public_server.parts.limiter.reset(RateLimits(passkey_per_address=Limit(3, 0.001)))
     wait = _remote_wait(public_server)
-    statuses = [httpx.post(f"{public_server.base_url}/passkeys/approve/options", json={"wait": wait},
-                           headers=via_proxy() | {"Origin": PUBLIC}).status_code for _ in range(5)]
-    assert statuses[:3] == [409, 409, 409] and statuses[3:] == [429, 429]
+    answers = [httpx.post(f"{public_server.base_url}/passkeys/approve/options", json={"wait": wait},
+                          headers=via_proxy() | {"Origin": PUBLIC}) for _ in range(5)]
+    assert [a.status_code for a in answers] == [409, 409, 409, 429, 429]
+    assert int(answers[3].headers["retry-after"]) >= 1 and "Too many passkey" in answers[3].json()["error_description"]
     # Another caller address has its own budget.
     other = httpx.post(f"{public_server.base_url}/passkeys/approve/options", json={"wait": wait},
                        headers=via_proxy(caller="198.51.100.9") | {"Origin": PUBLIC})
