@@ -16,7 +16,7 @@ if [ "$want_test" = 1 ]; then
   # the packaged app: gcc links the trimmed ICU data (packaging/icu_trim.py); desktop-file-validate
   packages+=(gcc binutils desktop-file-utils)
   # remote access: real reverse proxies in front of `serve --public-url` (tests/remote), openssl for nginx's cert
-  packages+=(caddy nginx openssl)
+  packages+=(caddy nginx openssl libnss3-tools)  # certutil: chromium trusts Caddy's root (passkey tests)
 fi
 if ! python3 -m venv --help >/dev/null 2>&1; then packages+=(python3-venv); fi
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import time
+from collections.abc import Callable
 
 from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
@@ -40,9 +41,12 @@ POLL_MS = 1000  # how often the open page asks whether the owner has answered
 class ConsentEndpoint:
     """GET /consent (the waiting page or, once answered, the 303 onward) and GET /consent/status."""
 
-    def __init__(self, store: Store, signer: ConsentSigner) -> None:
+    def __init__(self, store: Store, signer: ConsentSigner,
+                 passkey_block: Callable[[PendingApproval, str], str] | None = None) -> None:
         self.store = store
         self.signer = signer
+        # The passkey part of the page (HTML, "" when not offered), for remote requests: see passkey_pages.
+        self.passkey_block = passkey_block
 
     def _approval(self, request: Request) -> PendingApproval | Response:
         token = request.query_params.get("wait")
@@ -121,6 +125,7 @@ class ConsentEndpoint:
         if found.listener:
             note = f"{note}; {found.listener}"
         token = request.query_params.get("wait", "")
+        passkey_html = self.passkey_block(found, token) if self.passkey_block is not None else ""
         page = render(
             "waiting.html",
             client_name=identity.name,
@@ -137,5 +142,8 @@ class ConsentEndpoint:
             expires=time.strftime("%H:%M", time.localtime(found.expires_at)),
             status_url=f"/consent/status?wait={token}",
             poll_ms=str(POLL_MS),
+            passkey_html=passkey_html,
+            foot_lead=("Without your passkey, nothing on this page can approve." if passkey_html
+                       else "Nothing on this page can approve."),
         )
         return HTMLResponse(page, headers=security_headers(scripts=True))

@@ -15,11 +15,13 @@ from app.commands import (
     calls_cli,
     configure,
     panic_cli,
+    passkeys_cli,
     serve,
     store_cli,
     tools_cli,
 )
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
-    serve, approvals_cli, store_cli, tools_cli, configure, bridge, autostart_cli, audit_cli, calls_cli, panic_cli,
+    serve, approvals_cli, passkeys_cli, store_cli, tools_cli, configure, bridge, autostart_cli, audit_cli, calls_cli,
+    panic_cli,
 )

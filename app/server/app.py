@@ -40,6 +40,7 @@ from app.auth.metadata import (
 )
 from app.auth.origins import PublicOrigin, ServerIdentity, current_origin
 from app.auth.pages import message_page
+from app.auth.passkey_pages import PasskeyEndpoints
 from app.auth.provider import StoreProvider, TokenLifetimes
 from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
@@ -145,7 +146,8 @@ def build_app(parts: ServerParts) -> Starlette:
                            step_up.challenge if challenge else None)
 
     authorize = AuthorizeEndpoint(provider, store, parts.limiter)
-    consent = ConsentEndpoint(store, parts.signer)
+    passkeys = PasskeyEndpoints(store, identity, parts.signer, parts.limiter)
+    consent = ConsentEndpoint(store, parts.signer, passkeys.waiting_block)
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity, provider)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
@@ -177,6 +179,13 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/authorize", authorize.handle, methods=["GET", "POST"]),
         Route("/consent", consent.handle, methods=["GET", "POST"]),
         Route("/consent/status", consent.status, methods=["GET"]),
+        Route("/passkeys/enroll", passkeys.enroll_page, methods=["GET"]),
+        Route("/passkeys/enroll/options", passkeys.enroll_options, methods=["POST"]),
+        Route("/passkeys/enroll/verify", passkeys.enroll_verify, methods=["POST"]),
+        Route("/passkeys/approve/options", passkeys.approve_options, methods=["POST"]),
+        Route("/passkeys/approve/verify", passkeys.approve_verify, methods=["POST"]),
+        Route("/passkeys/approve", passkeys.choices_page, methods=["GET"]),
+        Route("/passkeys/approve", passkeys.answer, methods=["POST"]),
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
@@ -187,6 +196,7 @@ def build_app(parts: ServerParts) -> Starlette:
         Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
         static("waiting.js", "web/waiting.js", "text/javascript"),
+        static("passkey.js", "web/passkey.js", "text/javascript"),
         static("icon.svg", "icons/mcp-tray.svg", "image/svg+xml"),
     ]
 

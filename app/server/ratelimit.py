@@ -50,6 +50,8 @@ class RateLimits:
     # A busy agent makes a few MCP requests per tool call; these only stop a runaway or a flood.
     remote_per_address: Limit = Limit(600, 20.0)
     remote_per_client: Limit = Limit(600, 10.0)
+    # The passkey endpoints, per caller address: a few ceremonies a minute is plenty for one person.
+    passkey_per_address: Limit = Limit(60, 0.5)
     enabled: bool = True
 
     @classmethod
@@ -70,6 +72,7 @@ class RateLimits:
             base.authorize_activity.scaled(factor),
             base.remote_per_address.scaled(factor),
             base.remote_per_client.scaled(factor),
+            base.passkey_per_address.scaled(factor),
         )
 
 

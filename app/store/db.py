@@ -179,6 +179,38 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (client_id, tool)
     );
     """,
+    # -> +1: passkeys, for approving on the waiting page through the public URL. Enrolment links
+    # (minted by the owner in the tray or CLI) and WebAuthn challenges are single use and kept as
+    # hashes; a passkey is bound to the RP ID (the public host) it was made for.
+    """
+    CREATE TABLE passkeys (
+        id             TEXT PRIMARY KEY,        -- short id for `mcp-tray passkeys remove ID`
+        name           TEXT NOT NULL,
+        rp_id          TEXT NOT NULL,           -- the public host it was registered on
+        credential_id  BLOB NOT NULL UNIQUE,
+        public_key     BLOB NOT NULL,           -- COSE public key
+        sign_count     INTEGER NOT NULL DEFAULT 0,
+        created_at     REAL NOT NULL,
+        last_used_at   REAL
+    );
+    CREATE TABLE passkey_enrolments (
+        token_hash     TEXT PRIMARY KEY,        -- SHA-256 of the link's token
+        name           TEXT NOT NULL,
+        origin         TEXT NOT NULL,           -- the public origin the link is for
+        created_at     REAL NOT NULL,
+        expires_at     REAL NOT NULL,
+        used_at        REAL
+    );
+    CREATE TABLE passkey_challenges (
+        secret_hash    TEXT PRIMARY KEY,        -- SHA-256 of a challenge or of a session token
+        purpose        TEXT NOT NULL CHECK (purpose IN ('register', 'approve', 'session')),
+        subject        TEXT NOT NULL,           -- enrolment token hash, or approval id
+        passkey_id     TEXT,                    -- sessions: the passkey that was just used
+        created_at     REAL NOT NULL,
+        expires_at     REAL NOT NULL,
+        used_at        REAL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

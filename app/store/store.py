@@ -20,6 +20,7 @@ from app.store.audit import AuditTable
 from app.store.db import DB_NAME, Database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
 from app.store.held import HeldTable
+from app.store.passkeys import PasskeyStore
 from app.store.rows import (
     ClientGroup,
     ClientRow,
@@ -53,6 +54,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.db = Database(data_dir / DB_NAME)
+        self.passkeys = PasskeyStore(self.db)
         self.audit = AuditTable(self.db)
         self.held = HeldTable(self.db)
 

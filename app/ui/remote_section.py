@@ -45,7 +45,7 @@ class RemoteSection(QGroupBox):
         self.tunnel = QLineEdit()
         self.tunnel.setObjectName("cloudflaredTunnel")
         self.tunnel.setPlaceholderText("the name of your named tunnel")
-        form = QFormLayout(self)
+        form = self.form = QFormLayout(self)
         form.addRow("Reached through", self.ingress)
         form.addRow("Public URL", self.public_url)
         form.addRow("Trusted proxy addresses", self.trusted)
@@ -62,6 +62,10 @@ class RemoteSection(QGroupBox):
         note.setWordWrap(True)
         note.setMinimumHeight(note.fontMetrics().lineSpacing() * 3)
         form.addRow(note)
+
+    def add_passkeys(self, passkeys: QWidget) -> None:
+        """Show the passkeys part (for approving remote sign-ins on the page) in this section."""
+        self.form.addRow("Passkeys", passkeys)
 
     def load(self, settings: Settings) -> None:
         """Show these settings."""

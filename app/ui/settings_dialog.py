@@ -26,6 +26,7 @@ from app.config import Settings
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
 from app.ui.other_clients import OtherClientsSection
+from app.ui.passkeys_section import PasskeysSection
 from app.ui.remote_section import RemoteSection, save_ngrok_token
 from app.ui.tasks import run_task
 
@@ -101,6 +102,9 @@ class SettingsDialog(QDialog):
         form.addRow(note)
 
         self.remote = RemoteSection()
+        self.passkeys = PasskeysSection(data_dir, lambda: self.remote.public_url.text().strip()
+                                        or self.original.public_url)
+        self.remote.add_passkeys(self.passkeys)
         calls = QGroupBox("Tool calls")
         calls_form = QFormLayout(calls)
         calls_form.addRow("Wait for my answer", self.ask_timeout)
@@ -144,6 +148,7 @@ class SettingsDialog(QDialog):
         # What the OS has registered is the truth (the user may have removed the entry by hand).
         self.start_at_login.setChecked(autostart.is_enabled())
         self.remote.load(settings)
+        self.passkeys.refresh()
         self.error.hide()
         self.claude.refresh()
         self.other_clients.refresh()

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from app.config import Settings
 from app.server.runner import ServerState
+from app.store.store import Store
 from app.ui.tray_app import TrayApp
 from tests.remote.headers import PUBLIC, mint, via_proxy
 from tests.support.oauth import register
@@ -83,3 +84,37 @@ def test_settings_remote_section_checks_and_saves(qtbot: QtBot, app: TrayApp, da
     assert (saved.public_url, saved.trusted_proxies, saved.remote_auto_off) == (
         PUBLIC + ":8443", ["10.0.0.5", "::1"], "midnight")
     assert app.runner.public.trusts("10.0.0.5") and not app.runner.public.trusts("127.0.0.1")
+
+
+def test_settings_passkeys_add_list_and_remove(qtbot: QtBot, app: TrayApp, data_dir: Path) -> None:
+    app.open_settings()
+    dialog = app.settings_dialog
+    assert dialog is not None
+    section = dialog.passkeys
+    opened: list[str] = []
+    section.open_url = lambda url: opened.append(url) or True
+    dialog.remote.public_url.setText("")
+    assert section.add("phone") is None and "Remote access is not set up" in section.status.text()
+    assert opened == []
+    dialog.remote.public_url.setText(PUBLIC)
+    link = section.add("phone")
+    assert link is not None and opened == [link] and link.startswith(f"{PUBLIC}/passkeys/enroll?t=")
+    # The link works once; make the passkey in the store as the enrolment page's server would.
+    store = Store(data_dir)
+    try:
+        enrolment = store.passkeys.enrolment(link.split("t=", 1)[1], PUBLIC)
+        key = store.passkeys.add(enrolment, "mcp.example.test", b"credential", b"key", 0)
+    finally:
+        store.close()
+    section.refresh()
+    assert section.list.count() == 1 and section.list.item(0).text().startswith("phone — for mcp.example.test")
+    section.list.setCurrentRow(0)
+    assert section.remove_button.isEnabled()
+    section.remove_selected()
+    assert "Removed the passkey phone" in section.status.text()
+    store = Store(data_dir)
+    try:
+        assert store.passkeys.get(key.id) is None
+    finally:
+        store.close()
+    assert not section.remove_button.isEnabled() and "No passkeys" in section.list.item(0).text()
