@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.calls import CallFigures
+from bench.idle import report as idle_report
 
 PACKAGES = ("mcp", "uvicorn", "starlette", "anyio", "httptools", "uvloop", "authlib", "PySide6-Essentials")
 HISTORY = Path(__file__).with_name("history.md")
@@ -105,6 +106,16 @@ def markdown(results: dict[str, Any], quick: bool) -> str:
              "the SQLite file by another process while the server runs).", "",
              *tokens_table(results["tokens"]), "",
              "## 3. Start-up and memory", "", *start_table(results["serve"], results["growth"], results["gui"]), ""]
+    if "idle" in results:
+        lines += ["## 4. The tray app at rest", "",
+                  "`python -m bench.idle`: the real tray app under Xvfb with trayer, no client connected, sampled "
+                  "with psutil after a 15 s warm-up; then a process that shows the dashboard runs 3,600 of its "
+                  "refreshes (an hour at one a second).", ""]
+        idle_results = results["idle"]
+        if isinstance(idle_results, str):
+            lines += [f"Not measured: {idle_results}", ""]
+        else:
+            lines += [idle_report(idle_results["idle"], idle_results["hour"]), ""]
     if HISTORY.exists():
         lines += [HISTORY.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)

@@ -51,10 +51,14 @@ def run_serve(data_dir: Path, host: str, port: int | None) -> int:
         return 1
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
-    while not stop.wait(0.5):
-        if runner.state is not ServerState.RUNNING:
-            print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)
-            runner.close()
-            return 1
+    # Woken by a signal or by the server thread ending; no polling. (Windows cannot interrupt a plain
+    # wait with Ctrl+C, so there it looks twice a second.)
+    runner.on_thread_end = stop.set
+    while not stop.wait(0.5 if sys.platform == "win32" else None):
+        pass
+    if runner.state is not ServerState.RUNNING:
+        print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)
+        runner.close()
+        return 1
     runner.close()
     return 0

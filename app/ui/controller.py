@@ -1,8 +1,9 @@
 """The GUI's handle on the ServerRunner: start, stop and restart off the GUI thread; state as signals.
 
-The runner's server thread never touches Qt. This object polls its thread-safe state twice a
-second and turns changes into signals, which is also how a server that died on its own (or never
-bound its port) reaches the tray as a notification instead of a silent dead thread.
+The runner's server thread never touches Qt. Nothing here polls: the start, stop and restart jobs
+report when they finish, and the runner calls back from its server thread as that thread ends; that
+call crosses to the GUI thread as a queued signal, which is how a server that died on its own reaches
+the tray as a notification instead of a silent dead thread.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import urllib.request
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.config import Settings
 from app.server.runner import PortInUseError, ServerRunner, ServerState
@@ -21,7 +22,6 @@ from app.ui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 500
 READY_TIMEOUT = 15.0
 
 
@@ -56,6 +56,7 @@ class ServerController(QObject):
     changed = Signal()  # anything in status() may differ
     start_failed = Signal(str, bool)  # message, the port was taken
     stopped_unexpectedly = Signal(str)
+    _thread_ended = Signal()  # emitted on the server thread; delivered queued on the GUI thread
 
     def __init__(self, runner: ServerRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -65,10 +66,15 @@ class ServerController(QObject):
         self._busy = False
         self._keyring_problem: str | None = None
         self._last: ServerState = runner.state
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self._poll)
-        self._timer.start()
+        self._thread_ended.connect(self._poll)
+        runner.on_thread_end = self._server_thread_ended
+
+    def _server_thread_ended(self) -> None:
+        """On the server thread: hand over to the GUI thread (a no-op once this object is gone)."""
+        try:
+            self._thread_ended.emit()
+        except RuntimeError:  # the Qt object was deleted at quit
+            log.debug("server thread ended after the controller")
 
     @property
     def busy(self) -> bool:
@@ -94,6 +100,7 @@ class ServerController(QObject):
         )
 
     def _poll(self) -> None:
+        """Compare the runner's state with the last one seen; announce a change."""
         state = self.runner.state
         if state is self._last:
             return
@@ -176,6 +183,7 @@ class ServerController(QObject):
 
     def shutdown(self, timeout_ms: int = 8000) -> None:
         """At quit: wait for a start/stop in progress, then stop the server and close the store."""
-        self._timer.stop()
         self._pool.waitForDone(timeout_ms)
+        if self.runner.on_thread_end == self._server_thread_ended:
+            self.runner.on_thread_end = None
         self.runner.close()
