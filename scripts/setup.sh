@@ -59,14 +59,23 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" = "$wanted" ]; then
   say "$venv: up to date"
 else
   rm -f "$stamp"
-  say "$venv: installing MCP Tray and its dependencies (the first time takes a minute or two) ..."
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  log="$venv/pip.log"
+  say "$venv: installing MCP Tray and its dependencies (the first time takes a minute or two; log: $log) ..."
+  pip_install() {
+    if ! "$venv/bin/python" -m pip install --disable-pip-version-check "$@" >>"$log" 2>&1; then
+      tail -n 40 "$log" >&2
+      say "pip failed (the whole log is in $log)"
+      exit 1
+    fi
+  }
+  : >"$log"
+  pip_install --upgrade pip
   if [ "$want_test" = 1 ]; then
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,bundle]'
+    pip_install -e '.[test,bundle]'
     # A tiny plugin package whose entry points the tool tests must discover (tests/tools/).
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check ./tests/plugins/mcp-tray-sample-plugin
+    pip_install ./tests/plugins/mcp-tray-sample-plugin
   else
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e .
+    pip_install -e .
   fi
   echo "$wanted" >"$stamp"
   say "$venv: installed"
