@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.commands import COMMAND_MODULES
 from app.config import log_dir, resolve_data_dir
 from app.logging_setup import configure
 from app.permissions import UnsafePathError, set_private_umask
@@ -34,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mcp-tray {__version__}")
     parser.add_argument("--port", type=int, help="port for the server (default: from settings, 8787)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from app.commands import COMMAND_MODULES  # here, not at the top: `bridge URL` skips all of them
+
     for module in COMMAND_MODULES:
         module.register(sub, common)
     return parser
@@ -46,9 +47,32 @@ def has_display() -> bool:
     return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+def _plain_bridge(argv: Sequence[str]) -> str | None:
+    """The URL of `bridge URL` given with nothing else (how clients start the bridge), else None."""
+    if len(argv) == 2 and argv[0] == "bridge" and not argv[1].startswith("-"):
+        return argv[1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `mcp-tray` and `python -m app`."""
     set_private_umask()  # before anything is created: the database, its -wal and -shm, logs, settings
+    args_given = list(sys.argv[1:] if argv is None else argv)
+    url = _plain_bridge(args_given)
+    if url is not None:
+        # Claude Desktop starts the bridge at its own start and waits for it: skip building the whole
+        # command line (it imports every command module) and go straight to the quick start.
+        from app.commands.bridge import valid_url
+
+        problem = valid_url(url)
+        if problem is None:
+            try:
+                configure(log_dir(resolve_data_dir(None)), console_level=logging.WARNING)
+            except UnsafePathError as exc:  # the bridge needs no data dir: say why there is no log, go on
+                print(f"mcp-tray: no log file: {exc.refusing('use')}", file=sys.stderr)
+            from app.bridge.fast import main as run_bridge
+
+            return run_bridge(url)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

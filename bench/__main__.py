@@ -11,11 +11,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import audit, calls, report, startup, tokens
+from bench import audit, calls, idle, report, startup, tokens
 from bench.procs import REPO
 
 
-def run(quick: bool, gui: bool) -> dict[str, Any]:
+def run_idle(seconds: float) -> dict[str, Any] | str:
+    """The tray app at rest, with and without its dashboard, and after an hour-equivalent of dashboard use."""
+    why_not = startup.gui_available()
+    if why_not:
+        return why_not
+    return {"idle": [idle.run_idle(seconds, dashboard=False), idle.run_idle(seconds, dashboard=True)],
+            "hour": idle.run_dashboard_hour(3600)}
+
+
+def run(quick: bool, gui: bool, idle_seconds: float = 600.0) -> dict[str, Any]:
     """Every part, in an order that keeps each server alone on the machine."""
     n_calls, rounds = (200, 1) if quick else (2000, 3)
     levels = [10, 100, 1000] if quick else [10, 1000, 100_000]
@@ -33,6 +42,10 @@ def run(quick: bool, gui: bool) -> dict[str, Any]:
         results["growth"] = startup.rss_growth(root / "growth", 300 if quick else 20_000)
         why_not = startup.gui_available() if gui else "not measured in this run (--no-gui)"
         results["gui"] = why_not if why_not else startup.gui_start(root / "gui", 5)
+        if gui:
+            print(f"idle tray app ({idle_seconds:.0f} s with and without the dashboard) ...", file=sys.stderr,
+                  flush=True)
+            results["idle"] = run_idle(idle_seconds)
     return results
 
 
@@ -52,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="MCP Tray benchmarks")
     parser.add_argument("--quick", action="store_true", help="a few hundred calls, small token counts, no GUI")
     parser.add_argument("--no-gui", action="store_true", help="skip the GUI start-up and memory figures")
+    parser.add_argument("--idle-seconds", type=float, default=600.0,
+                        help="length of each idle window of the tray app (600)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "BENCHMARKS.md", help="report file")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures here")
     args = parser.parse_args(argv)
-    results = run(args.quick, gui=not (args.quick or args.no_gui))
+    results = run(args.quick, gui=not (args.quick or args.no_gui), idle_seconds=args.idle_seconds)
     text = report.markdown(results, args.quick)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

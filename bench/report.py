@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.calls import CallFigures
+from bench.idle import report as idle_report
 
 PACKAGES = ("mcp", "uvicorn", "starlette", "anyio", "httptools", "uvloop", "authlib", "PySide6-Essentials")
 HISTORY = Path(__file__).with_name("history.md")
@@ -133,6 +134,16 @@ def markdown(results: dict[str, Any], quick: bool) -> str:
                   "Two `mcp-tray serve` processes from the same code, one without the audit middleware "
                   "(`MCP_TRAY_BENCH_AUDIT_OFF=1`), the same load client, runs alternating; medians over rounds.",
                   "", *audit_table(results["audit"]), ""]
+    if "idle" in results:
+        lines += ["## 5. The tray app at rest", "",
+                  "`python -m bench.idle`: the real tray app under Xvfb with trayer, no client connected, sampled "
+                  "with psutil after a 15 s warm-up; then a process that shows the dashboard runs 3,600 of its "
+                  "refreshes (an hour at one a second).", ""]
+        idle_results = results["idle"]
+        if isinstance(idle_results, str):
+            lines += [f"Not measured: {idle_results}", ""]
+        else:
+            lines += [idle_report(idle_results["idle"], idle_results["hour"]), ""]
     if HISTORY.exists():
         lines += [HISTORY.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)

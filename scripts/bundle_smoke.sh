@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 limit=$((100 * 1024 * 1024))
 if [ -z "${PYTHON:-}" ]; then
   scripts/setup.sh --test
-  PYTHON=.venv/bin/python
+  PYTHON=.venv-test/bin/python
 fi
 export PYTHON
 scripts/bundle.sh

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
-exec .venv/bin/python scripts/soak.py "$@"
+exec .venv-test/bin/python scripts/soak.py "$@"

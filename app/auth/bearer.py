@@ -73,6 +73,7 @@ class LiveConnections:
         # Set (from any thread) when the server is about to stop: the watcher then ends every
         # stream the clean way, instead of uvicorn waiting out its grace period and cancelling.
         self.closing = threading.Event()
+        self._traffic: anyio.Event | None = None  # set by the next track(): the watcher sleeps on it
 
     @contextmanager
     def track(self, token_hash: str) -> Iterator[_Tracked]:
@@ -80,6 +81,9 @@ class LiveConnections:
         tracked = _Tracked()
         with self._lock:
             self._scopes.setdefault(token_hash, set()).add(tracked)
+            traffic, self._traffic = self._traffic, None
+        if traffic is not None:
+            traffic.set()
         try:
             with tracked.scope:
                 yield tracked
@@ -90,6 +94,16 @@ class LiveConnections:
                     members.discard(tracked)
                     if not members:
                         del self._scopes[token_hash]
+
+    async def until_traffic(self) -> None:
+        """Return once something is in flight (at once if something is); call on the server's event loop."""
+        with self._lock:
+            if self._scopes:
+                return
+            if self._traffic is None:
+                self._traffic = anyio.Event()
+            traffic = self._traffic
+        await traffic.wait()
 
     def token_hashes(self) -> list[str]:
         """Hashes of tokens with something in flight."""
@@ -120,8 +134,12 @@ class LiveConnections:
 
 
 async def watch_revocations(store: Store, live: LiveConnections, interval: float = 0.25) -> None:
-    """Forever: cut the streams of tokens that were revoked (by anyone, in any process)."""
+    """Forever: cut the streams of tokens that were revoked (by anyone, in any process).
+
+    With nothing in flight there is nothing to cut: it sleeps until a request comes in.
+    """
     while True:
+        await live.until_traffic()
         await anyio.sleep(interval)
         hashes = live.token_hashes()
         if hashes and live.closing.is_set():

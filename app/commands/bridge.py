@@ -32,7 +32,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     reset.set_defaults(run=reset_command)
 
 
-def _valid_url(url: str) -> str | None:
+def valid_url(url: str) -> str | None:
+    """None for an http(s) URL with a host, else what is wrong with it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"not an http(s) URL: {url!r}"
@@ -41,7 +42,7 @@ def _valid_url(url: str) -> str | None:
 
 def bridge_command(args: argparse.Namespace, data_dir: Path) -> int:
     """Run the bridge (or reset it with --reset)."""
-    problem = _valid_url(args.url)
+    problem = valid_url(args.url)
     if problem:
         print(f"mcp-tray bridge: {problem}", file=sys.stderr)
         return 2
@@ -50,7 +51,7 @@ def bridge_command(args: argparse.Namespace, data_dir: Path) -> int:
     if args.mcp_remote:
         print("mcp-tray bridge: --mcp-remote only goes with --reset", file=sys.stderr)
         return 2
-    from app.bridge.run import run_bridge
+    from app.bridge.fast import main as run_bridge
 
     return run_bridge(args.url)
 
@@ -58,7 +59,7 @@ def bridge_command(args: argparse.Namespace, data_dir: Path) -> int:
 def reset_command(args: argparse.Namespace, data_dir: Path) -> int:
     """Reset client sign-in for our server (or URL)."""
     url = args.url or f"http://{DEFAULT_HOST}:{Settings.load(data_dir).port}/mcp"
-    problem = _valid_url(url)
+    problem = valid_url(url)
     if problem:
         print(f"mcp-tray reset-sign-in: {problem}", file=sys.stderr)
         return 2

@@ -155,11 +155,15 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     if remote.wanted and not _start_remote(runner, run_settings, data_dir):
         runner.close()
         return 1
-    while not stop.wait(0.5):
-        if runner.state is not ServerState.RUNNING:
-            print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)
-            runner.close()
-            return 1
+    # Woken by a signal or by the server thread ending; no polling. (Windows cannot interrupt a plain
+    # wait with Ctrl+C, so there it looks twice a second.)
+    runner.on_thread_end = stop.set
+    while not stop.wait(0.5 if sys.platform == "win32" else None):
+        pass
+    if runner.state is not ServerState.RUNNING:
+        print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)
+        runner.close()
+        return 1
     runner.close()
     return 0
 

@@ -6,6 +6,8 @@ first turns that into PortInUseError in the caller, with the port in the message
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import logging
 import socket
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 __all__ = ["PortInUseError", "ServerRunner", "ServerState", "bind_socket"]
 
 SHUTDOWN_GRACE = 2.0  # seconds open streams get before they are closed on stop
+TICK = 1.0  # seconds between the server loop's housekeeping wake-ups (uvicorn's own loop wakes every 0.1 s)
 
 
 class PortInUseError(OSError):
@@ -63,6 +66,33 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class QuietServer(uvicorn.Server):
+    """uvicorn's Server, waking once a second instead of ten times while idle, and at once when told to stop.
+
+    uvicorn's main loop sleeps 0.1 s between looks at `should_exit`; an idle tray app spent most of
+    its CPU there. Each tick here still refreshes the Date header (uvicorn does that once a second).
+    """
+
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        """Tick until asked to exit."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while not await self.on_tick(0):  # counter 0: uvicorn refreshes its headers on this tick
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK)
+
+    def request_exit(self) -> None:
+        """From any thread: stop serving, without waiting for the next tick."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed already
+                loop.call_soon_threadsafe(wake.set)
+
+
 class ServerRunner:
     """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
 
@@ -75,7 +105,7 @@ class ServerRunner:
         self.settings = settings or Settings.load(data_dir)
         self._secret = secret
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
         self._state = ServerState.STOPPED
         self.error: str | None = None
@@ -88,6 +118,8 @@ class ServerRunner:
         self.remote = RemoteAccess(self.public, lambda: self.parts.store if self.parts is not None else None)
         self.held = HeldCalls()  # calls waiting for the owner; outlives restarts so the tray's prompt stays wired
         self.scope_listeners: list[Callable[[ScopeRefusal], None]] = []  # "give this client access?" offers
+        # Called on the server thread as it ends (asked to or not), so a watcher needs no polling.
+        self.on_thread_end: Callable[[], None] | None = None
 
     @property
     def secret(self) -> Secret:
@@ -161,14 +193,14 @@ class ServerRunner:
             # own handling would rewrite the peer address before the guard could check it.
             proxy_headers=False,
         )
-        server = uvicorn.Server(config)
+        server = QuietServer(config)
         self._server = server
         self.parts.stats.started_at = time.time()
         thread = threading.Thread(target=self._serve, args=(server, sock), name="mcp-server", daemon=True)
         self._thread = thread
         thread.start()
 
-    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+    def _serve(self, server: QuietServer, sock: socket.socket) -> None:
         try:
             server.run(sockets=[sock])
         except BaseException as exc:
@@ -181,6 +213,9 @@ class ServerRunner:
             with self._lock:
                 if self._state is not ServerState.ERROR:
                     self._state = ServerState.STOPPED
+            hook = self.on_thread_end
+            if hook is not None:
+                hook()
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """Block until the server accepts connections (True), or it failed / timed out (False)."""
@@ -215,7 +250,7 @@ class ServerRunner:
             deadline = time.monotonic() + 1.0
             while live.count() and time.monotonic() < deadline and thread.is_alive():
                 time.sleep(0.02)
-        server.should_exit = True
+        server.request_exit()
         thread.join(timeout)
         if self.parts is not None:
             self.parts.live.closing.clear()

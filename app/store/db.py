@@ -261,7 +261,12 @@ def _statements(script: str) -> list[str]:
 
 
 class Database:
-    """A per-thread connection pool over one file; `tx()` runs a function in a write transaction."""
+    """A per-thread connection pool over one file; `tx()` runs a function in a write transaction.
+
+    Connections are keyed by the OS thread, not kept in a `threading.local`: a thread Python did not
+    start (a Qt pool thread) gets a fresh Python thread state, and with it an empty thread-local, each
+    time it calls into Python, which opened (and kept) a new connection on every call.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -274,9 +279,8 @@ class Database:
             os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
             pass
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
+        self._by_thread: dict[int, sqlite3.Connection] = {}
         # Two parts of the app (the server and the GUI's reader) may open a new file at the same
         # moment; switching it to WAL can then report "locked" at once, without waiting.
         for attempt in range(50):
@@ -292,12 +296,14 @@ class Database:
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (created on first use)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        ident = threading.get_ident()
+        conn = self._by_thread.get(ident)
         if conn is None:
+            # A thread that ended leaves its connection to the next thread given the same id: connections
+            # stay bounded by the threads alive at once, and one thread never uses two.
             conn = connect(self.path)
-            self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                self._by_thread[ident] = conn
         return conn
 
     def tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -315,7 +321,6 @@ class Database:
     def close(self) -> None:
         """Close every connection this pool opened."""
         with self._lock:
-            for conn in self._all:
+            for conn in self._by_thread.values():
                 conn.close()
-            self._all.clear()
-        self._local = threading.local()
+            self._by_thread.clear()

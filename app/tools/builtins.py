@@ -14,9 +14,13 @@ from app.tools.spec import ToolSpec, make_spec
 SOURCE = "built-in"
 
 
-def add(a: int | float, b: int | float) -> int | float:
+def add(a: float, b: float) -> float:
     """Add two numbers and return their sum."""
-    return a + b
+    # `float` makes each argument {"type": "number"} in tools/list, as in the seed (a union became
+    # anyOf [integer, number], which the MCP Inspector can only offer as a code editor). A whole sum
+    # comes back as an int, so add(2, 3) reads "5" as the seed's JavaScript answer does, not "5.0".
+    total = a + b
+    return int(total) if float(total).is_integer() and abs(total) < 2**53 else total
 
 
 def builtin_tools(folders: Callable[[], Sequence[Path]]) -> list[ToolSpec]:

@@ -1,8 +1,9 @@
 """The GUI's handle on the ServerRunner: start, stop and restart off the GUI thread; state as signals.
 
-The runner's server thread never touches Qt. This object polls its thread-safe state twice a
-second and turns changes into signals, which is also how a server that died on its own (or never
-bound its port) reaches the tray as a notification instead of a silent dead thread.
+The runner's server thread never touches Qt. Nothing here polls: the start, stop and restart jobs
+report when they finish, and the runner calls back from its server thread as that thread ends; that
+call crosses to the GUI thread as a queued signal, which is how a server that died on its own reaches
+the tray as a notification instead of a silent dead thread.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import json
 import logging
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.config import Settings
 from app.remote.access import RemoteStatus
@@ -23,7 +25,6 @@ from app.ui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 500
 READY_TIMEOUT = 15.0
 
 
@@ -61,6 +62,8 @@ class ServerController(QObject):
     stopped_unexpectedly = Signal(str)
     remote_failed = Signal(str)  # remote access could not start: why, and what to do
     remote_ended = Signal(str)  # remote access went off without the owner asking (its end time)
+    _thread_ended = Signal()  # emitted on the server thread; delivered queued on the GUI thread
+    _remote_changed = Signal()  # emitted on whichever thread changed remote access; queued here
 
     def __init__(self, runner: ServerRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -72,10 +75,24 @@ class ServerController(QObject):
         self._last: ServerState = runner.state
         self._last_remote = runner.remote.status()
         self._remote_stopping = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self._poll)
-        self._timer.start()
+        self._thread_ended.connect(self._poll)
+        runner.on_thread_end = self._server_thread_ended
+        self._remote_changed.connect(self._poll)
+        # Remote access reports its changes (its end time fires on a timer thread): no polling.
+        runner.remote.subscribe(lambda _status: self._emit_queued(self._remote_changed))
+
+    def _server_thread_ended(self) -> None:
+        """On the server thread: hand over to the GUI thread (a no-op once this object is gone)."""
+        try:
+            self._thread_ended.emit()
+        except RuntimeError:  # the Qt object was deleted at quit
+            log.debug("server thread ended after the controller")
+
+    def _emit_queued(self, signal: Any) -> None:
+        try:
+            signal.emit()
+        except RuntimeError:  # the Qt object was deleted at quit
+            log.debug("remote access changed after the controller")
 
     @property
     def busy(self) -> bool:
@@ -102,6 +119,7 @@ class ServerController(QObject):
         )
 
     def _poll(self) -> None:
+        """Compare the runner's state with the last one seen; announce a change."""
         remote = self.runner.remote.status()
         if remote != self._last_remote:
             was_on, self._last_remote = self._last_remote.on, remote
@@ -226,6 +244,7 @@ class ServerController(QObject):
 
     def shutdown(self, timeout_ms: int = 8000) -> None:
         """At quit: wait for a start/stop in progress, then stop the server and close the store."""
-        self._timer.stop()
         self._pool.waitForDone(timeout_ms)
+        if self.runner.on_thread_end == self._server_thread_ended:
+            self.runner.on_thread_end = None
         self.runner.close()

@@ -1,11 +1,16 @@
-"""The dashboard window: server status, active tokens, clients and recent activity, updated live."""
+"""The dashboard window: server status, active tokens, clients and recent activity, updated live.
+
+Only while it is shown: its timers (the status panel's counters, the tokens' relative times) and the
+store's periodic refresh start in showEvent and stop in hideEvent, so a tray app whose window was
+never opened, or was closed again, does no periodic work at all.
+"""
 
 from __future__ import annotations
 
 import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -143,14 +148,34 @@ class Dashboard(QMainWindow):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_MS)
         self._status_timer.timeout.connect(self.update_status)
-        self._status_timer.start()
         self._times_timer = QTimer(self)
         self._times_timer.setInterval(TIMES_MS)
         self._times_timer.timeout.connect(self.tokens.model.refresh_times)
-        self._times_timer.start()
         self.update_status()
         if store.last is not None:
             self.show_snapshot(store.last)
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether the window's periodic updates run (they do exactly while it is shown)."""
+        return self._status_timer.isActive()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Start the live updates, with one at once so nothing shown is stale (also when un-minimised)."""
+        super().showEvent(event)
+        if not self._status_timer.isActive():
+            self.update_status()
+            self.tokens.model.refresh_times()
+            self._status_timer.start()
+            self._times_timer.start()
+        self.store.set_shown(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Stop every periodic update while nobody sees the window (hidden to the tray, or minimised)."""
+        super().hideEvent(event)
+        self._status_timer.stop()
+        self._times_timer.stop()
+        self.store.set_shown(False)
 
     def update_status(self) -> None:
         """Read the controller's non-blocking status into the panel."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.config import DEFAULT_HOST, Settings
@@ -22,20 +23,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SIGNAL_POLL_MS = 200  # Python runs signal handlers only between bytecodes; this gives it a chance
+class SignalWaker:
+    """SIGTERM and SIGINT quit the app, without a timer waking Python up to look for them.
 
+    Python runs its signal handlers only between bytecodes, and the Qt event loop runs no bytecode
+    while it waits. The C-level handler writes the signal number to a socket (`signal.set_wakeup_fd`);
+    a QSocketNotifier on the other end wakes the loop, and the Python handler runs as that slot does.
+    """
 
-def _install_signal_handlers(app: TrayApp) -> QTimer:
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: quitting", signum)
-        app.quit()
+    def __init__(self, app: TrayApp) -> None:
+        self._reader, self._writer = socket.socketpair()
+        for sock in (self._reader, self._writer):
+            sock.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._writer.fileno())
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    timer = QTimer()
-    timer.timeout.connect(lambda: None)
-    timer.start(SIGNAL_POLL_MS)
-    return timer
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %d: quitting", signum)
+            app.quit()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def _drain(self) -> None:
+        try:
+            while self._reader.recv(64):
+                pass
+        except OSError:  # nothing left (BlockingIOError) or closed
+            return
+
+    def stop(self) -> None:
+        """Give the wake-up fd back and close the sockets."""
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous)
+        self._reader.close()
+        self._writer.close()
 
 
 def run_gui(data_dir: Path, port: int | None) -> int:
@@ -73,10 +96,10 @@ def run_gui(data_dir: Path, port: int | None) -> int:
     runner = ServerRunner(data_dir, DEFAULT_HOST, settings.port if port is None else port, settings, pid_file=True)
     app = TrayApp(data_dir, runner, tray_icon=early_icon)
     instance.show_requested.connect(app.open_dashboard)
-    timer = _install_signal_handlers(app)
+    waker = SignalWaker(app)
     app.start(start_server=settings.start_server_on_launch or port is not None)
     code = qt_app.exec()
-    timer.stop()
+    waker.stop()
     log.info("event loop ended (%d); stopping the server", code)
     app.shutdown()
     instance.close()

@@ -101,6 +101,7 @@ class StatusPanel(QFrame):
         grid.setColumnStretch(3, 2)
         outer.addLayout(grid)
         self._state = ServerState.STOPPED
+        self._shown_look: tuple[object, ...] | None = None
 
     def _toggle(self) -> None:
         (self.stop_clicked if self._state is ServerState.RUNNING else self.start_clicked).emit()
@@ -110,9 +111,12 @@ class StatusPanel(QFrame):
         self._state = status.state
         words, colour = state_words(status)
         self.state_label.setText(words)
-        self.state_label.setStyleSheet(f"color: {colour};")
         size = self.state_label.fontMetrics().height()
-        self.icon.setPixmap(state_icon(status.state).pixmap(size, size))
+        look = (colour, status.state, size)
+        if look != self._shown_look:  # a style sheet re-polishes the widget: only when it changes
+            self._shown_look = look
+            self.state_label.setStyleSheet(f"color: {colour};")
+            self.icon.setPixmap(state_icon(status.state).pixmap(size, size))
         self.toggle.setText("Stop server" if status.state is ServerState.RUNNING else "Start server")
         self.toggle.setEnabled(not status.busy)
         self.copy.setEnabled(status.url is not None)
@@ -130,7 +134,9 @@ class StatusPanel(QFrame):
             if error is None or status.state is not ServerState.ERROR:
                 error, at = stats.last_error, stats.last_error_at
         v["error"].setText("none" if not error else (f"{error} (at {clock(at)})" if at else error))
-        v["error"].setStyleSheet("" if not error else "color: #c0241c;")
+        error_style = "" if not error else "color: #c0241c;"
+        if v["error"].styleSheet() != error_style:
+            v["error"].setStyleSheet(error_style)
         v["error"].setToolTip(time.strftime("%c", time.localtime(at)) if at else "")
         v["remote"].setText(remote_words(status.remote))
         failed = status.remote is not None and status.remote.error is not None

@@ -2,6 +2,12 @@
 
 The worker has its own Store (its own SQLite connection) on one dedicated thread, so the GUI
 thread never waits on the disk or on a write lock the server holds.
+
+Nothing polls while no window shows the data: the service watches the database files (any writer,
+this process's server or a CLI command in another, touches them) and reads a fresh snapshot shortly
+after they change, which is all the tray's notifications need. While a window shows the lists it
+calls `set_shown(True)`, which adds a slow periodic refresh for what changes without a write
+(tokens expiring); `set_shown(False)` stops it.
 """
 
 from __future__ import annotations
@@ -12,16 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, QThreadPool, QTimer, Signal
 
 from app.store.audit import AuditFilter, AuditRow
+from app.store.db import DB_NAME
 from app.store.rows import ClientGroup, EventRow, TokenRow
 from app.store.store import Store
 from app.ui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
-REFRESH_MS = 1000
+REFRESH_MS = 10_000  # while shown: tokens expire without anything being written
+SETTLE_MS = 250  # after a change on disk: writes come in bursts, one read covers them
 EVENTS_SHOWN = 200
 
 
@@ -44,11 +52,18 @@ class StoreSnapshot:
     events: tuple[EventRow, ...]
 
 
+def _watched_files(data_dir: Path) -> list[str]:
+    """The database and its write-ahead log (not the -shm file, which readers write too)."""
+    names = (DB_NAME, f"{DB_NAME}-wal")
+    return [str(data_dir / name) for name in names if (data_dir / name).exists()]
+
+
 class StoreService(QObject):
-    """Polls the store for the dashboard and carries out revocations; all on one worker thread."""
+    """Reads the store for the dashboard and the notifier, and carries out revocations; on one worker thread."""
 
     snapshot_ready = Signal(object)  # StoreSnapshot
     audit_ready = Signal(object)  # AuditPage
+    changed_on_disk = Signal()  # the database was written (by anyone), after SETTLE_MS of quiet
     action_done = Signal(str)  # a sentence for the status bar
     action_failed = Signal(str)
 
@@ -61,14 +76,55 @@ class StoreService(QObject):
         self._store: Store | None = None
         self._reading = False
         self._closed = False
+        self._again = False
         self.last: StoreSnapshot | None = None
-        self._timer = QTimer(self)
+        self._timer = QTimer(self)  # the periodic refresh, only while shown
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._disk_changed)
+        self._watcher: QFileSystemWatcher | None = None
 
     def start(self) -> None:
-        """Read now and then every REFRESH_MS."""
-        self._timer.start()
+        """Read once now, then again whenever the database changes on disk."""
+        if self._watcher is None:
+            self._watcher = QFileSystemWatcher(self)
+            self._watcher.fileChanged.connect(self._poke)
+            self._watcher.directoryChanged.connect(self._poke)  # the files appear, or are replaced
+            self._watcher.addPath(str(self.data_dir))
+            self._watch_files()
+        self.refresh()
+
+    @property
+    def shown(self) -> bool:
+        """Whether a window shows the lists (and they are refreshed periodically)."""
+        return self._timer.isActive()
+
+    def set_shown(self, shown: bool) -> None:
+        """A window started or stopped showing the lists: start (with a read now) or stop the refresh."""
+        if shown and not self._closed:
+            if not self._timer.isActive():
+                self._timer.start()
+                self.refresh()
+        else:
+            self._timer.stop()
+
+    def _watch_files(self) -> None:
+        if self._watcher is None:
+            return
+        missing = [f for f in _watched_files(self.data_dir) if f not in self._watcher.files()]
+        if missing:
+            self._watcher.addPaths(missing)
+
+    def _poke(self, _path: str) -> None:
+        if not self._closed and not self._settle.isActive():
+            self._settle.start()
+
+    def _disk_changed(self) -> None:
+        self._watch_files()  # a file that was replaced (or created since) is watched again
+        self.changed_on_disk.emit()
         self.refresh()
 
     def _get_store(self) -> Store:
@@ -83,22 +139,32 @@ class StoreService(QObject):
         )
 
     def refresh(self) -> None:
-        """Read a fresh snapshot unless one is on its way."""
-        if self._reading or self._closed:
+        """Read a fresh snapshot; while one is on its way, read once more after it."""
+        if self._closed:
+            return
+        if self._reading:
+            self._again = True  # the change may have landed after that read began
             return
         self._reading = True
         run_task(self._pool, self._read, self._got, self._read_failed, self)
 
-    def _got(self, snapshot: Any) -> None:
+    def _read_done(self) -> None:
         self._reading = False
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _got(self, snapshot: Any) -> None:
         if self._closed:  # a read that finished after close(): nobody wants it
+            self._reading = False
             return
         self.last = snapshot
         self.snapshot_ready.emit(snapshot)
+        self._read_done()
 
     def _read_failed(self, exc: Exception) -> None:
-        self._reading = False
         log.warning("could not read the store: %s", exc)
+        self._read_done()
 
     def _act(self, fn: Callable[[Store], str]) -> None:
         def job() -> str:
@@ -152,9 +218,13 @@ class StoreService(QObject):
         self._act(lambda s: f"Removed {name} ({sum(s.remove_client(c) for c in ids)} registration(s)).")
 
     def close(self) -> None:
-        """Stop polling, let queued work finish, close the connection."""
+        """Stop refreshing and watching, let queued work finish, close the connection."""
         self._closed = True
         self._timer.stop()
+        self._settle.stop()
+        if self._watcher is not None:
+            self._watcher.deleteLater()
+            self._watcher = None
         self._pool.waitForDone(5000)
         if self._store is not None:
             self._store.close()
