@@ -20,6 +20,21 @@ os.environ.setdefault(owner.SERVERS_FILE_ENV, tempfile.mkstemp(prefix="mcp-tray-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _remember_in_process_servers() -> Iterator[None]:
+    """Every server a test starts in this process is noted with its data dir, so sign-ins in tests
+    can be answered as its owner (tests/support/owner.py) whoever started it (a TrayApp, a fixture)."""
+    original = ServerRunner.start
+
+    def start(self: ServerRunner) -> None:
+        original(self)
+        owner.remember(self.port, self.data_dir)
+
+    ServerRunner.start = start  # type: ignore[method-assign]
+    yield
+    ServerRunner.start = original  # type: ignore[method-assign]
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """An empty data dir for this test only."""
