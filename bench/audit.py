@@ -38,8 +38,8 @@ def run_audit(data_dir: Path, calls: int, rounds: int) -> dict[str, object]:
     """{"on"|"off": {concurrency: figures}, "rows": rows the audited server wrote, "writer": {...}}."""
     on, off = _serve(data_dir / "on", True), _serve(data_dir / "off", False)
     try:
-        tokens = {"on": obtain_tokens(on.base, name="bench").access_token,
-                  "off": obtain_tokens(off.base, name="bench").access_token}
+        tokens = {"on": obtain_tokens(on.base, name="bench", data_dir=data_dir / "on").access_token,
+                  "off": obtain_tokens(off.base, name="bench", data_dir=data_dir / "off").access_token}
         runs: dict[str, dict[int, list[dict[str, float]]]] = {"on": {1: [], 8: []}, "off": {1: [], 8: []}}
         for round_no in range(rounds):
             for concurrency in (1, 8):
