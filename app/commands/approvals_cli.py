@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,40 +132,43 @@ def _find(store: Store, key: str) -> PendingApproval | None:
     return found
 
 
-def approve_command(args: argparse.Namespace, data_dir: Path) -> int:
-    """approve ID [--scope S]... [--for L]."""
+def _answer(data_dir: Path, key: str, answer: Callable[[ApprovalDesk, PendingApproval], str | None]) -> int:
+    """Find the waiting request `key` and answer it; `answer` returns what to print, or None if too late."""
     store = _open(data_dir)
     if store is None:
         return 2
     try:
-        found = _find(store, args.id)
+        found = _find(store, key)
         if found is None:
             return 1
-        done = ApprovalDesk(store).allow(found.approval_id, args.scope, args.lifetime, approver="cli")
-        if done is None:
+        said = answer(ApprovalDesk(store), found)
+        if said is None:
             print(f"mcp-tray: request {found.approval_id} was answered or expired meanwhile", file=sys.stderr)
             return 1
-        how_long = LIFETIMES[args.lifetime][0].lower()
-        print(f"Allowed {found.client_name} ({' '.join(done.granted_scopes)}) for {how_long}; "
-              "its browser page goes on by itself.")
+        print(said)
         return 0
     finally:
         store.close()
+
+
+def approve_command(args: argparse.Namespace, data_dir: Path) -> int:
+    """approve ID [--scope S]... [--for L]."""
+
+    def allow(desk: ApprovalDesk, found: PendingApproval) -> str | None:
+        done = desk.allow(found.approval_id, args.scope, args.lifetime, approver="cli")
+        if done is None:
+            return None
+        how_long = LIFETIMES[args.lifetime][0].lower()
+        return (f"Allowed {found.client_name} ({' '.join(done.granted_scopes)}) for {how_long}; "
+                "its browser page goes on by itself.")
+
+    return _answer(data_dir, args.id, allow)
 
 
 def deny_command(args: argparse.Namespace, data_dir: Path) -> int:
     """deny ID."""
-    store = _open(data_dir)
-    if store is None:
-        return 2
-    try:
-        found = _find(store, args.id)
-        if found is None:
-            return 1
-        if ApprovalDesk(store).deny(found.approval_id, approver="cli") is None:
-            print(f"mcp-tray: request {found.approval_id} was answered or expired meanwhile", file=sys.stderr)
-            return 1
-        print(f"Denied {found.client_name}.")
-        return 0
-    finally:
-        store.close()
+
+    def deny(desk: ApprovalDesk, found: PendingApproval) -> str | None:
+        return None if desk.deny(found.approval_id, approver="cli") is None else f"Denied {found.client_name}."
+
+    return _answer(data_dir, args.id, deny)

@@ -17,10 +17,10 @@ import httpx
 import httpx2
 import pytest
 from mcp import ClientSession, StdioServerParameters
-from mcp.client.auth import OAuthClientProvider, TokenStorage
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 from pydantic import AnyUrl
 
 from app.auth.origins import parse_public_url
@@ -31,6 +31,7 @@ from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, PublicServe, cl
 from tests.support import owner
 from tests.support.clients import mcp_remote_command, mcp_remote_env
 from tests.support.consent import answer_consent, query_of
+from tests.support.memory_storage import MemoryStorage
 from tests.support.oauth import INITIALIZE, MCP_HEADERS
 from tests.support.oauth_flow import run_flow
 from tests.support.signin import sign_in
@@ -72,24 +73,6 @@ def resolved(stack: Setup, monkeypatch: pytest.MonkeyPatch) -> Setup:
     return stack
 
 
-class MemoryStorage(TokenStorage):
-    """Token storage for one SDK client."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 async def sdk_add(url: str, storage: MemoryStorage) -> str:

@@ -123,3 +123,14 @@ def tray_display(number: int, size: str = "1280x800x24") -> Iterator[TrayDisplay
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def tray_display_or_skip(number: int) -> Iterator[TrayDisplay]:
+    """For a module fixture: Xvfb :number with trayer, or skip saying what to install."""
+    import pytest
+
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
+    with tray_display(number) as display:
+        yield display

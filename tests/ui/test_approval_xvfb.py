@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.xdisplay import TrayDisplay, missing_tools, tray_display
+from tests.support.xdisplay import TrayDisplay, tray_display_or_skip
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,11 +25,7 @@ DISPLAY_NUMBER = 93
 
 @pytest.fixture(scope="module")
 def xtray() -> Iterator[TrayDisplay]:
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
-    with tray_display(DISPLAY_NUMBER) as display:
-        yield display
+    yield from tray_display_or_skip(DISPLAY_NUMBER)
 
 
 def test_owner_approves_every_real_client_in_the_tray_window(xtray: TrayDisplay, tmp_path: Path) -> None:

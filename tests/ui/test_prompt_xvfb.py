@@ -20,7 +20,7 @@ from app.config import Settings
 from tests.audit.helpers import any_client, result_text
 from tests.commands.test_store_cli import cli
 from tests.support.signin import sign_in
-from tests.support.xdisplay import TrayDisplay, missing_tools, tray_display
+from tests.support.xdisplay import TrayDisplay, tray_display_or_skip
 from tests.ui.test_tray_xvfb import App
 
 pytestmark = pytest.mark.gui
@@ -30,11 +30,7 @@ PROMPT = "MCP Tray — a tool call waits for you"
 
 @pytest.fixture(scope="module")
 def xtray() -> Iterator[TrayDisplay]:
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
-    with tray_display(DISPLAY_NUMBER) as display:
-        yield display
+    yield from tray_display_or_skip(DISPLAY_NUMBER)
 
 
 def visible_window(display: TrayDisplay, title: str, timeout: float = 15) -> str | None:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import owner
 from tests.support.signin import sign_in
-from tests.support.xdisplay import TrayDisplay, missing_tools, tray_display
+from tests.support.xdisplay import TrayDisplay, tray_display_or_skip
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +26,7 @@ DISPLAY_NUMBER = 91
 @pytest.fixture(scope="module")
 def xtray() -> Iterator[TrayDisplay]:
     """Xvfb :91 with trayer as the system tray."""
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (scripts/setup.sh --test installs them)")
-    with tray_display(DISPLAY_NUMBER) as display:
-        yield display
+    yield from tray_display_or_skip(DISPLAY_NUMBER)
 
 
 class App:
