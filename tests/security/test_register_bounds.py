@@ -40,11 +40,13 @@ def post(base: str, body: object, source: str = "127.0.0.1") -> httpx.Response:
 
 def test_one_budget_for_every_source_address(server: ServerRunner) -> None:
     # Each request from a new 127.0.x.y address: with a budget per address, every one got through.
-    burst = int(RateLimits().register_global.burst)
+    budget = RateLimits().register_global
+    started = time.monotonic()
     statuses = [post(server.base_url, metadata(), f"127.0.{1 + i // 250}.{1 + i % 250}").status_code
-                for i in range(burst + 20)]
-    assert statuses.count(201) == burst, statuses
-    assert set(statuses[burst:]) == {429}
+                for i in range(int(budget.burst) + 20)]
+    refilled = int((time.monotonic() - started) * budget.per_second)  # one more per 10 s of test time
+    assert budget.burst <= statuses.count(201) <= budget.burst + refilled, statuses  # before: every one
+    assert set(statuses) == {201, 429}
 
 
 @pytest.mark.parametrize(("body", "says"), [
