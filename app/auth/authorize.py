@@ -15,6 +15,7 @@ The activity rows these refusals write are rate limited, so a flood cannot bury 
 
 from __future__ import annotations
 
+import math
 from urllib.parse import parse_qs, urlsplit
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
@@ -93,6 +94,14 @@ class AuthorizeEndpoint:
             self._note("bad redirect", client_id, str(raw_redirect)[:200])
             detail = getattr(exc, "message", None) or "The redirect URI is not one this app registered."
             return message_page("Redirect not allowed", str(detail), status=400)
+        limits = self.limiter.limits
+        wait = self.limiter.take("authorize", client_id, limits.authorize_per_client) if limits.enabled else 0.0
+        if wait:
+            self._note("sign-in requests limited", client_id, "too many sign-in requests from this app")
+            page = message_page("Too many sign-in requests", "This app started too many sign-ins in a short time. "
+                                f"Wait {max(1, math.ceil(wait))} s and try again.", status=429)
+            page.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return page
         answer: Response = await self.sdk.handle(request)
         bounced = external_error_redirect(answer)
         if bounced is not None and not self.store.has_granted(client_id):

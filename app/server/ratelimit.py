@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +46,9 @@ class RateLimits:
     token_per_address: Limit = Limit(600, 10.0)
     token_per_client: Limit = Limit(200, 2.0)
     authorize_activity: Limit = Limit(20, 1 / 30)  # activity rows per kind of /authorize refusal
+    # Sign-in requests per client: each one costs a look at the listening sockets and a store write,
+    # and a person starts one sign-in at a time; 10 at once, then one every 5 s.
+    authorize_per_client: Limit = Limit(10, 0.2)
     # Through the public URL: every request per caller address, MCP requests per remote client.
     # A busy agent makes a few MCP requests per tool call; these only stop a runaway or a flood.
     remote_per_address: Limit = Limit(600, 20.0)
@@ -65,15 +68,7 @@ class RateLimits:
         if not math.isfinite(factor) or factor <= 0:
             return cls(enabled=not raw)
         base = cls()
-        return cls(
-            base.register_global.scaled(factor),
-            base.token_per_address.scaled(factor),
-            base.token_per_client.scaled(factor),
-            base.authorize_activity.scaled(factor),
-            base.remote_per_address.scaled(factor),
-            base.remote_per_client.scaled(factor),
-            base.passkey_per_address.scaled(factor),
-        )
+        return cls(**{f.name: getattr(base, f.name).scaled(factor) for f in fields(cls) if f.type == "Limit"})
 
 
 @dataclass

@@ -115,3 +115,23 @@ def test_until_revoked_keeps_the_usual_token_lifetimes(server: ServerRunner) -> 
         assert refresh_row.expires_at > time.time() + 29 * 24 * 3600
     finally:
         client.close()
+
+
+def test_one_app_cannot_flood_sign_in_requests(server: ServerRunner, data_dir: Path) -> None:
+    """Each request costs a look at the listening sockets and a write: an app gets 10 at once, then 1 per 5 s."""
+    flood = OAuthClient(server.base_url, name="Flood")
+    other = OAuthClient(server.base_url, name="Claude Desktop")
+    try:
+        statuses = []
+        for _ in range(12):
+            _, challenge = pkce()
+            statuses.append(flood.http.get(flood.authorize_url(challenge)))
+        assert [r.status_code for r in statuses[:10]] == [302] * 10
+        refused = statuses[10]
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert "location" not in refused.headers and "Too many sign-in requests" in refused.text
+        _, challenge = pkce()
+        assert other.http.get(other.authorize_url(challenge)).status_code == 302  # another app is not held up
+    finally:
+        flood.close()
+        other.close()
