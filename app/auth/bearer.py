@@ -202,6 +202,22 @@ async def read_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
+async def _challenge(send: Send, status: int, parts: list[str], body: dict[str, str]) -> None:
+    """A JSON error with `WWW-Authenticate: Bearer PARTS` (the 401 and the 403 step-up share it)."""
+    data = json.dumps(body).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+            (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode()),
+            (b"cache-control", b"no-store"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": data})
+
+
 class BearerGuard:
     """ASGI wrapper: a valid access token for this server in the Authorization header, or 401.
 
@@ -287,32 +303,11 @@ class BearerGuard:
         description = "This call needs a permission this sign-in does not have; the owner can add it in MCP Tray"
         parts = ['error="insufficient_scope"', f'scope="{scopes}"',
                  f'resource_metadata="{resource_metadata_url(self.path)}"', f'error_description="{description}"']
-        body = json.dumps({"error": "insufficient_scope", "error_description": description, "scope": scopes}).encode()
-        await send({
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        })
-        await send({"type": "http.response.body", "body": body})
+        await _challenge(send, 403, parts,
+                         {"error": "insufficient_scope", "error_description": description, "scope": scopes})
 
     async def _refuse(self, send: Send, error: str | None, description: str) -> None:
         parts = [f'resource_metadata="{resource_metadata_url(self.path)}"', 'scope="mcp"']
         if error:
             parts = [f'error="{error}"', f'error_description="{description}"', *parts]
-        body = json.dumps({"error": error or "invalid_request", "error_description": description}).encode()
-        await send({
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        })
-        await send({"type": "http.response.body", "body": body})
+        await _challenge(send, 401, parts, {"error": error or "invalid_request", "error_description": description})
