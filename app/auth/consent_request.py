@@ -78,6 +78,10 @@ class ConsentSigner:
     def _mac(self, purpose: str, data: bytes) -> bytes:
         return hmac.new(self._key, purpose.encode() + b"\0" + data, hashlib.sha256).digest()
 
+    def mac(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of `data` for one `purpose` (each purpose its own domain), with the server's key."""
+        return self._mac(purpose, data)
+
     def wait_token(self, approval_id: str) -> str:
         """The URL-safe text that opens the waiting page of one request."""
         return f"{approval_id}.{_b64(self._mac('wait', approval_id.encode()))}"

@@ -266,7 +266,7 @@ class PasskeyEndpoints:
             body = await self._body(request)
             wait = body.get("wait")
             found = self._waiting_remote(wait)
-            action, scopes, lifetime = _choices(body)
+            action, scopes, lifetime = answer_choices(body)
             passkey = self.store.passkeys.get(self._session(request, way, found, use=True))
             if passkey is None:
                 raise Refused(403, "the passkey was removed meanwhile", "passkey_required")
@@ -309,7 +309,8 @@ class PasskeyEndpoints:
         )
 
 
-def _choices(body: dict[str, object]) -> tuple[str, list[str], str]:
+def answer_choices(body: dict[str, object]) -> tuple[str, list[str], str]:
+    """The answer of a choices page: (allow|deny, tool groups, lifetime); Refused (400) for anything else."""
     action = body.get("action")
     if action not in ("allow", "deny"):
         raise Refused(400, "`action` must be `allow` or `deny`")

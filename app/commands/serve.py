@@ -17,9 +17,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from app.auth.oidc_settings import OidcConfigError
+from app.commands import oidc_options
 from app.config import AUTO_OFF_CHOICES, DEFAULT_HOST, INGRESS_KINDS, Settings, resolve_data_dir
 
 if TYPE_CHECKING:
+    from app.auth.oidc_settings import OidcSettings
     from app.server.runner import ServerRunner
     from app.store.rows import PendingApproval
 
@@ -72,10 +75,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                         help="when remote access turns itself off and revokes remote sign-ins "
                         "(default: from settings, 8h)")
 
+    oidc_options.add_arguments(serve)
+
     def run(args: argparse.Namespace, data_dir: Path) -> int:
         options = RemoteOptions(args.public_url, args.trusted_proxy, args.auto_off, args.ingress, args.tunnel,
                                 args.ngrok_domain)
-        return run_serve(data_dir, args.host, args.port, options)
+        try:
+            oidc = oidc_options.from_args(args)
+        except OidcConfigError as exc:
+            print(f"mcp-tray: {exc}", file=sys.stderr)
+            return 2
+        return run_serve(data_dir, args.host, args.port, options, oidc)
 
     serve.set_defaults(run=run, console_log_level=logging.INFO)
 
@@ -109,7 +119,8 @@ def announce_held_calls(runner: Any) -> None:
     runner.held.subscribe(on_change)
 
 
-def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None) -> int:
+def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None,
+              oidc: OidcSettings | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
     from app.server.runner import PortInUseError, ServerRunner, ServerState
@@ -126,6 +137,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
         return 2
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
     runner.public.trusted = proxies
+    runner.oidc = oidc
     stop = threading.Event()
     announce_held_calls(runner)
 

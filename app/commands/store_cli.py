@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.auth.cimd import host_of
+from app.auth.user_grants import tokens_of
 from app.store.rows import ClientGroup
 from app.store.store import Store
 
@@ -22,6 +23,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     tlist = tsub.add_parser("list", parents=[common], help="list active tokens")
     tlist.add_argument("--json", action="store_true", help="print JSON")
     tlist.add_argument("--all", action="store_true", help="include revoked and expired tokens")
+    tlist.add_argument("--user", metavar="EMAIL",
+                       help="only the sign-ins this person approved after signing in at the identity provider")
     trevoke = tsub.add_parser("revoke", parents=[common], help="revoke tokens (and the sign-in they belong to)")
     trevoke.add_argument("ids", nargs="*", metavar="ID", help="token IDs from `tokens list`")
     group = trevoke.add_mutually_exclusive_group()
@@ -68,12 +71,12 @@ def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
     store = Store(data_dir)
     try:
         if args.tokens_action == "list":
-            tokens = store.list_tokens(include_inactive=args.all)
+            tokens = tokens_of(store, args.user, include_inactive=args.all)
             if args.json:
                 print(json.dumps([asdict(t) for t in tokens], indent=2))
                 return 0
             if not tokens:
-                print("No active tokens.")
+                print(f"No active tokens approved by {args.user}." if args.user else "No active tokens.")
                 return 0
             rows = [[t.token_id, t.kind, t.client_name, t.client_id[:8], " ".join(t.scopes), _when(t.created_at),
                      _when(t.expires_at), _when(t.last_used_at), "remote" if t.remote else "local"] for t in tokens]

@@ -38,6 +38,7 @@ from app.auth.metadata import (
     resource_metadata_endpoint,
     server_metadata_endpoint,
 )
+from app.auth.oidc_settings import OidcSettings
 from app.auth.origins import PublicOrigin, ServerIdentity, current_origin
 from app.auth.pages import message_page
 from app.auth.passkey_pages import PasskeyEndpoints
@@ -88,6 +89,7 @@ class ServerParts:
     held: HeldCalls = field(default_factory=HeldCalls)  # calls waiting for the owner (policy Ask)
     gate: ToolGate | None = None  # the running server's scope and policy checks
     scope_listeners: list[Callable[[ScopeRefusal], None]] = field(default_factory=list)  # the tray's offer
+    oidc: OidcSettings | None = None  # hosted mode: approvers sign in at this OpenID Connect provider
 
 
 def _transport_security(identity: ServerIdentity, public: PublicEntry) -> TransportSecuritySettings:
@@ -147,7 +149,16 @@ def build_app(parts: ServerParts) -> Starlette:
 
     authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     passkeys = PasskeyEndpoints(store, identity, parts.signer, parts.limiter)
-    consent = ConsentEndpoint(store, parts.signer, passkeys.waiting_block)
+    oidc_routes: list[Route] = []
+    blocks = [passkeys.waiting_block]
+    if parts.oidc is not None:
+        from app.auth.oidc_pages import OidcEndpoints  # Authlib and joserfc load only when OIDC is on
+
+        oidc = OidcEndpoints(store, identity, parts.signer, parts.limiter, parts.oidc)
+        oidc_routes = oidc.routes()
+        blocks.insert(0, oidc.waiting_block)
+    consent = ConsentEndpoint(store, parts.signer, lambda found, wait: "\n  ".join(
+        b for b in (block(found, wait) for block in blocks) if b))
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity, provider)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)
@@ -186,6 +197,7 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/passkeys/approve/verify", passkeys.approve_verify, methods=["POST"]),
         Route("/passkeys/approve", passkeys.choices_page, methods=["GET"]),
         Route("/passkeys/approve", passkeys.answer, methods=["POST"]),
+        *oidc_routes,
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),

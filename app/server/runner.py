@@ -20,6 +20,7 @@ import uvicorn
 
 from app.auth.approval import ApprovalEvents
 from app.auth.consent_request import ConsentSigner
+from app.auth.oidc_settings import OidcSettings
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for, parse_proxies
 from app.auth.provider import TokenLifetimes
 from app.config import Settings
@@ -118,6 +119,7 @@ class ServerRunner:
         self.remote = RemoteAccess(self.public, lambda: self.parts.store if self.parts is not None else None)
         self.held = HeldCalls()  # calls waiting for the owner; outlives restarts so the tray's prompt stays wired
         self.scope_listeners: list[Callable[[ScopeRefusal], None]] = []  # "give this client access?" offers
+        self.oidc: OidcSettings | None = None  # hosted mode's OpenID Connect approvers (serve --oidc-issuer)
         # Called on the server thread as it ends (asked to or not), so a watcher needs no polling.
         self.on_thread_end: Callable[[], None] | None = None
 
@@ -177,6 +179,7 @@ class ServerRunner:
                 settings=self.settings,
                 held=self.held,
                 scope_listeners=self.scope_listeners,
+                oidc=self.oidc,
             )
         self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         cap = connection_cap(raise_fd_limit())

@@ -45,6 +45,7 @@ class TokenRow:
     last_used_at: float | None
     revoked_at: float | None
     remote: bool = False  # its grant was made through the public URL
+    approver: str | None = None  # who approved its grant: cli, tray, passkey:NAME, oidc:EMAIL
 
 
 @dataclass(frozen=True)

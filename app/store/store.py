@@ -457,7 +457,7 @@ class Store:
         rows = self.db.conn.execute(
             f"""SELECT t.token_id, t.kind, t.grant_id, t.client_id, COALESCE(c.client_name, ''),
                        t.scopes, t.resource, t.created_at, t.expires_at, t.last_used_at,
-                       COALESCE(t.revoked_at, g.revoked_at), g.remote
+                       COALESCE(t.revoked_at, g.revoked_at), g.remote, g.approver
                 FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                 LEFT JOIN clients c ON c.client_id = t.client_id
                 {where} ORDER BY t.created_at DESC, t.kind""",  # noqa: S608 - fixed text, no input
@@ -465,7 +465,7 @@ class Store:
         ).fetchall()
         return [
             TokenRow(r[0], r[1], r[2], r[3], r[4] or "(unnamed)", _scopes(r[5]), r[6], r[7], r[8], r[9], r[10],
-                     bool(r[11]))
+                     bool(r[11]), r[12])
             for r in rows
         ]
 
