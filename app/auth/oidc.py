@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
@@ -90,23 +90,21 @@ def check_id_token(id_token: str, jwks: dict[str, Any], *, issuer: str, client_i
 class OidcClient:
     """The provider, as this server uses it: discovery and JWKS cached, one sign-in at a time per call."""
 
-    def __init__(self, settings: OidcSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: OidcSettings) -> None:
         self.settings = settings
-        self._transport = transport
         self._metadata: dict[str, Any] | None = None
         self._jwks: dict[str, Any] | None = None
 
-    def _client(self, **kwargs: Any) -> AsyncOAuth2Client:
+    def _client(self) -> AsyncOAuth2Client:
         s = self.settings
         return AsyncOAuth2Client(client_id=s.client_id, client_secret=s.client_secret, scope=SCOPE,
-                                 redirect_uri=s.redirect_uri, code_challenge_method="S256", timeout=TIMEOUT,
-                                 transport=self._transport, **kwargs)
+                                 redirect_uri=s.redirect_uri, code_challenge_method="S256", timeout=TIMEOUT)
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, transport=self._transport) as http:
+            async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
                 response = await http.get(url, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise OidcError(502, f"cannot reach the sign-in provider ({type(exc).__name__}); try again") from None
         if response.status_code != 200:
             raise OidcError(502, f"the sign-in provider answered {response.status_code} for {url}")
@@ -151,10 +149,10 @@ class OidcClient:
             async with self._client() as client:
                 token = await client.fetch_token(str(meta["token_endpoint"]), grant_type="authorization_code",
                                                  code=code, code_verifier=code_verifier)
-        except OAuth2Error as exc:
-            raise OidcError(400, f"the provider refused the sign-in code ({exc.error}); "
+        except (AuthlibBaseError, ValueError) as exc:  # the provider's error answer (OAuthError), or a malformed one
+            raise OidcError(400, f"the provider refused the sign-in code ({getattr(exc, 'error', None) or exc}); "
                             "it may have been used already — start again from the waiting page") from None
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise OidcError(502, f"cannot reach the sign-in provider ({type(exc).__name__}); try again") from None
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
@@ -190,10 +188,10 @@ class OidcClient:
     async def _userinfo(self, endpoint: str, access_token: str, claims: dict[str, Any]) -> dict[str, Any]:
         """The userinfo claims (for providers that keep the email out of the ID token); same `sub` only."""
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, transport=self._transport) as http:
+            async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
                 response = await http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
             info = response.json() if response.status_code == 200 else {}
-        except (httpx.HTTPError, ValueError):
+        except (httpx2.HTTPError, ValueError):
             info = {}
         if not isinstance(info, dict) or info.get("sub") != claims.get("sub"):
             return {}

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -121,13 +122,13 @@ class Nginx(Proxy):
 class PublicServe:
     """`mcp-tray serve --public-url URL` as a subprocess (remote access on, no auto-off during the test)."""
 
-    def __init__(self, data_dir: Path, public_url: str, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, public_url: str, port: int | None = None, extra: Sequence[str] = ()) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.public_url = public_url
         self.proc = subprocess.Popen(
             app_command("serve", "--port", str(self.port), "--data-dir", str(data_dir), "--public-url", public_url,
-                        "--auto-off", "never"),
+                        "--auto-off", "never", *extra),
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         lines = [self.proc.stdout.readline().strip(), self.proc.stdout.readline().strip()]
@@ -139,6 +140,15 @@ class PublicServe:
         """SIGTERM and wait."""
         self.proc.terminate()
         self.proc.communicate(timeout=20)
+
+
+def trust_in_profile(home: Path, ca_file: Path) -> None:
+    """Chromium on Linux reads $HOME/.pki/nssdb: trust the proxy's root there, for this profile only."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "caddy-test-root", "-i", str(ca_file)],
+                   check=True, capture_output=True)
 
 
 def client_env(proxy: Proxy, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -164,4 +174,4 @@ def resolve_in_this_process(monkeypatch: pytest.MonkeyPatch, proxy: Proxy) -> No
     monkeypatch.setenv("SSL_CERT_FILE", str(proxy.ca_file))
 
 
-__all__ = ["TEST_HOST", "Caddy", "Nginx", "PublicServe", "client_env", "resolve_in_this_process"]
+__all__ = ["TEST_HOST", "Caddy", "Nginx", "PublicServe", "client_env", "resolve_in_this_process", "trust_in_profile"]

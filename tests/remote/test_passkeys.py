@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from app.store.store import Store
-from tests.remote.proxies import TEST_HOST, Caddy, PublicServe, resolve_in_this_process
+from tests.remote.proxies import TEST_HOST, Caddy, PublicServe, resolve_in_this_process, trust_in_profile
 from tests.security.oauth import OAuthClient, pkce, rpc_result
 from tests.security.test_consent_browser import ARGS, CHROMIUM, LocalSite
 from tests.support import owner
@@ -83,15 +82,6 @@ class Remote:
         return self.caddy.public_url
 
 
-def _trust_in_profile(home: Path, ca_file: Path) -> None:
-    """Chromium on Linux reads $HOME/.pki/nssdb: trust Caddy's root there, for this profile only."""
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "caddy-test-root", "-i", str(ca_file)],
-                   check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     if shutil.which("certutil") is None:
@@ -107,7 +97,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
         owner.remember(int(urlsplit(caddy.public_url).port or 443), data_dir)
         owner.remember(port, data_dir)
         home = tmp / "home"
-        _trust_in_profile(home, caddy.ca_file)
+        trust_in_profile(home, caddy.ca_file)
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
                 str(tmp / "chromium-profile"), executable_path=CHROMIUM, headless=True,

@@ -1,0 +1,313 @@
+"""Approving in hosted mode after signing in at a real OpenID Provider (npm's certified oidc-provider).
+
+Caddy (TLS, its internal CA) in front of `mcp-tray serve --public-url ... --oidc-issuer ...`, the
+provider on loopback (tests/support/oidc_provider.mjs, devInteractions' login form), Debian's
+chromium driving both, a client signing in through the public URL. Allowed: alice@example.com and
+the domain example.com; admin@example.com is an admin; mallory@evil.example is not allowed, and
+carol@example.com's email is not verified. Each test uses a fresh browser context (no provider
+session carried over).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from app.store.store import Store
+from tests.remote.proxies import TEST_HOST, Caddy, PublicServe, resolve_in_this_process, trust_in_profile
+from tests.security.oauth import OAuthClient, pkce, rpc_result
+from tests.security.test_consent_browser import ARGS, CHROMIUM, LocalSite
+from tests.support import owner
+from tests.support.consent import query_of
+from tests.support.oidc import OidcProvider
+from tests.support.serve import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+PROVIDER_NAME = "Example SSO"
+FLOW_COOKIE = "__Host-mcp_tray_oidc_flow"
+
+
+@dataclass
+class Hosted:
+    """Caddy, the provider, the server behind Caddy, its data dir, the browser and a callback site."""
+
+    caddy: Caddy
+    provider: OidcProvider
+    serve: PublicServe
+    data_dir: Path
+    browser: Browser
+    site: LocalSite
+
+    @property
+    def public(self) -> str:
+        return self.caddy.public_url
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
+    if shutil.which("certutil") is None:
+        pytest.fail("certutil is not installed; scripts/setup.sh --test installs libnss3-tools")
+    tmp = tmp_path_factory.mktemp("oidc")
+    data_dir = tmp / "data"
+    data_dir.mkdir()
+    port = free_port()
+    caddy = Caddy(tmp / "caddy", port)
+    site = LocalSite()
+    provider = OidcProvider(tmp / "provider", f"{caddy.public_url}/oidc/callback")
+    try:
+        serve = PublicServe(data_dir, caddy.public_url, port, extra=[
+            "--oidc-issuer", provider.issuer, "--oidc-client-id", provider.client_id,
+            "--oidc-client-secret-file", str(provider.secret_file), "--oidc-name", PROVIDER_NAME,
+            "--allow-email", "alice@example.com", "--allow-domain", "example.com",
+            "--admin-email", "admin@example.com"])
+        owner.remember(int(urlsplit(caddy.public_url).port or 443), data_dir)
+        owner.remember(port, data_dir)
+        home = tmp / "home"
+        trust_in_profile(home, caddy.ca_file)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True,
+                args=[*ARGS, f"--host-resolver-rules=MAP {TEST_HOST} 127.0.0.1"], env={**os.environ, "HOME": str(home)})
+            try:
+                yield Hosted(caddy, provider, serve, data_dir, browser, site)
+            finally:
+                browser.close()
+                serve.stop()
+    finally:
+        provider.stop()
+        site.close()
+        caddy.stop()
+
+
+@pytest.fixture
+def page(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
+    resolve_in_this_process(monkeypatch, hosted.caddy)
+    context: BrowserContext = hosted.browser.new_context(viewport={"width": 720, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _start_sign_in(hosted: Hosted, page: Page, name: str) -> tuple[OAuthClient, str, str]:
+    """A client registers through the public URL; the browser lands on its waiting page. (client, verifier, wait)"""
+    client = OAuthClient(hosted.public, name=name, redirect=f"http://127.0.0.1:{hosted.site.port}/callback")
+    verifier, challenge = pkce()
+    page.goto(client.authorize_url(challenge, state="from-afar", scope="mcp offline_access tools:files"))
+    page.wait_for_selector("#match-code")
+    return client, verifier, query_of(page.url)["wait"]
+
+
+def _sign_in_at_provider(page: Page, account: str) -> None:
+    """devInteractions: the login form (any password), then the consent form."""
+    page.wait_for_selector("input[name=login]")
+    assert page.url.startswith("http://127.0.0.1:")
+    page.fill("input[name=login]", account)
+    page.fill("input[name=password]", "any password")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    if page.locator("input[name=prompt][value=consent]").count():
+        page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _approval(hosted: Hosted, wait: str) -> tuple[str, str | None]:
+    store = Store(hosted.data_dir)
+    try:
+        found = store.get_approval(wait.split(".", 1)[0])
+        assert found is not None
+        return found.status, found.approver
+    finally:
+        store.close()
+
+
+def _grant_approvers(hosted: Hosted) -> list[str]:
+    store = Store(hosted.data_dir)
+    try:
+        return [str(r[0]) for r in store.db.conn.execute("SELECT approver FROM grants").fetchall()]
+    finally:
+        store.close()
+
+
+def test_an_allowed_person_signs_in_at_the_provider_and_approves(hosted: Hosted, page: Page) -> None:
+    client, verifier, wait = _start_sign_in(hosted, page, "Claude on a team laptop")
+    try:
+        link = page.locator("#oidc-sign-in")
+        assert link.inner_text() == f"Sign in with {PROVIDER_NAME} to approve"
+        callbacks: list[str] = []
+        page.on("request", lambda r: callbacks.append(r.url) if "/oidc/callback" in r.url else None)
+        link.click()
+        flow = [c for c in page.context.cookies(hosted.public) if c["name"] == FLOW_COOKIE]
+        assert len(flow) == 1 and flow[0]["httpOnly"] and flow[0]["secure"] and flow[0]["sameSite"] == "Lax"
+        _sign_in_at_provider(page, "alice")
+        page.wait_for_selector("#oidc-choices")
+        assert "alice@example.com" in page.locator("#signed-in").inner_text()
+        assert "Claude on a team laptop" in page.locator("h1").inner_text()
+        boxes = page.locator("input[name=scope]")
+        assert boxes.count() >= 1 and all(not boxes.nth(i).is_checked() for i in range(boxes.count()))
+        assert page.locator("#lifetime").input_value() == "30d"
+        page.select_option("#lifetime", "1d")
+        page.click("#choice-allow")
+        assert hosted.site.got_callback.wait(15), "the page did not go on to the client"
+        query = query_of(hosted.site.hits[-1])
+        assert query["state"] == "from-afar" and query["iss"] == hosted.public
+        tokens = client.exchange(query["code"], verifier)
+        assert tokens.status_code == 200, tokens.text
+        access = tokens.json()["access_token"]
+        assert tokens.json()["scope"].split() == ["mcp", "offline_access"]  # tool groups stayed off
+        answer = client.call_add(access, client.session(access))
+        assert answer.status_code == 200 and rpc_result(answer)["result"]["content"][0]["text"] == "5"
+        assert _approval(hosted, wait) == ("delivered", "oidc:alice@example.com")
+        assert "oidc:alice@example.com" in _grant_approvers(hosted)
+
+        # The same callback again, in the browser (its flow cookie is gone): 400, nothing more.
+        assert len(callbacks) == 1
+        replay = page.goto(callbacks[0])
+        assert replay is not None and replay.status == 400
+        assert "no sign-in is in progress" in page.locator(".lead").inner_text()
+        # Replayed with the flow cookie it had: the provider refuses the used code, 400 again.
+        again = httpx.get(callbacks[0], cookies={FLOW_COOKIE: flow[0]["value"]}, timeout=20)
+        assert again.status_code == 400 and "refused the sign-in code" in again.text
+
+        # Each person lists their own grants on the command line.
+        mine = owner.owner_cli(hosted.data_dir, "tokens", "list", "--user", "alice@example.com", "--json")
+        assert mine.code == 0, mine.err
+        rows = json.loads(mine.out)
+        assert rows and {r["approver"] for r in rows} == {"oidc:alice@example.com"}
+        assert {r["client_name"] for r in rows} == {"Claude on a team laptop"}
+        theirs = owner.owner_cli(hosted.data_dir, "tokens", "list", "--user", "mallory@evil.example")
+        assert theirs.code == 0 and "No active tokens approved by mallory@evil.example." in theirs.out
+    finally:
+        client.close()
+
+
+def test_a_person_who_may_not_approve_is_refused_and_nothing_is_granted(hosted: Hosted, page: Page) -> None:
+    before = _grant_approvers(hosted)
+    client, _, wait = _start_sign_in(hosted, page, "Mallory's tool")
+    try:
+        page.click("#oidc-sign-in")
+        refused = []
+        page.on("response", lambda r: refused.append(r.status) if "/oidc/callback" in r.url else None)
+        _sign_in_at_provider(page, "mallory")
+        page.wait_for_selector("h1")
+        assert refused == [403]
+        assert page.locator("h1").inner_text() == "You may not approve here"
+        assert "mallory@evil.example" in page.locator(".lead").inner_text()
+        assert "Nothing was approved" in page.locator(".lead").inner_text()
+        # No session was given: the choices page and the answer both refuse.
+        choices = page.goto(f"{hosted.public}/oidc/approve?wait={wait}")
+        assert choices is not None and choices.status == 403
+        assert _approval(hosted, wait) == ("pending", None)
+        assert (_grant_approvers(hosted) == before and hosted.site.hits == []) or all(
+            "Mallory" not in h for h in hosted.site.hits)
+        store = Store(hosted.data_dir)
+        try:
+            assert any(e.kind == "oidc refused" and "mallory@evil.example" in e.detail
+                       for e in store.recent_events(20))
+        finally:
+            store.close()
+    finally:
+        client.close()
+
+
+def test_an_unverified_email_in_an_allowed_domain_is_refused(hosted: Hosted, page: Page) -> None:
+    client, _, wait = _start_sign_in(hosted, page, "Carol's tool")
+    try:
+        page.click("#oidc-sign-in")
+        _sign_in_at_provider(page, "carol")
+        page.wait_for_selector("h1")
+        assert "no verified email" in page.locator(".lead").inner_text()
+        assert _approval(hosted, wait) == ("pending", None)
+    finally:
+        client.close()
+
+
+def test_a_callback_with_another_state_is_refused(hosted: Hosted, page: Page) -> None:
+    client, _, wait = _start_sign_in(hosted, page, "State check")
+    try:
+        page.click("#oidc-sign-in")
+        page.wait_for_selector("input[name=login]")  # the flow cookie is set; now a forged answer arrives
+        forged = page.goto(f"{hosted.public}/oidc/callback?code=made-up&state=not-the-one")
+        assert forged is not None and forged.status == 400
+        assert "(state)" in page.locator(".lead").inner_text()
+        # A callback without any flow, and a POST answer without a session: refused as well.
+        none = httpx.get(f"{hosted.public}/oidc/callback?code=x&state=y", timeout=20)
+        assert none.status_code == 400
+        answer = httpx.post(f"{hosted.public}/oidc/approve", data={"wait": wait, "action": "allow"},
+                            headers={"Origin": hosted.public}, timeout=20)
+        assert answer.status_code == 403
+        assert _approval(hosted, wait) == ("pending", None)
+    finally:
+        client.close()
+
+
+def test_the_answer_needs_the_pages_csrf_token_and_deny_is_recorded(hosted: Hosted, page: Page) -> None:
+    client, _, wait = _start_sign_in(hosted, page, "Denied tool")
+    try:
+        page.click("#oidc-sign-in")
+        _sign_in_at_provider(page, "alice")
+        page.wait_for_selector("#oidc-choices")
+        # The session cookie and the right Origin, but not the page's form token: refused. The
+        # same with the token from another origin.
+        cookies = {c["name"]: c["value"] for c in page.context.cookies(hosted.public)}
+        assert "__Host-mcp_tray_oidc" in cookies
+        csrf = page.locator("input[name=csrf]").input_value()
+        forged = httpx.post(f"{hosted.public}/oidc/approve", data={"wait": wait, "action": "allow"},
+                            headers={"Origin": hosted.public}, cookies=cookies, timeout=20)
+        assert forged.status_code == 403 and "stale or was not made by this server" in forged.text
+        cross = httpx.post(f"{hosted.public}/oidc/approve", data={"wait": wait, "action": "allow", "csrf": csrf},
+                           headers={"Origin": "https://evil.example"}, cookies=cookies, timeout=20)
+        assert cross.status_code == 403
+        assert _approval(hosted, wait) == ("pending", None)
+        page.click("#choice-deny")
+        page.wait_for_url(f"http://127.0.0.1:{hosted.site.port}/callback?*")
+        assert query_of(page.url)["error"] == "access_denied"
+        assert _approval(hosted, wait)[1] == "oidc:alice@example.com"
+    finally:
+        client.close()
+
+
+def test_account_lists_own_grants_and_revokes_them_and_an_admin_sees_all(hosted: Hosted, page: Page) -> None:
+    page.goto(f"{hosted.public}/account")
+    _sign_in_at_provider(page, "alice")
+    page.wait_for_selector("#grants")
+    assert page.locator("#account-email").inner_text() == "alice@example.com"
+    items = page.locator("#grants li[data-grant]")
+    assert items.count() >= 1
+    assert all("Claude on a team laptop" in items.nth(i).inner_text() for i in range(items.count()))
+    grant = items.first.get_attribute("data-grant")
+    assert grant
+    items.first.locator("button").click()
+    page.wait_for_selector("#notice")
+    assert page.locator(f"#grants li[data-grant='{grant}']").count() == 0
+    store = Store(hosted.data_dir)
+    try:
+        assert store.db.conn.execute("SELECT revoked_at FROM grants WHERE grant_id = ?", (grant,)).fetchone()[0]
+    finally:
+        store.close()
+    # Someone else's grant cannot be revoked from alice's page (it is not among hers).
+    other = httpx.post(f"{hosted.public}/account/revoke", data={"grant": "x", "csrf": "y"},
+                       headers={"Origin": hosted.public}, timeout=20)
+    assert other.status_code == 403
+
+    admin = page.context.browser
+    assert admin is not None
+    context = admin.new_context()
+    try:
+        admin_page = context.new_page()
+        admin_page.goto(f"{hosted.public}/account")
+        _sign_in_at_provider(admin_page, "admin")
+        admin_page.wait_for_selector("#grants")
+        assert admin_page.locator("h1").inner_text() == "Every sign-in (admin)"
+    finally:
+        context.close()
