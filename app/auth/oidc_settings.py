@@ -99,8 +99,10 @@ class OidcSettings:
 
     def may_approve(self, email: str) -> bool:
         """An allowed email, or an email in an allowed domain (exactly that domain)."""
-        email = email.lower()
-        return email in self.allow_emails or email.rpartition("@")[2] in self.allow_domains
+        local, at, domain = email.strip().lower().rpartition("@")
+        if not (local and at and domain):
+            return False
+        return f"{local}@{domain}" in self.allow_emails or domain in self.allow_domains
 
     def is_admin(self, email: str) -> bool:
         """An admin sees and revokes every grant on /account."""
