@@ -92,7 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["serve", *([] if args.port is None else ["--port", str(args.port)])])
     if args.command is None:
         configure(logs, console_level=logging.WARNING)
-        from app.ui.launch import run_gui
+        try:
+            from app.ui.launch import run_gui
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in ("PySide6", "shiboken6"):
+                raise
+            print("mcp-tray: the tray app needs Qt, which this install leaves out: pip install 'mcp-tray[desktop]'. "
+                  "A server needs none: `mcp-tray serve` (see docs/HOSTED.md).", file=sys.stderr)
+            return 2
 
         return int(run_gui(data_dir, args.port))
     configure(logs, console_level=getattr(args, "console_log_level", logging.WARNING))

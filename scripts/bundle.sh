@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ]; then
   [ -x .venv/bin/python ] || scripts/setup.sh
   PYTHON=.venv/bin/python
-  "$PYTHON" -c 'import PyInstaller' 2>/dev/null || "$PYTHON" -m pip install -q -e '.[bundle]'
+  "$PYTHON" -c 'import PyInstaller' 2>/dev/null || "$PYTHON" -m pip install -q -e '.[desktop,bundle]'
 fi
 if [ "$(uname -s)" = Linux ] && ! command -v gcc >/dev/null 2>&1; then
   # packaging/icu_trim.py links the trimmed ICU data library with gcc.

@@ -73,11 +73,11 @@ else
   : >"$log"
   pip_install --upgrade pip
   if [ "$want_test" = 1 ]; then
-    pip_install -e '.[test,bundle]'
+    pip_install -e '.[desktop,test,bundle]'
     # A tiny plugin package whose entry points the tool tests must discover (tests/tools/).
     pip_install ./tests/plugins/mcp-tray-sample-plugin
   else
-    pip_install -e .
+    pip_install -e '.[desktop]'
   fi
   echo "$wanted" >"$stamp"
   say "$venv: installed"
