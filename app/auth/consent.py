@@ -45,7 +45,8 @@ class ConsentEndpoint:
                  passkey_block: Callable[[PendingApproval, str], str] | None = None) -> None:
         self.store = store
         self.signer = signer
-        # The passkey part of the page (HTML, "" when not offered), for remote requests: see passkey_pages.
+        # The parts of the page that can answer (HTML, "" when not offered) for remote requests: the passkey
+        # (passkey_pages) and, in hosted mode, signing in at the OpenID provider (oidc_pages).
         self.passkey_block = passkey_block
 
     def _approval(self, request: Request) -> PendingApproval | Response:
@@ -143,7 +144,7 @@ class ConsentEndpoint:
             status_url=f"/consent/status?wait={token}",
             poll_ms=str(POLL_MS),
             passkey_html=passkey_html,
-            foot_lead=("Without your passkey, nothing on this page can approve." if passkey_html
-                       else "Nothing on this page can approve."),
+            foot_lead=("Apart from the answer above (passkey or sign-in), nothing on this page can approve."
+                       if passkey_html else "Nothing on this page can approve."),
         )
         return HTMLResponse(page, headers=security_headers(scripts=True))

@@ -144,6 +144,8 @@ def test_an_allowed_person_signs_in_at_the_provider_and_approves(hosted: Hosted,
     try:
         link = page.locator("#oidc-sign-in")
         assert link.inner_text() == f"Sign in with {PROVIDER_NAME} to approve"
+        assert page.locator("#passkey").count() == 0  # no passkey enrolled: only the sign-in is offered
+        assert "Apart from the answer above" in page.locator(".foot").inner_text()
         callbacks: list[str] = []
         page.on("request", lambda r: callbacks.append(r.url) if "/oidc/callback" in r.url else None)
         link.click()
