@@ -241,6 +241,9 @@ def test_a_callback_with_another_state_is_refused(hosted: Hosted, page: Page) ->
         forged = page.goto(f"{hosted.public}/oidc/callback?code=made-up&state=not-the-one")
         assert forged is not None and forged.status == 400
         assert "(state)" in page.locator(".lead").inner_text()
+        # On loopback (the server itself) there is nothing to sign in for: the CLI answers there.
+        local = httpx.get(f"{hosted.serve.base}/oidc/login?wait={wait}", timeout=20)
+        assert local.status_code == 403 and "public URL only" in local.text
         # A callback without any flow, and a POST answer without a session: refused as well.
         none = httpx.get(f"{hosted.public}/oidc/callback?code=x&state=y", timeout=20)
         assert none.status_code == 400
