@@ -22,9 +22,9 @@ from pathlib import Path
 
 import anyio
 
-from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, PublicServe
-from tests.support.oauth_flow import call_add, run_flow
-from tests.support.serve import free_port
+from bench.support.oauth import call_add, run_flow
+from bench.support.proxies import TEST_HOST, Caddy, Nginx, Proxy
+from bench.support.serve import ServeProcess, free_port
 
 
 def _resolve_test_host() -> None:
@@ -54,14 +54,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mcp-tray-remote-bench-") as tmp:
         root = Path(tmp)
         proxies: list[Proxy] = []
-        serves: list[PublicServe] = []
+        serves: list[ServeProcess] = []
         try:
             for kind in (Caddy, Nginx):  # one server per public URL, each behind its own proxy
                 upstream = free_port()
                 proxy = kind(root / kind.name, upstream)  # type: ignore[call-arg]
                 proxies.append(proxy)
                 (root / f"data-{kind.name}").mkdir()
-                serves.append(PublicServe(root / f"data-{kind.name}", proxy.public_url, upstream))
+                serves.append(ServeProcess(root / f"data-{kind.name}", upstream, public_url=proxy.public_url))
             ways = {"loopback": serves[0].base, "caddy (TLS)": proxies[0].public_url,
                     "nginx (TLS)": proxies[1].public_url}
             cas = {"caddy (TLS)": proxies[0].ca_file, "nginx (TLS)": proxies[1].ca_file}
@@ -81,7 +81,7 @@ def main() -> int:
                         flow[name].append(_with_ca(cas.get(name), lambda fn=whole: _timed(fn)))
                         token = holder["token"]
                         call[name].append(_with_ca(cas.get(name), lambda b=base, t=token: _timed(
-                            lambda: anyio.run(call_add, f"{b}/mcp", t))))
+                            lambda: anyio.run(call_add, b, t))))
                     except Exception as exc:  # counted and shown, never hidden
                         failures.setdefault(name, []).append(_innermost(exc))
         finally:

@@ -20,11 +20,11 @@ import tempfile
 from pathlib import Path
 
 from app import __version__
+from bench.support import owner
+from bench.support.oauth import run_flow
 from scripts.bundle_smoke_bridge import check_bridge
 from scripts.bundle_smoke_tray import check_tray
 from scripts.smoke_process import SmokeFailure, free_port, ok, started
-from tests.support import owner
-from tests.support.oauth_flow import run_flow
 
 KEYRING_WARNING = re.compile(r"keyring", re.IGNORECASE)
 
@@ -208,7 +208,7 @@ def main() -> int:
     parser.add_argument("--display", help="X display number for Xvfb (default: let Xvfb pick a free one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mcp-tray-smoke-") as tmp:
-        # Sign-ins are approved as the owner would, with the frozen app's own `approve` (tests/support/owner.py).
+        # Sign-ins are approved as the owner would, with the frozen app's own `approve` (bench/support/owner.py).
         os.environ[owner.OWNER_COMMAND_ENV] = str(args.exe.resolve())
         os.environ[owner.SERVERS_FILE_ENV] = str(Path(tmp) / "servers.jsonl")
         try:

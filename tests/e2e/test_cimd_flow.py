@@ -32,8 +32,7 @@ from tests.e2e.test_sdk_client import MemoryStorage
 from tests.support.cimd_server import DocumentServer, Route, TestCA, document_for
 from tests.support.clients import mcp_remote_env
 from tests.support.consent import answer_consent, query_of
-from tests.support.oauth import authorize_url, exchange, pkce_pair, refresh
-from tests.support.oauth_flow import call_add
+from tests.support.oauth import authorize_url, call_add, exchange, pkce_pair, refresh
 from tests.support.serve import REPO, app_command
 
 pytestmark = pytest.mark.e2e
@@ -150,7 +149,7 @@ def test_refresh_and_revoke_as_a_document_client(test_mode_server: ServerRunner,
     rotated = refresh(base, url, tokens.json()["refresh_token"])
     assert rotated.status_code == 200, rotated.text
     access = rotated.json()["access_token"]
-    assert anyio.run(call_add, f"{base}/mcp", access) == 5
+    assert anyio.run(call_add, base, access) == 5
     revoked = httpx.post(f"{base}/revoke", data={"token": access, "client_id": url})
     assert revoked.status_code == 200
     assert httpx.post(f"{base}/mcp", json={}, headers={"Authorization": f"Bearer {access}"}).status_code == 401

@@ -27,18 +27,18 @@ from app.auth.origins import parse_public_url
 from app.remote.ingress import OwnProxy
 from app.store.store import Store
 from tests.conftest import start_runner
-from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, PublicServe, client_env, resolve_in_this_process
+from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, client_env, resolve_in_this_process
 from tests.support import owner
 from tests.support.clients import mcp_remote_command, mcp_remote_env
 from tests.support.consent import answer_consent, query_of
 from tests.support.memory_storage import MemoryStorage
-from tests.support.oauth import INITIALIZE, MCP_HEADERS
-from tests.support.oauth_flow import run_flow
+from tests.support.oauth import INITIALIZE, MCP_HEADERS, run_flow
+from tests.support.serve import ServeProcess
 from tests.support.signin import sign_in
 
 pytestmark = pytest.mark.e2e
 
-Setup = tuple[Proxy, PublicServe, Path]
+Setup = tuple[Proxy, ServeProcess, Path]
 
 
 def _setup(kind: type[Proxy], tmp: Path) -> Iterator[Setup]:
@@ -49,7 +49,7 @@ def _setup(kind: type[Proxy], tmp: Path) -> Iterator[Setup]:
     port = free_port()
     proxy = kind(tmp / kind.name, port)  # type: ignore[call-arg]
     try:
-        serve = PublicServe(data_dir, proxy.public_url, port)
+        serve = ServeProcess(data_dir, port, public_url=proxy.public_url)
     except BaseException:
         proxy.stop()
         raise

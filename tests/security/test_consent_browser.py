@@ -20,9 +20,9 @@ from playwright.sync_api import Page, sync_playwright
 
 from app.auth.scopes import describe
 from app.server.runner import ServerRunner
-from tests.security.oauth import OAuthClient, pkce
 from tests.support import owner
 from tests.support.consent import query_of
+from tests.support.oauth import OAuthClient, pkce_pair
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +99,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
 def _open_waiting_page(page: Page, server: ServerRunner, site: LocalSite) -> tuple[OAuthClient, str, str]:
     """(client, PKCE verifier, match code) with the waiting page open in chromium."""
     client = OAuthClient(server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback")
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     page.goto(client.authorize_url(challenge, state="browser-state", scope="mcp offline_access tools:files"))
     page.wait_for_selector("#match-code")
     return client, verifier, page.locator("#match-code").inner_text()
@@ -154,7 +154,7 @@ def test_owner_deny_sends_the_browser_on_with_access_denied(
 def test_framed_consent_page_shows_nothing(page: Page, server: ServerRunner) -> None:
     client = OAuthClient(server.base_url, name="Framed app")
     try:
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         authorize = client.authorize_url(challenge)
         evil = LocalSite(
             {

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from app.server.runner import ServerRunner
-from tests.security.oauth import OAuthClient, pkce
 from tests.support import owner
 from tests.support.consent import answer_consent, query_of
+from tests.support.oauth import OAuthClient, pkce_pair
 
 PROBE = Path(__file__).with_name("attacker_probe.py")
 OTHER_USER = "mcptray-other"
@@ -66,7 +66,7 @@ def test_the_same_probe_as_the_owner_account_gets_nothing_either(server: ServerR
 def test_the_cli_refuses_a_data_dir_of_another_account(server: ServerRunner, data_dir: Path) -> None:
     client = OAuthClient(server.base_url)
     try:
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         assert client.http.get(client.authorize_url(challenge)).status_code == 302
     finally:
         client.close()
@@ -84,7 +84,7 @@ def test_the_cli_refuses_a_data_dir_of_another_account(server: ServerRunner, dat
 def test_a_grant_for_one_hour_ends_after_one_hour_with_its_refresh_token(server: ServerRunner, data_dir: Path) -> None:
     client = OAuthClient(server.base_url)
     try:
-        verifier, challenge = pkce()
+        verifier, challenge = pkce_pair()
 
 
         code = query_of(answer_consent(client.authorize_url(challenge), lifetime="1h"))["code"]
@@ -105,7 +105,7 @@ def test_a_grant_for_one_hour_ends_after_one_hour_with_its_refresh_token(server:
 def test_until_revoked_keeps_the_usual_token_lifetimes(server: ServerRunner) -> None:
     client = OAuthClient(server.base_url)
     try:
-        verifier, challenge = pkce()
+        verifier, challenge = pkce_pair()
 
 
         code = query_of(answer_consent(client.authorize_url(challenge), lifetime="forever"))["code"]
@@ -124,13 +124,13 @@ def test_one_app_cannot_flood_sign_in_requests(server: ServerRunner, data_dir: P
     try:
         statuses = []
         for _ in range(12):
-            _, challenge = pkce()
+            _, challenge = pkce_pair()
             statuses.append(flood.http.get(flood.authorize_url(challenge)))
         assert [r.status_code for r in statuses[:10]] == [302] * 10
         refused = statuses[10]
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
         assert "location" not in refused.headers and "Too many sign-in requests" in refused.text
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         assert other.http.get(other.authorize_url(challenge)).status_code == 302  # another app is not held up
     finally:
         flood.close()

@@ -20,9 +20,9 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.ui.tray_app import TrayApp
-from tests.security.oauth import OAuthClient, pkce
 from tests.support import owner
 from tests.support.consent import collect, match_code, query_of
+from tests.support.oauth import OAuthClient, pkce_pair
 
 pytestmark = pytest.mark.gui
 
@@ -43,7 +43,7 @@ def app(qtbot: QtBot, data_dir: Path) -> Iterator[TrayApp]:
 def _request(app: TrayApp, name: str = "Claude Desktop", **extra: str) -> tuple[OAuthClient, str, str, str]:
     """A client opens its waiting page; (client, verifier, page URL, match code)."""
     client = OAuthClient(app.runner.base_url, name=name)
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     answer = client.http.get(client.authorize_url(challenge, **extra))
     assert answer.status_code == 302
     url = urljoin(app.runner.base_url, answer.headers["location"])
