@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ class CliResult:
     err: str
 
 
-OWNER_COMMAND_ENV = "MCP_TRAY_OWNER_COMMAND"  # e.g. the frozen bundle's executable, for its smoke test
+OWNER_COMMAND_ENV = "MCP_TRAY_OWNER_COMMAND"
+_CLI_LOCK = threading.Lock()  # e.g. the frozen bundle's executable, for its smoke test
 
 
 def owner_cli(data_dir: Path, *argv: str) -> CliResult:
@@ -78,7 +80,8 @@ def owner_cli(data_dir: Path, *argv: str) -> CliResult:
 
     args = build_parser().parse_args([*argv, "--data-dir", str(data_dir)])
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    # sys.stdout is one per process: clients signing in from several threads answer one at a time.
+    with _CLI_LOCK, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = int(args.run(args, Path(data_dir).resolve()))
     return CliResult(code, out.getvalue(), err.getvalue())
 

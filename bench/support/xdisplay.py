@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +42,11 @@ class TrayDisplay:
         return self.run("xwininfo", "-root", "-tree")
 
 
-def _wait(check: object, timeout: float, what: str) -> None:
+def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll `check` every 0.1 s until it is true; RuntimeError naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.1)
     raise RuntimeError(f"timed out waiting for {what}")
@@ -80,7 +81,7 @@ def tray_display(number: int, size: str = "1280x800x24") -> Iterator[TrayDisplay
     lock = Path(f"/tmp/.X{number}-lock")  # noqa: S108 - where the X server keeps its lock
     # A display we used a moment ago may still be shutting down; starting over it fails.
     # (A lock whose process is gone is stale; Xvfb clears that itself.)
-    _wait(lambda: not _held(lock), 10, f"{name} to be free")
+    wait_for(lambda: not _held(lock), 10, f"{name} to be free")
     xvfb = subprocess.Popen(
         ["Xvfb", name, "-screen", "0", size, "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
@@ -89,7 +90,7 @@ def tray_display(number: int, size: str = "1280x800x24") -> Iterator[TrayDisplay
     trayer: subprocess.Popen[bytes] | None = None
     try:
         display = TrayDisplay(name)
-        _wait(lambda: xvfb.poll() is not None or _answers(display), 10, f"Xvfb on {name}")
+        wait_for(lambda: xvfb.poll() is not None or _answers(display), 10, f"Xvfb on {name}")
         if xvfb.poll() is not None:
             raise RuntimeError(f"Xvfb could not start on {name} (is the display taken?)")
         trayer = subprocess.Popen(
@@ -112,7 +113,7 @@ def tray_display(number: int, size: str = "1280x800x24") -> Iterator[TrayDisplay
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait(lambda: '"panel"' in display.tree(), 10, "trayer's panel")
+        wait_for(lambda: '"panel"' in display.tree(), 10, "trayer's panel")
         yield display
     finally:
         for proc in (trayer, xvfb):

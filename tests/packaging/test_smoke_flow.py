@@ -7,6 +7,7 @@ itself checked by the normal suite, so a change in the server shows up here firs
 from __future__ import annotations
 
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.oauth import run_flow
 
 
@@ -14,5 +15,5 @@ def test_flow_registers_consents_exchanges_and_adds(server: ServerRunner) -> Non
     result = run_flow(server.base_url, client_name="smoke driver test")
     assert result.add_result == 5
     assert result.refresh_token
-    tokens = server.parts.store.list_tokens()  # type: ignore[union-attr]
+    tokens = parts_of(server).store.list_tokens()
     assert {t.client_name for t in tokens} == {"smoke driver test"}

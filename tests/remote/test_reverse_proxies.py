@@ -26,7 +26,7 @@ from pydantic import AnyUrl
 from app.auth.origins import parse_public_url
 from app.remote.ingress import OwnProxy
 from app.store.store import Store
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, client_env, resolve_in_this_process
 from tests.support import owner
 from tests.support.clients import mcp_remote_command, mcp_remote_env
@@ -178,7 +178,7 @@ def test_stop_closes_the_public_url_and_revokes_remote_grants(tmp_path: Path, da
         answer = httpx.get(f"{caddy.public_url}/.well-known/oauth-authorization-server", timeout=10)
         assert answer.status_code == 421 and answer.json()["error"] == "remote_access_off"
         assert runner.parts is not None
-        assert runner.parts.store.check_token(remote.access_token).revoked  # type: ignore[union-attr]
+        assert (check := parts_of(runner).store.check_token(remote.access_token)) is not None and check.revoked
         assert httpx.post(f"{runner.base_url}/mcp", json=INITIALIZE, headers={
             **MCP_HEADERS, "Authorization": f"Bearer {local.access_token}"}).status_code == 200
     finally:

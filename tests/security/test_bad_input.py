@@ -8,6 +8,7 @@ import pytest
 
 from app.server.guard import MAX_BODY
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.oauth import OAuthClient, pkce_pair, rpc_result
 
 
@@ -158,7 +159,7 @@ def test_unknown_method_in_session_is_json_rpc_error(client: OAuthClient) -> Non
     answer = client.mcp(tokens.access_token, {"jsonrpc": "2.0", "id": 9, "method": "no/such"},
                         **{"Mcp-Session-Id": session})
     assert answer.status_code == 200 and rpc_result(answer)["error"]["code"] == -32601
-    bad_args = client.call_add(tokens.access_token, session, a="x", b=None)  # type: ignore[arg-type]
+    bad_args = client.call_add(tokens.access_token, session, a="x", b=None)
     assert bad_args.status_code == 200 and (
         rpc_result(bad_args).get("error") or rpc_result(bad_args)["result"]["isError"]
     )
@@ -189,7 +190,7 @@ def test_registration_bad_metadata_400(server: ServerRunner, metadata: dict[str,
     answer = httpx.post(f"{server.base_url}/register", json=metadata)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"] in (error, "invalid_redirect_uri", "invalid_client_metadata")
-    assert server.parts.store.list_clients() == []  # type: ignore[union-attr]
+    assert parts_of(server).store.list_clients() == []
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1,2]", b"null", b"\xff\xfe", b""])
@@ -221,8 +222,8 @@ def test_consent_bad_requests(client: OAuthClient) -> None:
 def test_no_server_errors_recorded(server: ServerRunner, client: OAuthClient) -> None:
     test_token_errors(client)
     test_consent_bad_requests(client)
-    assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
-    assert server.parts.stats.snapshot().requests > 10  # type: ignore[union-attr]
+    assert parts_of(server).stats.snapshot().last_error is None
+    assert parts_of(server).stats.snapshot().requests > 10
 
 
 def test_token_for_another_resource_at_token_endpoint_invalid_target(client: OAuthClient) -> None:

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from app.auth.scopes import describe
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support import owner
 from tests.support.consent import query_of
 from tests.support.oauth import OAuthClient, pkce_pair
@@ -146,7 +147,7 @@ def test_owner_deny_sends_the_browser_on_with_access_denied(
         assert site.got_callback.wait(10)
         query = query_of(site.hits[0])
         assert query["error"] == "access_denied" and query["state"] == "browser-state" and "code" not in query
-        assert server.parts.store.list_tokens() == []  # type: ignore[union-attr]
+        assert parts_of(server).store.list_tokens() == []
     finally:
         client.close()
 

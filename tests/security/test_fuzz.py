@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.server.runner import ServerRunner
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.support.oauth import MCP_HEADERS, OAuthClient, pkce_pair
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -29,7 +29,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
 junk = st.one_of(
     text,
     st.sampled_from(
@@ -74,7 +74,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     runner = start_runner(data_dir)
     shared = Target(runner)
     yield shared
-    assert runner.parts is not None and runner.parts.stats.snapshot().last_error is None
+    assert runner.parts is not None and parts_of(runner).stats.snapshot().last_error is None
     shared.client.close()
     runner.close()
 

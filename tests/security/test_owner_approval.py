@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support import owner
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import OAuthClient, pkce_pair
@@ -54,7 +55,7 @@ def test_another_account_gets_no_code_and_no_token(server: ServerRunner, data_di
     assert "post 405" in result["steps"] and "authorize 302" in result["steps"], result  # type: ignore[operator]
     # The owner sees the request waiting, and nothing was granted.
     assert [p["client"] for p in owner.pending(data_dir)] == ["Claude Desktop"]
-    assert server.parts is not None and server.parts.store.list_tokens() == []
+    assert server.parts is not None and parts_of(server).store.list_tokens() == []
 
 
 def test_the_same_probe_as_the_owner_account_gets_nothing_either(server: ServerRunner) -> None:
@@ -91,7 +92,7 @@ def test_a_grant_for_one_hour_ends_after_one_hour_with_its_refresh_token(server:
         tokens = client.exchange(code, verifier).json()
         assert tokens["expires_in"] <= 3600
         assert server.parts is not None
-        refresh_row = next(t for t in server.parts.store.list_tokens() if t.kind == "refresh")
+        refresh_row = next(t for t in parts_of(server).store.list_tokens() if t.kind == "refresh")
         assert refresh_row.expires_at <= time.time() + 3600 + 1  # not the usual 30 days
         assert client.mcp(tokens["access_token"]).status_code == 200
         with sqlite3.connect(data_dir / "mcp-tray.sqlite3") as db:  # an hour later
@@ -111,7 +112,7 @@ def test_until_revoked_keeps_the_usual_token_lifetimes(server: ServerRunner) -> 
         code = query_of(answer_consent(client.authorize_url(challenge), lifetime="forever"))["code"]
         assert client.exchange(code, verifier).status_code == 200
         assert server.parts is not None
-        refresh_row = next(t for t in server.parts.store.list_tokens() if t.kind == "refresh")
+        refresh_row = next(t for t in parts_of(server).store.list_tokens() if t.kind == "refresh")
         assert refresh_row.expires_at > time.time() + 29 * 24 * 3600
     finally:
         client.close()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.oauth import MCP_HEADERS, OAuthClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def _streams(client: OAuthClient, token: str) -> list[OpenStream]:
 
 
 def _revoke_cli(server: ServerRunner, client: OAuthClient, token: str) -> None:
-    check = server.parts.store.check_token(token)  # type: ignore[union-attr]
+    check = parts_of(server).store.check_token(token)
     assert check is not None
     done = subprocess.run(
         [sys.executable, "-m", "app", "tokens", "revoke", check.token_id, "--data-dir", str(server.data_dir)],
@@ -79,7 +80,7 @@ def _revoke_cli(server: ServerRunner, client: OAuthClient, token: str) -> None:
 
 
 def _revoke_store(server: ServerRunner, client: OAuthClient, token: str) -> None:
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     check = store.check_token(token)
     assert check is not None and store.revoke_tokens([check.token_id]) == [check.token_id]
 
@@ -104,4 +105,4 @@ def test_revocation_closes_sse_and_streamable_http_streams(
     assert client.mcp(tokens.access_token).status_code == 401
     # another sign-in's streams are untouched
     assert not any(s.closed.is_set() for s in survivors)
-    assert server.parts.live.count() >= 2  # type: ignore[union-attr]
+    assert parts_of(server).live.count() >= 2

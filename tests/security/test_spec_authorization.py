@@ -12,6 +12,7 @@ import pytest
 
 from app.server.runner import ServerRunner
 from app.store.store import hash_secret
+from tests.conftest import parts_of
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import REDIRECT, OAuthClient, pkce_pair
 
@@ -20,7 +21,7 @@ CHALLENGE_HEADER = "resource_metadata="
 
 def expire_tokens(server: ServerRunner, token: str) -> None:
     """Move a token's expiry into the past (what an hour of waiting would do)."""
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     store.db.tx(
         lambda c: c.execute(
             "UPDATE tokens SET expires_at = ? WHERE token_hash = ?", (time.time() - 1, hash_secret(token))
@@ -134,7 +135,7 @@ def test_A6_replayed_code_revokes_grant(client: OAuthClient) -> None:
 
 def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, client: OAuthClient) -> None:
     code, verifier, _ = client.code()
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     row = store.load_code(code)
     assert row is not None and 0 < row.expires_at - time.time() <= 600
     store.db.tx(
@@ -158,7 +159,7 @@ def test_A7_refresh_rotates_and_reuse_revokes_grant(client: OAuthClient) -> None
 
 
 def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAuthClient) -> None:
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     # A grant bound to another audience, as if made for another server (the store allows any resource).
     pending = store.create_pending(client_id=client.client_id, scopes=["mcp"], redirect_uri=REDIRECT,
                                    request={"resource": "https://other.example", "code_challenge": pkce_pair()[1],
@@ -195,7 +196,7 @@ def test_A9_token_in_query_string_ignored_and_session_is_not_authentication(clie
     )
     assert_bearer_challenge(in_query)
     session_id = client.session(tokens.access_token)
-    assert_bearer_challenge(client.call_add(None, session_id))  # type: ignore[arg-type]
+    assert_bearer_challenge(client.call_add(None, session_id))
     assert client.call_add(tokens.access_token, session_id).status_code == 200
 
 
@@ -280,12 +281,12 @@ def test_A13_client_id_metadata_documents_supported_and_fetched_only_from_public
         # Never redirected to a redirect URI nobody verified: a page saying what is wrong.
         assert answer.status_code == 400 and "location" not in answer.headers, client_id
         assert "identity cannot be checked" in answer.text and why in answer.text, answer.text[:500]
-    assert server.parts.store.list_clients() == []  # type: ignore[union-attr]
+    assert parts_of(server).store.list_clients() == []
 
 
 def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, client: OAuthClient) -> None:
     tokens = client.login()
-    check = server.parts.store.check_token(tokens.access_token)  # type: ignore[union-attr]
+    check = parts_of(server).store.check_token(tokens.access_token)
     assert check is not None and check.resource == f"{server.base_url}/mcp"
     # A token some other server issued (here: any bearer we did not mint) is never accepted.
     assert_bearer_challenge(client.mcp("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ1cHN0cmVhbSJ9.c2ln"))

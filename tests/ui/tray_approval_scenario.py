@@ -30,11 +30,12 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.ui.tray_app import TrayApp
-from tests.e2e.test_sdk_client import MemoryStorage, oauth_for
+from tests.e2e.test_sdk_client import oauth_for
 from tests.security.test_consent_browser import LocalSite
 from tests.support import owner
 from tests.support.clients import REPO, approving_browser, mcp_remote_command, mcp_remote_env
 from tests.support.consent import open_waiting_page, query_of, wait_for_answer
+from tests.support.memory_storage import MemoryStorage
 from tests.support.oauth import OAuthClient, pkce_pair
 
 pytestmark = pytest.mark.gui
