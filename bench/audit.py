@@ -11,7 +11,7 @@ from pathlib import Path
 from app.server.app import AUDIT_OFF_ENV
 from bench.calls import CallFigures, summarise
 from bench.procs import Started, load, start
-from tests.support.oauth import obtain_tokens
+from bench.support.oauth import obtain_tokens
 
 
 def _serve(data_dir: Path, audit: bool) -> Started:

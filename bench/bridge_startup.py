@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from app.bridge.storage import SERVICE, canonical_url  # noqa: E402
 from app.secrets.keyring_store import keyring_problem  # noqa: E402
-from tests.support.clients import approving_browser, mcp_remote_command  # noqa: E402
+from bench.support.clients import approving_browser, mcp_remote_command  # noqa: E402
 
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:

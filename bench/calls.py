@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.procs import Started, load, start_bare, start_ours
-from tests.support.oauth import obtain_tokens
+from bench.support.oauth import obtain_tokens
 
 
 @dataclass

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -31,16 +32,19 @@ CLIENTS = 5
 def _sign_in(store: Store, index: int) -> None:
     client_id = f"bench-client-{index}"
     store.add_client(client_id, f"Bench client {index}", ["http://127.0.0.1:9/cb"], {"client_name": f"Bench {index}"})
-    code = store.approve(nonce=f"nonce-{index}", client_id=client_id, scopes=["mcp"], resource=None,
-                         redirect_uri="http://127.0.0.1:9/cb", redirect_explicit=True, code_challenge="x" * 43,
-                         code_ttl=60)
-    store.redeem_code(hash_secret(code), 3600, 86400)
+    pending = store.create_pending(client_id=client_id, scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
+                                   request={"resource": None, "code_challenge": "x" * 43, "redirect_explicit": True})
+    store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
+    delivery = store.deliver(pending.approval_id, 60)
+    if delivery is None or delivery.code is None:
+        raise RuntimeError(f"the store gave no code for {client_id}")
+    store.redeem_code(hash_secret(delivery.code), 3600, 86400)
 
 
-def _spin_until(check: object, timeout: float = 10.0) -> None:
+def _spin_until(check: Callable[[], object], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     loop = QEventLoop()
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > deadline:
             raise RuntimeError("timed out")
         QTimer.singleShot(5, loop.quit)

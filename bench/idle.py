@@ -29,6 +29,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.support.xdisplay import wait_for
+
 REPO = Path(__file__).resolve().parents[1]
 WARMUP_S = 15.0  # start-up work (imports, the first store read, the server starting) is not idle time
 SAMPLE_S = 5.0
@@ -82,15 +84,6 @@ def _tree(display: str) -> str:
                           timeout=20, check=False).stdout
 
 
-def _wait(check: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
 @contextmanager
 def tray_display() -> Iterator[str]:
     """A private Xvfb with trayer docked at the top; its DISPLAY name."""
@@ -99,13 +92,13 @@ def tray_display() -> Iterator[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     trayer: subprocess.Popen[bytes] | None = None
     try:
-        _wait(lambda: xvfb.poll() is not None or "Root window" in _tree(name), 10, f"Xvfb on {name}")
+        wait_for(lambda: xvfb.poll() is not None or "Root window" in _tree(name), 10, f"Xvfb on {name}")
         if xvfb.poll() is not None:
             raise RuntimeError(f"Xvfb could not start on {name}")
         trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
                                    "--height", "26", "--SetDockType", "true", "--transparent", "false"],
                                   env=_x_env(name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(lambda: '"panel"' in _tree(name), 10, "trayer's panel")
+        wait_for(lambda: '"panel"' in _tree(name), 10, "trayer's panel")
         yield name
     finally:
         for proc in (trayer, xvfb):
@@ -127,7 +120,7 @@ def _wait_ready(data_dir: Path, proc: subprocess.Popen[bytes]) -> None:
             raise RuntimeError(f"the app exited with {proc.returncode}")
         return log.exists() and "MCP server ready" in log.read_text(encoding="utf-8", errors="replace")
 
-    _wait(ready, 60, "the server's ready line in the log")
+    wait_for(ready, 60, "the server's ready line in the log")
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -172,7 +165,7 @@ def run_idle(seconds: float, dashboard: bool) -> IdleFigures:
                 subprocess.run([sys.executable, "-m", "app", "--data-dir", str(data_dir)], cwd=REPO,
                                env=_x_env(display), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                timeout=60, check=True)
-                _wait(lambda: "MCP Tray" in _tree(display), 20, "the dashboard window")
+                wait_for(lambda: "MCP Tray" in _tree(display), 20, "the dashboard window")
             time.sleep(WARMUP_S)
             return sample(app.pid, seconds, "dashboard open" if dashboard else "dashboard never opened")
         finally:

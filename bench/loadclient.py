@@ -47,7 +47,9 @@ class Session:
         if self.conn.sock is None:
             self.conn.connect()
             # Like any HTTP client worth measuring with: no Nagle delay on small requests.
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = self.conn.sock
+            assert sock is not None, "connect() has just opened it"
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # bytes, so http.client sends headers and body in one write (no Nagle / delayed-ACK stall)
         self.conn.request("POST", self.path, body=json.dumps(message).encode(), headers=self.headers)
         response = self.conn.getresponse()

@@ -18,13 +18,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import anyio
 
-from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, PublicServe
-from tests.support.oauth_flow import call_add, run_flow
-from tests.support.serve import free_port
+from bench.support.oauth import call_add, run_flow
+from bench.support.proxies import TEST_HOST, Caddy, Nginx, Proxy
+from bench.support.serve import ServeProcess, free_port
 
 
 def _resolve_test_host() -> None:
@@ -32,9 +33,10 @@ def _resolve_test_host() -> None:
 
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
         name = host.decode() if isinstance(host, bytes) else host
+        # the wrapper passes socket.getaddrinfo's own arguments through, so `object` is what they are to it
         return original("127.0.0.1" if name == TEST_HOST else host, *args, **kwargs)  # type: ignore[arg-type]
 
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]  # the same call, with one name resolved here
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -54,14 +56,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mcp-tray-remote-bench-") as tmp:
         root = Path(tmp)
         proxies: list[Proxy] = []
-        serves: list[PublicServe] = []
+        serves: list[ServeProcess] = []
         try:
             for kind in (Caddy, Nginx):  # one server per public URL, each behind its own proxy
                 upstream = free_port()
-                proxy = kind(root / kind.name, upstream)  # type: ignore[call-arg]
+                proxy = kind(root / kind.name, upstream)
                 proxies.append(proxy)
                 (root / f"data-{kind.name}").mkdir()
-                serves.append(PublicServe(root / f"data-{kind.name}", proxy.public_url, upstream))
+                serves.append(ServeProcess(root / f"data-{kind.name}", upstream, public_url=proxy.public_url))
             ways = {"loopback": serves[0].base, "caddy (TLS)": proxies[0].public_url,
                     "nginx (TLS)": proxies[1].public_url}
             cas = {"caddy (TLS)": proxies[0].ca_file, "nginx (TLS)": proxies[1].ca_file}
@@ -69,7 +71,7 @@ def main() -> int:
             call: dict[str, list[float]] = {w: [] for w in ways}
             failures: dict[str, list[str]] = {}
             for name, base in ways.items():  # warm-up: imports, first connections, caches
-                _with_ca(cas.get(name), lambda b=base: run_flow(b, "warm-up"))
+                _with_ca(cas.get(name), partial(run_flow, base, "warm-up"))
             for _ in range(args.runs):
                 for name, base in ways.items():
                     holder: dict[str, str] = {}
@@ -78,17 +80,16 @@ def main() -> int:
                         h["token"] = run_flow(b, "bench").access_token
 
                     try:
-                        flow[name].append(_with_ca(cas.get(name), lambda fn=whole: _timed(fn)))
-                        token = holder["token"]
-                        call[name].append(_with_ca(cas.get(name), lambda b=base, t=token: _timed(
-                            lambda: anyio.run(call_add, f"{b}/mcp", t))))
+                        flow[name].append(_with_ca(cas.get(name), partial(_timed, whole)))
+                        connect_and_add = partial(anyio.run, call_add, base, holder["token"])
+                        call[name].append(_with_ca(cas.get(name), partial(_timed, connect_and_add)))
                     except Exception as exc:  # counted and shown, never hidden
                         failures.setdefault(name, []).append(_innermost(exc))
         finally:
             for serve in serves:
                 serve.stop()
-            for proxy in proxies:
-                proxy.stop()
+            for started in proxies:
+                started.stop()
     _print(flow, call, args.runs)
     for name, errors in failures.items():
         print(f"{name}: {len(errors)} failed run(s), first: {errors[0]}")

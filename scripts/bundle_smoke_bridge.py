@@ -15,9 +15,9 @@ import anyio
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from bench.support import owner
+from bench.support.clients import approving_browser
 from scripts.smoke_process import SmokeFailure, free_port, ok, started
-from tests.support import owner
-from tests.support.clients import approving_browser
 
 
 async def _add_through_bridge(exe: Path, url: str, env: dict[str, str], errlog: Path) -> str:

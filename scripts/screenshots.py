@@ -23,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.signin import Issued, mcp_status, sign_in  # noqa: E402
-from tests.support.xdisplay import TrayDisplay, missing_tools, tray_display  # noqa: E402
+from bench.support.oauth import Tokens as Issued  # noqa: E402
+from bench.support.oauth import authorize_url, mcp_status, pkce_pair, register, sign_in  # noqa: E402
+from bench.support.xdisplay import TrayDisplay, missing_tools, tray_display  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SCREEN_W, SCREEN_H = 2400, 1400  # room for the dashboard at 200%
@@ -136,37 +137,9 @@ def consent_shot(base: str) -> None:
     except ImportError:
         print("skipping the consent page: Playwright is not installed")
         return
-    import base64
-    import hashlib
-    import secrets
-    from urllib.parse import urlencode
-
-    import httpx
-
-    reg = httpx.post(
-        f"{base}/register",
-        json={
-            "client_name": "Claude Desktop (mcp-remote)",
-            "redirect_uris": ["http://127.0.0.1:33418/callback"],
-            "token_endpoint_auth_method": "none",
-        },
-        timeout=10,
-    ).json()
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
-    )
-    url = f"{base}/authorize?" + urlencode(
-        {
-            "response_type": "code",
-            "client_id": reg["client_id"],
-            "redirect_uri": "http://127.0.0.1:33418/callback",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "state": "s",
-            "scope": "mcp offline_access tools:files",
-            "resource": f"{base}/mcp",
-        }
-    )
+    client_id = register(base, "Claude Desktop (mcp-remote)")
+    url = authorize_url(base, client_id, pkce_pair()[1], "s", scope="mcp offline_access tools:files",
+                        resource=f"{base}/mcp")
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             profile,
@@ -215,7 +188,7 @@ class ToolCall(threading.Thread):
         import anyio
         from mcp.shared.exceptions import MCPError
 
-        from tests.tools.mcp_session import mcp_session
+        from bench.support.mcp_session import mcp_session
 
         async def go() -> None:
             async with mcp_session(self.base, self.issued.access_token) as (session, _):

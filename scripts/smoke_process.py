@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -13,6 +12,10 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import httpx
+
+from bench.support.serve import free_port
+
+__all__ = ["Reader", "SmokeFailure", "free_port", "health", "ok", "started", "wait_until"]
 
 T = TypeVar("T")
 
@@ -24,14 +27,6 @@ class SmokeFailure(RuntimeError):
 def ok(message: str) -> None:
     """Report a passed check."""
     print(f"bundle-smoke: ok   {message}", flush=True)
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Reader(threading.Thread):

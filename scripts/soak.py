@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402 - after the path is set
 
 # The soak drives the server with the same hand-rolled OAuth client as the security tests.
-from tests.security.oauth import OAuthClient, rpc_result  # noqa: E402
-from tests.security.serve_process import ServeProcess, free_port  # noqa: E402
+from bench.support.oauth import OAuthClient, rpc_result  # noqa: E402
+from bench.support.serve import ServeProcess, free_port  # noqa: E402
 
 
 def rss_kib(pid: int) -> int:
@@ -62,7 +62,7 @@ def run_client(base_url: str, index: int, until: float, refresh_every: float, ta
     try:
         client = OAuthClient(base_url, name=f"Soak client {index}")
         tokens = client.login()
-        access, refresh = tokens.access, tokens.refresh
+        access, refresh = tokens.access_token, tokens.refresh_token
         session = client.session(access)
     except (httpx.HTTPError, AssertionError, KeyError) as exc:
         tally.error(f"client {index} setup: {exc!r}")
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             until = started + args.seconds
             threads = [
                 threading.Thread(
-                    target=run_client, args=(server.base_url, i, until, args.refresh_every, tally)
+                    target=run_client, args=(server.base, i, until, args.refresh_every, tally)
                 )
                 for i in range(args.clients)
             ]
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             rss_end = rss_kib(server.pid)
             alive = server.proc.poll() is None
         finally:
-            code = server.stop()
+            code, _ = server.stop()
     figures = {
         "seconds": round(elapsed, 1),
         "clients": args.clients,

@@ -11,6 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.secrets.keyring_store import Secret
+from app.server.app import ServerParts
 from app.server.runner import ServerRunner
 from tests.support import owner
 
@@ -30,9 +31,9 @@ def _remember_in_process_servers() -> Iterator[None]:
         original(self)
         owner.remember(self.port, self.data_dir)
 
-    ServerRunner.start = start  # type: ignore[method-assign]
-    yield
-    ServerRunner.start = original  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ServerRunner, "start", start)
+        yield
 
 
 @pytest.fixture
@@ -52,6 +53,13 @@ def start_runner(data_dir: Path, port: int = 0, settings: Settings | None = None
         raise RuntimeError(f"server did not start: {runner.error}")
     owner.remember(runner.port, data_dir)
     return runner
+
+
+def parts_of(runner: ServerRunner) -> ServerParts:
+    """The parts of a running server (store, stats, limits...); fails the test if it is not running."""
+    if runner.parts is None:
+        raise AssertionError("the server is not running")
+    return runner.parts
 
 
 @pytest.fixture

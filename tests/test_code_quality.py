@@ -23,15 +23,35 @@ def test_mypy_strict_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def imported_modules(path: Path) -> list[str]:
+    """Every module an `import` or `from ... import` in the file names (relative imports as written)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.append(node.module or "")
+    return names
+
+
 def test_core_never_imports_qt() -> None:
     offenders = []
     for path in sorted((REPO / "app").rglob("*.py")):
         rel = path.relative_to(REPO).as_posix()
         if rel.startswith(QT_ALLOWED):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            if any(n.split(".")[0] in ("PySide6", "shiboken6") for n in names):
-                offenders.append(rel)
+        if any(n.split(".")[0] in ("PySide6", "shiboken6") for n in imported_modules(path)):
+            offenders.append(rel)
+    assert offenders == []
+
+
+def test_scripts_and_bench_never_import_tests() -> None:
+    """What they share with the tests lives in bench/support, which the tests import, not the other way round."""
+    offenders = [
+        f"{path.relative_to(REPO).as_posix()}: {name}"
+        for folder in ("bench", "scripts")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for name in imported_modules(path)
+        if name.split(".")[0] == "tests"
+    ]
     assert offenders == []

@@ -16,7 +16,7 @@ from app.server.runner import ServerRunner
 from app.store import audit
 from app.store.held import HOUR, ONCE
 from tests.audit.helpers import TRANSPORTS, any_client, result_text, wait_held
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.support.oauth import obtain_tokens
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
@@ -32,8 +32,8 @@ def asking(data_dir: Path) -> Iterator[ServerRunner]:
 
 
 def last_row(server: ServerRunner) -> audit.AuditRow:
-    assert server.parts is not None and server.parts.audit is not None and server.parts.audit.flush()
-    return server.parts.store.audit.rows()[0]
+    assert (writer := parts_of(server).audit) is not None and writer.flush()
+    return parts_of(server).store.audit.rows()[0]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -86,7 +86,7 @@ async def test_no_answer_returns_the_timeout_error(asking: ServerRunner, transpo
         result = await client.call_tool("add", {"a": 2, "b": 3})
     assert result.is_error and "did not answer within 2 s" in result_text(result)
     assert last_row(asking).outcome == audit.NO_ANSWER
-    assert asking.held.waiting() == [] and asking.parts.store.held.pending() == []  # type: ignore[union-attr]
+    assert asking.held.waiting() == [] and parts_of(asking).store.held.pending() == []
 
 
 async def test_allow_for_an_hour_lets_the_next_call_run_without_asking(asking: ServerRunner) -> None:
@@ -149,7 +149,7 @@ async def _leave_while_held(asking: ServerRunner) -> None:
                 await wait_held(asking.held.waiting)
                 tg.cancel_scope.cancel()  # the client gives up and closes its connection
     assert asking.parts is not None
-    store = asking.parts.store
+    store = parts_of(asking).store
     with anyio.fail_after(30):  # the call ends on the server's side a moment after the client left
         while asking.held.waiting() or store.held.pending() or not store.audit.rows():
             await anyio.sleep(0.05)

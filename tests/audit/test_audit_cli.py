@@ -13,6 +13,7 @@ from app.commands.audit_cli import parse_since
 from app.server.runner import ServerRunner
 from app.store.db import DB_NAME
 from tests.commands.test_store_cli import cli
+from tests.conftest import parts_of
 from tests.support.oauth import obtain_tokens
 from tests.tools.mcp_session import mcp_session
 
@@ -28,7 +29,7 @@ async def test_list_export_verify_and_a_tampered_row(server: ServerRunner, data_
     async with mcp_session(server.base_url, other.access_token) as (session, _):
         with pytest.raises(MCPError):  # HTTP 403: no tools:time
             await session.call_tool("now", {})
-    assert server.parts is not None and server.parts.audit is not None and server.parts.audit.flush()
+    assert (writer := parts_of(server).audit) is not None and writer.flush()
 
     listed = json.loads(cli(data_dir, "audit", "list", "--json").stdout)
     assert [r["name"] for r in listed] == ["now", "add", "add", "add"]

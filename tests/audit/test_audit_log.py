@@ -17,6 +17,7 @@ from app.store import audit
 from app.store.audit import AuditEntry, AuditFilter
 from app.store.db import DB_NAME
 from app.store.store import Store
+from tests.conftest import parts_of
 from tests.support.oauth import obtain_tokens
 from tests.tools.mcp_session import mcp_session, text_of
 
@@ -25,9 +26,9 @@ pytestmark = [pytest.mark.anyio]
 
 def flushed_rows(server: ServerRunner) -> list[audit.AuditRow]:
     """The audit rows once the server's writer caught up, newest first."""
-    assert server.parts is not None and server.parts.audit is not None
-    assert server.parts.audit.flush()
-    return server.parts.store.audit.rows()
+    assert server.parts is not None and parts_of(server).audit is not None
+    assert (writer := parts_of(server).audit) is not None and writer.flush()
+    return parts_of(server).store.audit.rows()
 
 
 @pytest.mark.e2e
@@ -44,7 +45,7 @@ async def test_each_call_leaves_a_row_with_client_grant_and_outcome(server: Serv
     assert [(r.name, r.outcome) for r in rows] == [
         ("no_such_tool", audit.TOOL_ERROR), ("add", audit.TOOL_ERROR), ("add", audit.OK)]
     ok = rows[-1]
-    grant = server.parts.store.check_token(tokens.access_token)  # type: ignore[union-attr]
+    grant = parts_of(server).store.check_token(tokens.access_token)
     assert grant is not None
     assert ok.client_id == tokens.client_id and ok.client_name == "audited client"
     assert ok.grant_id == grant.grant_id and ok.method == "tools/call"

@@ -16,6 +16,7 @@ from app.commands.panic_cli import answers_health
 from app.server import pidfile
 from app.server.runner import ServerState
 from tests.commands.test_store_cli import cli
+from tests.conftest import parts_of
 from tests.support.oauth import INITIALIZE, MCP_HEADERS, Tokens, obtain_tokens
 from tests.support.serve import ServeProcess
 
@@ -101,8 +102,8 @@ def test_panic_under_load_revokes_cuts_streams_and_stops(data_dir: Path) -> None
             assert caller.first_refusal == 401
             for stream in caller.streams:
                 assert stream.closed.wait(10)
-        _, err = serve.proc.communicate(timeout=10)
-        assert serve.proc.returncode == 0
+        code, err = serve.stop(timeout=10)  # it has stopped itself: this only waits and reads its stderr
+        assert code == 0
     cut = sum(int(line.split("closing ", 1)[1].split()[0]) for line in err.splitlines()
               if "connection(s) of revoked token(s)" in line)
     assert cut >= 16  # at least both streams of all 8 clients were closed by the watcher, not by the stop
@@ -134,7 +135,11 @@ def test_tray_revoke_everything_and_stop(qtbot: QtBot, data_dir: Path, monkeypat
                    for i in range(3)]
         qtbot.waitUntil(lambda: min(c.ok for c in callers) >= 2, timeout=20000)
         asked: list[str] = []
-        monkeypatch.setattr(dialogs, "ask", lambda parent, title, text: asked.append(title) or False)
+        def ask(parent: object, title: str, text: str) -> bool:
+            asked.append(title)
+            return False
+
+        monkeypatch.setattr(dialogs, "ask", ask)
         app.panic()  # the owner says no: nothing happens
         assert asked == ["Revoke everything and stop?"] and runner.state is ServerState.RUNNING
         monkeypatch.setattr(dialogs, "ask", lambda parent, title, text: True)
@@ -145,6 +150,6 @@ def test_tray_revoke_everything_and_stop(qtbot: QtBot, data_dir: Path, monkeypat
             assert all(s.closed.wait(10) for s in caller.streams)
         qtbot.waitUntil(lambda: runner.state is ServerState.STOPPED, timeout=15000)
         assert runner.parts is not None
-        assert all(t.revoked_at is not None for t in runner.parts.store.list_tokens(include_inactive=True))
+        assert all(t.revoked_at is not None for t in parts_of(runner).store.list_tokens(include_inactive=True))
     finally:
         app.shutdown()

@@ -13,6 +13,7 @@ import pytest
 from app.server.runner import ServerRunner
 from app.store import audit
 from tests.commands.test_store_cli import cli
+from tests.conftest import parts_of
 from tests.support.oauth import MCP_HEADERS, obtain_tokens
 from tests.tools.mcp_session import mcp_session, text_of
 
@@ -51,15 +52,15 @@ async def test_missing_scope_gets_the_403_challenge_and_extending_the_grant_lets
     assert refused.json()["error"] == "insufficient_scope"
     assert "milk" not in refused.text
 
-    assert server.parts is not None and server.parts.audit is not None and server.parts.audit.flush()
-    row = server.parts.store.audit.rows()[0]
+    assert (writer := parts_of(server).audit) is not None and writer.flush()
+    row = parts_of(server).store.audit.rows()[0]
     assert (row.name, row.outcome, row.client_id) == ("read_file", audit.REFUSED_SCOPE, tokens.client_id)
 
     # Calls the token may make are not touched, nor are other requests.
     assert post(server.base_url, tokens.access_token, {**READ, "params": {"name": "add", "arguments": {
         "a": 1, "b": 2}}}).status_code != 403
 
-    grant = server.parts.store.check_token(tokens.access_token)
+    grant = parts_of(server).store.check_token(tokens.access_token)
     assert grant is not None
     done = cli(data_dir, "tokens", "extend", grant.grant_id, "--scope", "tools:files")
     assert done.returncode == 0 and "tools:files" in done.stdout
@@ -74,14 +75,14 @@ async def test_sse_keeps_the_tool_error_that_names_the_permission(server: Server
     async with mcp_session(server.base_url, tokens.access_token, "sse") as (session, _):
         refused = await session.call_tool("read_file", {"path": "Notes/todo.txt"})
     assert refused.is_error and "tools:files" in text_of(refused)
-    assert server.parts is not None and server.parts.audit is not None and server.parts.audit.flush()
-    assert server.parts.store.audit.rows()[0].outcome == audit.REFUSED_SCOPE
+    assert (writer := parts_of(server).audit) is not None and writer.flush()
+    assert parts_of(server).store.audit.rows()[0].outcome == audit.REFUSED_SCOPE
 
 
 def test_tokens_extend_refuses_bad_input(server: ServerRunner, data_dir: Path) -> None:
     tokens = obtain_tokens(server.base_url)
     assert server.parts is not None
-    grant = server.parts.store.check_token(tokens.access_token)
+    grant = parts_of(server).store.check_token(tokens.access_token)
     assert grant is not None
     bad_scope = cli(data_dir, "tokens", "extend", grant.grant_id, "--scope", "root")
     assert bad_scope.returncode == 2 and "unknown scope root" in bad_scope.stderr

@@ -190,7 +190,7 @@ def docs(ca: TestCA) -> Iterator[DocumentServer]:
 
 def _fetcher(ca: TestCA, clock: FakeClock | None = None, **policy: object) -> DocumentFetcher:
     base = FetchPolicy(allow_private=True, extra_ca=ca.pem)
-    return DocumentFetcher(FetchPolicy(**{**base.__dict__, **policy}), clock=clock or FakeClock())  # type: ignore[arg-type]
+    return DocumentFetcher(FetchPolicy(**{**base.__dict__, **policy}), clock=clock or FakeClock())
 
 
 def _get(fetcher: DocumentFetcher, url: str) -> object:

@@ -20,6 +20,7 @@ from mcp.client.stdio import stdio_client
 
 from app.bridge.storage import SERVICE, Record, canonical_url
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.bridge import BridgeRun, add_via_bridge, real_keyring_or_skip
 from tests.support.serve import REPO, ServeProcess, app_command
 
@@ -106,7 +107,7 @@ async def test_refreshes_after_the_access_token_expires_in_session_and_across_re
         assert await add_via_bridge(run, url) == (["add"], "5")
         assert run.consents() == 1
         assert _stored(url).tokens["refresh_token"] != first_refresh  # type: ignore[index]
-        issued = [t for t in server.parts.store.list_tokens(include_inactive=True) if t.kind == "access"]  # type: ignore[union-attr]
+        issued = [t for t in parts_of(server).store.list_tokens(include_inactive=True) if t.kind == "access"]
         assert len(issued) >= 3, "one access token from the sign-in and one per refresh"
     finally:
         keyring.delete_password(SERVICE, canonical_url(url))
@@ -115,7 +116,7 @@ async def test_refreshes_after_the_access_token_expires_in_session_and_across_re
 async def test_recovers_after_revoke_asking_once(server: ServerRunner, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{server.port}/mcp"
     run = BridgeRun(tmp_path, keyring=False)
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     assert await _session_calls(run, url, [store.revoke_all, 1.0]) == ["5", "5", "5"]
     assert run.consents() == 2, run.stderr()
     assert "Traceback" not in run.stderr()
@@ -141,7 +142,7 @@ async def test_recovers_over_sse_after_revoke_from_the_cli(data_dir: Path, tmp_p
 async def test_registers_again_after_its_client_was_removed(server: ServerRunner, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{server.port}/mcp"
     run = BridgeRun(tmp_path, keyring=False)
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
 
     def remove_bridge_client() -> None:
         (client,) = [c for c in store.list_clients() if c.client_name == "MCP Tray bridge"]
@@ -158,7 +159,7 @@ async def test_second_start_after_client_removed_registers_again(server: ServerR
     real_keyring_or_skip()
     url = f"http://localhost:{server.port}/mcp"
     run = BridgeRun(tmp_path)
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     try:
         assert await add_via_bridge(run, url) == (["add"], "5")
         old = _stored(url).client_info["client_id"]  # type: ignore[index]
@@ -218,7 +219,7 @@ async def test_taken_callback_port_registers_with_a_new_one(server: ServerRunner
     try:
         assert await add_via_bridge(run, url) == (["add"], "5")
         old_redirect = _stored(url).client_info["redirect_uris"][0]  # type: ignore[index]
-        server.parts.store.revoke_all()  # type: ignore[union-attr]
+        parts_of(server).store.revoke_all()
         with socket.socket() as squatter:
             # The bridge's old callback socket may linger in TIME_WAIT; that must not stop the squatter.
             squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

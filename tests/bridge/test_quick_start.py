@@ -17,6 +17,7 @@ from mcp_types import PROTOCOL_VERSION_META_KEY, JSONRPCNotification, JSONRPCReq
 
 from app.bridge import fast, pump, storage
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.bridge import BridgeRun, add_via_bridge, real_keyring_or_skip
 from tests.tools.mcp_session import Inbox
 
@@ -125,7 +126,7 @@ async def test_a_revoke_during_the_quick_pump_hands_over_and_asks_once(server: S
     real_keyring_or_skip()
     url = f"http://127.0.0.1:{server.port}/mcp"
     run = BridgeRun(tmp_path)
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     try:
         await add_via_bridge(run, url)
         assert run.consents() == 1

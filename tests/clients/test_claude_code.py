@@ -20,13 +20,14 @@ from pytest import MonkeyPatch
 
 from app.clients import claude_code as cc
 from app.clients.entries import EntryState
+from app.clients.errors import ConfigError
 from tests.clients.helpers import backups, canon, load
 
 URL = "http://127.0.0.1:8787/mcp"
 REPO = Path(__file__).resolve().parents[2]
 # No "theme" and no 1.0: the real CLI migrates its own keys when it saves (it moved "theme" out and
 # wrote 1.0 as 1 in 2.1.328); our backup keeps the exact bytes from before.
-ORIGINAL = {"customKey": {"a": [1, "x", None]},
+ORIGINAL: dict[str, Any] = {"customKey": {"a": [1, "x", None]},
             "projects": {"/src/x": {"mcpServers": {"local": {"command": "l"}}}},
             "mcpServers": {"other": {"type": "stdio", "command": "x", "args": [], "env": {}}}, "zz": [1, 2.5]}
 
@@ -163,7 +164,7 @@ def test_cli_failure_is_one_clear_error(tmp_path: Path, monkeypatch: MonkeyPatch
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("FAKE_CLAUDE_LOG", str(tmp_path / "calls.log"))
     monkeypatch.setenv("FAKE_CLAUDE_FAIL", "config is locked")
-    with pytest.raises(cc.ConfigError, match=r"`claude mcp add` failed \(exit 1\): Error: config is locked"):
+    with pytest.raises(ConfigError, match=r"`claude mcp add` failed \(exit 1\): Error: config is locked"):
         cc.write_entry(URL)
 
 

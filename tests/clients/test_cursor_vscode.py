@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest import MonkeyPatch
@@ -30,7 +31,7 @@ def test_vscode_entry_keeps_inputs_and_other_servers(tmp_path: Path, monkeypatch
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     path = tmp_path / "xdg" / "Code" / "User" / "mcp.json"
     path.parent.mkdir(parents=True)
-    original = {"inputs": [{"type": "promptString", "id": "key", "password": True}],
+    original: dict[str, Any] = {"inputs": [{"type": "promptString", "id": "key", "password": True}],
                 "servers": {"gh": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"}}}
     path.write_text(json.dumps(original, indent="\t"))
 

@@ -35,7 +35,7 @@ def big_config() -> dict[str, Any]:
 
 
 def with_entry(doc: dict[str, Any], url: str) -> dict[str, Any]:
-    out = json.loads(json.dumps(doc))
+    out: dict[str, Any] = json.loads(json.dumps(doc))
     out["mcpServers"]["mcp-tray"] = cd.bridge_entry(url)
     return out
 

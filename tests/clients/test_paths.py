@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import sys
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
@@ -119,7 +120,7 @@ def test_this_machine_follows_home_and_xdg(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
-    if paths.sys.platform != "linux":
+    if sys.platform != "linux":
         pytest.skip("checks the Linux layout of this machine")
     assert paths.claude_desktop_default() == tmp_path / "xdg" / "Claude" / "claude_desktop_config.json"
     assert paths.here(paths.vscode_path) == tmp_path / "xdg" / "Code" / "User" / "mcp.json"

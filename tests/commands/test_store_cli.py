@@ -6,9 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-import httpx
-
-from tests.support.oauth import mcp_initialize, obtain_tokens, register
+from tests.support.oauth import mcp_initialize, obtain_tokens, refresh, register
 from tests.support.serve import REPO, ServeProcess, app_command
 
 
@@ -36,8 +34,7 @@ def test_tokens_revoke_makes_next_request_401(data_dir: Path) -> None:
         assert refused.status_code == 401
         assert 'error="invalid_token"' in refused.headers["www-authenticate"]
         # The refresh token of the same sign-in died with it.
-        again = httpx.post(f"{serve.base}/token", data={"grant_type": "refresh_token", "client_id": tokens.client_id,
-                                                         "refresh_token": tokens.refresh_token})
+        again = refresh(serve.base, tokens.client_id, tokens.refresh_token)
         assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
         assert serve.stop()[0] == 0
 
@@ -66,8 +63,7 @@ def test_token_issued_before_restart_works_after(data_dir: Path) -> None:
         assert serve.stop()[0] == 0
     with ServeProcess(data_dir, port=port) as serve:
         assert mcp_initialize(serve.base, tokens.access_token).status_code == 200
-        refreshed = httpx.post(f"{serve.base}/token", data={
-            "grant_type": "refresh_token", "client_id": tokens.client_id, "refresh_token": tokens.refresh_token})
+        refreshed = refresh(serve.base, tokens.client_id, tokens.refresh_token)
         assert refreshed.status_code == 200, refreshed.text
 
 

@@ -26,14 +26,13 @@ from pydantic import AnyUrl
 from app.auth.cimd_fetch import ALLOW_PRIVATE_ENV, EXTRA_CA_ENV
 from app.auth.client_identity import describe_client
 from app.server.runner import ServerRunner
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.e2e.test_mcp_remote import _add_via_mcp_remote
-from tests.e2e.test_sdk_client import MemoryStorage
 from tests.support.cimd_server import DocumentServer, Route, TestCA, document_for
 from tests.support.clients import mcp_remote_env
 from tests.support.consent import answer_consent, query_of
-from tests.support.oauth import authorize_url, exchange, pkce_pair, refresh
-from tests.support.oauth_flow import call_add
+from tests.support.memory_storage import MemoryStorage
+from tests.support.oauth import authorize_url, call_add, exchange, pkce_pair, refresh
 from tests.support.serve import REPO, app_command
 
 pytestmark = pytest.mark.e2e
@@ -102,7 +101,7 @@ async def test_sdk_client_signs_in_with_its_document_url_and_shows_as_verified(
         result = await session.call_tool("add", {"a": 2, "b": 3})
         assert float(result.content[0].text) == 5  # type: ignore[union-attr]
 
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     # No registration happened: the only client is the document URL, and it is verified.
     (client,) = store.list_clients()
     assert client.client_id == url and client.verified and client.client_name == "CIMD Test Client"
@@ -134,7 +133,7 @@ async def test_mcp_remote_signs_in_with_client_metadata_url(
     env = mcp_remote_env(tmp_path, tmp_path / "browser.log")
     tools, text = await _add_via_mcp_remote(test_mode_server.mcp_url, env, ["--client-metadata-url", url])
     assert "add" in tools and text == "5"
-    store = test_mode_server.parts.store  # type: ignore[union-attr]
+    store = parts_of(test_mode_server).store
     (client,) = store.list_clients()
     assert client.client_id == url and client.verified and client.client_name == "mcp-remote via CIMD"
     assert {t.client_id for t in store.list_tokens()} == {url}
@@ -150,7 +149,7 @@ def test_refresh_and_revoke_as_a_document_client(test_mode_server: ServerRunner,
     rotated = refresh(base, url, tokens.json()["refresh_token"])
     assert rotated.status_code == 200, rotated.text
     access = rotated.json()["access_token"]
-    assert anyio.run(call_add, f"{base}/mcp", access) == 5
+    assert anyio.run(call_add, base, access) == 5
     revoked = httpx.post(f"{base}/revoke", data={"token": access, "client_id": url})
     assert revoked.status_code == 200
     assert httpx.post(f"{base}/mcp", json={}, headers={"Authorization": f"Bearer {access}"}).status_code == 401
@@ -165,7 +164,7 @@ def test_a_changed_document_updates_the_stored_client(test_mode_server: ServerRu
     page = authorize_url(base, url, challenge, redirect=REDIRECT)
     assert httpx.get(page).status_code == 302
     assert docs.requests["/client.json"] == 1  # fetched once per request, though two parts asked for it
-    store = test_mode_server.parts.store  # type: ignore[union-attr]
+    store = parts_of(test_mode_server).store
     assert store.client_info(url)["client_name"] == "Before"  # type: ignore[index]
     docs.routes["/client.json"] = Route.document(document_for(url, name="After", redirect=REDIRECT), "no-store")
     assert httpx.get(page).status_code == 302
@@ -193,7 +192,7 @@ def test_document_with_another_client_id_is_refused(test_mode_server: ServerRunn
     assert "client_id must be exactly" in token.json()["error_description"]
     revoke = httpx.post(f"{base}/revoke", data={"token": "x", "client_id": url})
     assert revoke.status_code == 401 and revoke.json()["error"] == "invalid_client"
-    assert test_mode_server.parts.store.list_clients() == []  # type: ignore[union-attr]
+    assert parts_of(test_mode_server).store.list_clients() == []
 
 
 def test_redirect_uri_not_in_the_document_is_refused(test_mode_server: ServerRunner, docs: DocumentServer) -> None:
@@ -223,6 +222,6 @@ def test_loopback_document_refused_without_the_test_mode(
         token = exchange(runner.base_url, url, "any-code", "v" * 43, redirect=REDIRECT)
         assert token.status_code == 401 and "loopback address" in token.json()["error_description"]
         assert sum(docs.requests.values()) == 0  # not one request reached the document server
-        assert runner.parts.store.list_clients() == []  # type: ignore[union-attr]
+        assert parts_of(runner).store.list_clients() == []
     finally:
         runner.close()

@@ -14,6 +14,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.clients import mcp_remote_command, mcp_remote_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
@@ -49,7 +50,7 @@ async def test_mcp_remote_full_flow_then_cached_token(
     assert text == "5"
     assert len(browser_log.read_text().splitlines()) == 1, "the consent page should open exactly once"
     # mcp-remote registered itself (it asks for `openid email profile`) and holds a live token.
-    names = {t.client_name for t in server.parts.store.list_tokens()}  # type: ignore[union-attr]
+    names = {t.client_name for t in parts_of(server).store.list_tokens()}
     assert len(names) == 1 and "(unnamed)" not in names
 
     tools, text = await _add_via_mcp_remote(url, env, extra)

@@ -18,6 +18,7 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl
 
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.consent import answer_consent, query_of
 from tests.support.memory_storage import MemoryStorage
 
@@ -66,7 +67,7 @@ async def test_sdk_client_streamable_http(server: ServerRunner, host: str) -> No
                 ClientSession(read, write) as session:
             assert await _call_add(session) == 5
     assert storage.tokens is not None and storage.tokens.refresh_token
-    assert [t.client_name for t in server.parts.store.list_tokens()] == ["SDK test client"] * 2  # type: ignore[union-attr]
+    assert [t.client_name for t in parts_of(server).store.list_tokens()] == ["SDK test client"] * 2
 
 
 @pytest.mark.anyio

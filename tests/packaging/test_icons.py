@@ -23,7 +23,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def png_image(data: bytes, size: int) -> QImage:
     """Decode PNG bytes and check they are a square image of this size with the icon drawn on it."""
     assert data.startswith(PNG_SIGNATURE)
-    image = QImage.fromData(data, "PNG")
+    image = QImage.fromData(data)  # the format is read from the data
     assert not image.isNull() and (image.width(), image.height()) == (size, size)
     centre = image.pixelColor(size // 2, size // 2)
     corner = image.pixelColor(0, 0)

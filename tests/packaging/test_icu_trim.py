@@ -33,7 +33,7 @@ def original(qt_lib: Path) -> Path:
 @pytest.fixture(scope="module")
 def trimmed(original: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Our trimmed copy of it."""
-    return icu_trim.trim_library(original, tmp_path_factory.mktemp("icu"))
+    return Path(icu_trim.trim_library(original, tmp_path_factory.mktemp("icu")))
 
 
 def test_parse_and_build_reproduce_the_original_blob_byte_for_byte(original: Path) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOT = (
@@ -34,13 +35,6 @@ def windowed(args: list[str], env: dict[str, str] | None = None) -> subprocess.P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_version_and_cli_commands_exit_cleanly(data_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.server.runner import ServerRunner
 from app.store.store import hash_secret
+from tests.conftest import parts_of
 
 PUBLIC = "https://mcp.example.test"
 PUBLIC_HOST = "mcp.example.test"
@@ -16,7 +17,7 @@ def via_proxy(host: str = PUBLIC_HOST, proto: str = "https", caller: str = "203.
 
 def mint(server: ServerRunner, client_id: str, resource: str | None, *, remote: bool = False) -> tuple[str, str]:
     """An access and refresh token for `resource`, approved straight in the store (no browser, no CLI)."""
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     pending = store.create_pending(client_id=client_id, scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
                                    request={"resource": resource, "code_challenge": "x" * 43,
                                             "redirect_explicit": True, "remote": remote})

@@ -23,13 +23,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from app.store.store import Store
-from tests.remote.proxies import TEST_HOST, Caddy, PublicServe, resolve_in_this_process, trust_in_profile
-from tests.security.oauth import OAuthClient, pkce, rpc_result
+from tests.remote.proxies import TEST_HOST, Caddy, resolve_in_this_process, trust_in_profile
 from tests.security.test_consent_browser import ARGS, CHROMIUM, LocalSite
 from tests.support import owner
 from tests.support.consent import query_of
+from tests.support.oauth import OAuthClient, pkce_pair, rpc_result
 from tests.support.oidc import OidcProvider
-from tests.support.serve import free_port
+from tests.support.serve import ServeProcess, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -43,7 +43,7 @@ class Hosted:
 
     caddy: Caddy
     provider: OidcProvider
-    serve: PublicServe
+    serve: ServeProcess
     data_dir: Path
     browser: Browser
     site: LocalSite
@@ -65,7 +65,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
     site = LocalSite()
     provider = OidcProvider(tmp / "provider", f"{caddy.public_url}/oidc/callback")
     try:
-        serve = PublicServe(data_dir, caddy.public_url, port, extra=[
+        serve = ServeProcess(data_dir, port, public_url=caddy.public_url, extra=[
             "--oidc-issuer", provider.issuer, "--oidc-client-id", provider.client_id,
             "--oidc-client-secret-file", str(provider.secret_file), "--oidc-name", PROVIDER_NAME,
             "--allow-email", "alice@example.com", "--allow-domain", "example.com",
@@ -102,7 +102,7 @@ def page(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
 def _start_sign_in(hosted: Hosted, page: Page, name: str) -> tuple[OAuthClient, str, str]:
     """A client registers through the public URL; the browser lands on its waiting page. (client, verifier, wait)"""
     client = OAuthClient(hosted.public, name=name, redirect=f"http://127.0.0.1:{hosted.site.port}/callback")
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     page.goto(client.authorize_url(challenge, state="from-afar", scope="mcp offline_access tools:files"))
     page.wait_for_selector("#match-code")
     return client, verifier, query_of(page.url)["wait"]

@@ -20,7 +20,7 @@ from app.server.ratelimit import Limit, RateLimits
 from app.server.runner import ServerRunner
 from app.store.passkeys import PasskeyError, clean_name
 from app.store.store import Store
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.remote.headers import PUBLIC, via_proxy
 from tests.support.oauth import register
 
@@ -133,7 +133,7 @@ def test_endpoints_need_the_public_origin(public_server: ServerRunner) -> None:
 
 def test_passkey_endpoints_are_rate_limited(public_server: ServerRunner) -> None:
     assert public_server.parts is not None
-    public_server.parts.limiter.reset(RateLimits(passkey_per_address=Limit(3, 0.001)))
+    parts_of(public_server).limiter.reset(RateLimits(passkey_per_address=Limit(3, 0.001)))
     wait = _remote_wait(public_server)
     answers = [httpx.post(f"{public_server.base_url}/passkeys/approve/options", json={"wait": wait},
                           headers=via_proxy() | {"Origin": PUBLIC}) for _ in range(5)]

@@ -25,12 +25,12 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from app.store.store import Store
-from tests.remote.proxies import TEST_HOST, Caddy, PublicServe, resolve_in_this_process, trust_in_profile
-from tests.security.oauth import OAuthClient, pkce, rpc_result
+from tests.remote.proxies import TEST_HOST, Caddy, resolve_in_this_process, trust_in_profile
 from tests.security.test_consent_browser import ARGS, CHROMIUM, LocalSite
 from tests.support import owner
 from tests.support.consent import query_of
-from tests.support.serve import free_port
+from tests.support.oauth import OAuthClient, pkce_pair, rpc_result
+from tests.support.serve import ServeProcess, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -71,7 +71,7 @@ class Remote:
     """Caddy, the server behind it, its data dir, the browser and a callback site."""
 
     caddy: Caddy
-    serve: PublicServe
+    serve: ServeProcess
     data_dir: Path
     context: BrowserContext
     page: Page
@@ -93,7 +93,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     caddy = Caddy(tmp / "caddy", port)
     site = LocalSite()
     try:
-        serve = PublicServe(data_dir, caddy.public_url, port)
+        serve = ServeProcess(data_dir, port, public_url=caddy.public_url)
         owner.remember(int(urlsplit(caddy.public_url).port or 443), data_dir)
         owner.remember(port, data_dir)
         home = tmp / "home"
@@ -134,7 +134,7 @@ def _start_sign_in(remote: Remote, name: str = "Phone connector") -> tuple[OAuth
 
     (client, PKCE verifier, the waiting page's `wait` token)."""
     client = OAuthClient(remote.public, name=name, redirect=f"http://127.0.0.1:{remote.site.port}/callback")
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     remote.page.goto(client.authorize_url(challenge, state="far-away", scope="mcp offline_access tools:files"))
     remote.page.wait_for_selector("#match-code")
     wait = query_of(remote.page.url)["wait"]
@@ -323,7 +323,7 @@ def test_loopback_never_gets_the_passkey_option(resolved: Remote) -> None:
     base = resolved.serve.base
     local = OAuthClient(base, name="Desk client", redirect=f"http://127.0.0.1:{resolved.site.port}/callback")
     try:
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         with httpx.Client(timeout=10, follow_redirects=False) as http:
             start = http.get(local.authorize_url(challenge))
             assert start.status_code == 302

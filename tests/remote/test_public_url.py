@@ -14,7 +14,7 @@ import pytest
 
 from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
 from app.server.runner import ServerRunner
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.remote.headers import PUBLIC, PUBLIC_HOST, mint, via_proxy
 from tests.support.oauth import INITIALIZE, MCP_HEADERS, register
 from tests.support.serve import app_command
@@ -61,7 +61,7 @@ def test_public_host_without_https_proxy_is_refused(public_server: ServerRunner)
     assert straight.status_code == 403 and straight.json()["error"] == "https_required"
     plain = httpx.get(public_server.base_url + METADATA, headers=via_proxy(proto="http"))
     assert plain.status_code == 403 and "HTTPS only" in plain.json()["error_description"]
-    events = public_server.parts.store.recent_events()  # type: ignore[union-attr]
+    events = parts_of(public_server).store.recent_events()
     assert any(e.kind == "remote refused" and "https_required" in e.detail for e in events)
 
 

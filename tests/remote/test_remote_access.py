@@ -15,7 +15,7 @@ from app.remote.access import RemoteAccess, RemoteState
 from app.remote.ingress import IngressError, OwnProxy
 from app.remote.schedule import auto_off_at
 from app.server.runner import ServerRunner
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.remote.headers import PUBLIC, mint, via_proxy
 from tests.support.oauth import register
 from tests.support.serve import ServeProcess
@@ -65,7 +65,7 @@ def test_start_opens_and_stop_closes_and_revokes(running: ServerRunner) -> None:
     assert running.remote.stop() == 1
     assert ingress.calls == [f"start {running.base_url}", "stop"]
     assert public_status(running) == 421 and running.remote.status().state is RemoteState.OFF
-    events = [e.detail for e in running.parts.store.recent_events() if e.kind == "remote access"]  # type: ignore[union-attr]
+    events = [e.detail for e in parts_of(running).store.recent_events() if e.kind == "remote access"]
     assert events[0].startswith("off (remote access stopped); 1 remote sign-in(s) revoked")
     assert events[1].startswith(f"on at {PUBLIC} through test ingress")
 
@@ -81,7 +81,7 @@ def test_a_failed_ingress_leaves_remote_access_off(running: ServerRunner) -> Non
 
 def test_auto_off_is_a_timer_that_closes_and_revokes(running: ServerRunner) -> None:
     # A clock 8 hours minus a moment behind: the 8-hour timer is due half a second from now.
-    remote = RemoteAccess(running.public, lambda: running.parts.store if running.parts else None,
+    remote = RemoteAccess(running.public, lambda: parts_of(running).store if running.parts else None,
                           now=lambda: time.time() - 8 * 3600 + 0.5)
     remote.start(RecordingIngress(), running.base_url, "8h")
     assert any(t.name == "remote-auto-off" for t in threading.enumerate())  # waiting, not polling
@@ -92,7 +92,7 @@ def test_auto_off_is_a_timer_that_closes_and_revokes(running: ServerRunner) -> N
     while remote.status().on and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not remote.status().on and public_status(running) == 421
-    assert running.parts is not None and running.parts.store.check_token(access).revoked  # type: ignore[union-attr]
+    assert (check := parts_of(running).store.check_token(access)) is not None and check.revoked
     assert not any(t.name == "remote-auto-off" for t in threading.enumerate())
 
 

@@ -16,7 +16,7 @@ from app.server.ratelimit import Limit, RateLimits
 from app.server.runner import ServerRunner
 from app.store import db as store_db
 from app.store.store import Store
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.remote.headers import PUBLIC, mint, via_proxy
 from tests.support import owner
 from tests.support.oauth import INITIALIZE, MCP_HEADERS, register
@@ -34,13 +34,15 @@ def public_server(data_dir: Path) -> Iterator[ServerRunner]:
 
 def store_of(server: ServerRunner) -> Store:
     assert server.parts is not None
-    return server.parts.store
+    return parts_of(server).store
 
 
 def test_migration_adds_the_remote_flag_to_an_existing_database(tmp_path: Path) -> None:
     path = tmp_path / store_db.DB_NAME
     conn = store_db.connect(path)
-    for statement in store_db._statements(store_db.MIGRATIONS[0]):
+    first = store_db.MIGRATIONS[0]
+    assert isinstance(first, str), "the first migration is plain SQL"
+    for statement in store_db._statements(first):
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO clients VALUES ('c', 'old', '[]', '{}', 1, NULL)")

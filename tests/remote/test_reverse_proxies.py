@@ -26,19 +26,19 @@ from pydantic import AnyUrl
 from app.auth.origins import parse_public_url
 from app.remote.ingress import OwnProxy
 from app.store.store import Store
-from tests.conftest import start_runner
-from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, PublicServe, client_env, resolve_in_this_process
+from tests.conftest import parts_of, start_runner
+from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, client_env, resolve_in_this_process
 from tests.support import owner
 from tests.support.clients import mcp_remote_command, mcp_remote_env
 from tests.support.consent import answer_consent, query_of
 from tests.support.memory_storage import MemoryStorage
-from tests.support.oauth import INITIALIZE, MCP_HEADERS
-from tests.support.oauth_flow import run_flow
+from tests.support.oauth import INITIALIZE, MCP_HEADERS, run_flow
+from tests.support.serve import ServeProcess
 from tests.support.signin import sign_in
 
 pytestmark = pytest.mark.e2e
 
-Setup = tuple[Proxy, PublicServe, Path]
+Setup = tuple[Proxy, ServeProcess, Path]
 
 
 def _setup(kind: type[Proxy], tmp: Path) -> Iterator[Setup]:
@@ -49,7 +49,7 @@ def _setup(kind: type[Proxy], tmp: Path) -> Iterator[Setup]:
     port = free_port()
     proxy = kind(tmp / kind.name, port)  # type: ignore[call-arg]
     try:
-        serve = PublicServe(data_dir, proxy.public_url, port)
+        serve = ServeProcess(data_dir, port, public_url=proxy.public_url)
     except BaseException:
         proxy.stop()
         raise
@@ -178,7 +178,7 @@ def test_stop_closes_the_public_url_and_revokes_remote_grants(tmp_path: Path, da
         answer = httpx.get(f"{caddy.public_url}/.well-known/oauth-authorization-server", timeout=10)
         assert answer.status_code == 421 and answer.json()["error"] == "remote_access_off"
         assert runner.parts is not None
-        assert runner.parts.store.check_token(remote.access_token).revoked  # type: ignore[union-attr]
+        assert (check := parts_of(runner).store.check_token(remote.access_token)) is not None and check.revoked
         assert httpx.post(f"{runner.base_url}/mcp", json=INITIALIZE, headers={
             **MCP_HEADERS, "Authorization": f"Bearer {local.access_token}"}).status_code == 200
     finally:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.server.runner import ServerRunner
-from tests.security.oauth import OAuthClient
+from tests.support.oauth import OAuthClient
 
 
 @pytest.fixture

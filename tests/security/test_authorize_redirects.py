@@ -10,6 +10,7 @@ import httpx
 
 from app.server.ratelimit import RateLimits
 from app.server.runner import ServerRunner
+from tests.conftest import parts_of
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import authorize_url, pkce_pair, register
 
@@ -50,6 +51,6 @@ def test_an_approved_https_client_and_loopback_clients_still_get_their_error(ser
 def test_unknown_clients_cannot_flood_the_activity_log(server: ServerRunner) -> None:
     for i in range(100):
         assert _get(f"{server.base_url}/authorize?client_id=nobody-{i}").status_code == 400
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     rows = [e for e in store.recent_events(1000) if e.kind == "unknown client"]
     assert 1 <= len(rows) <= RateLimits().authorize_activity.burst  # on main: 100

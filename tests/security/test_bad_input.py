@@ -8,7 +8,8 @@ import pytest
 
 from app.server.guard import MAX_BODY
 from app.server.runner import ServerRunner
-from tests.security.oauth import OAuthClient, pkce, rpc_result
+from tests.conftest import parts_of
+from tests.support.oauth import OAuthClient, pkce_pair, rpc_result
 
 
 def assert_clean(answer_text: str) -> None:
@@ -17,7 +18,7 @@ def assert_clean(answer_text: str) -> None:
 
 
 def test_authorize_unknown_client_error_page_no_redirect(client: OAuthClient) -> None:
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     url = client.authorize_url(challenge).replace(client.client_id, "no-such-client")
     answer = client.http.get(url)
     assert answer.status_code == 400 and "location" not in answer.headers
@@ -28,7 +29,7 @@ def test_authorize_unknown_client_error_page_no_redirect(client: OAuthClient) ->
 
 
 def test_authorize_post_form_with_unregistered_redirect(client: OAuthClient) -> None:
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     answer = client.http.post(
         "/authorize",
         data={
@@ -43,7 +44,7 @@ def test_authorize_post_form_with_unregistered_redirect(client: OAuthClient) -> 
 
 
 def test_authorize_bad_response_type_and_scope_go_back_to_the_client(client: OAuthClient) -> None:
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     for extra, error in (
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"scope": "admin"}, "invalid_scope"),
@@ -92,12 +93,12 @@ def test_refresh_token_of_another_client_refused(server: ServerRunner, client: O
     tokens = client.login()
     other = OAuthClient(server.base_url, name="Other")
     try:
-        answer = other.refresh(tokens.refresh)
+        answer = other.refresh(tokens.refresh_token)
         assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
-        other.revoke(tokens.access)  # RFC 7009: another client's token is not revoked
+        other.revoke(tokens.access_token)  # RFC 7009: another client's token is not revoked
     finally:
         other.close()
-    assert client.mcp(tokens.access).status_code == 200
+    assert client.mcp(tokens.access_token).status_code == 200
 
 
 def test_revoke_errors(client: OAuthClient) -> None:
@@ -110,7 +111,7 @@ def test_revoke_errors(client: OAuthClient) -> None:
 def test_oversized_body_413(client: OAuthClient) -> None:
     tokens = client.login()
     big = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * MAX_BODY + b'"}}'
-    declared = client.mcp(tokens.access, big)
+    declared = client.mcp(tokens.access_token, big)
     assert declared.status_code == 413 and declared.json()["error"] == "request_too_large"
 
     def chunks() -> object:
@@ -146,7 +147,7 @@ def test_oversized_body_413(client: OAuthClient) -> None:
 )
 def test_malformed_json_and_json_rpc_400(client: OAuthClient, body: bytes) -> None:
     tokens = client.login()
-    answer = client.mcp(tokens.access, body)
+    answer = client.mcp(tokens.access_token, body)
     assert answer.status_code == 400, answer.text
     assert_clean(answer.text)
     assert rpc_result(answer)["error"]["code"] in (-32700, -32600, -32602)
@@ -154,10 +155,11 @@ def test_malformed_json_and_json_rpc_400(client: OAuthClient, body: bytes) -> No
 
 def test_unknown_method_in_session_is_json_rpc_error(client: OAuthClient) -> None:
     tokens = client.login()
-    session = client.session(tokens.access)
-    answer = client.mcp(tokens.access, {"jsonrpc": "2.0", "id": 9, "method": "no/such"}, **{"Mcp-Session-Id": session})
+    session = client.session(tokens.access_token)
+    answer = client.mcp(tokens.access_token, {"jsonrpc": "2.0", "id": 9, "method": "no/such"},
+                        **{"Mcp-Session-Id": session})
     assert answer.status_code == 200 and rpc_result(answer)["error"]["code"] == -32601
-    bad_args = client.call_add(tokens.access, session, a="x", b=None)  # type: ignore[arg-type]
+    bad_args = client.call_add(tokens.access_token, session, a="x", b=None)
     assert bad_args.status_code == 200 and (
         rpc_result(bad_args).get("error") or rpc_result(bad_args)["result"]["isError"]
     )
@@ -165,7 +167,7 @@ def test_unknown_method_in_session_is_json_rpc_error(client: OAuthClient) -> Non
 
 def test_unknown_session_404(client: OAuthClient) -> None:
     tokens = client.login()
-    answer = client.call_add(tokens.access, "f" * 32)
+    answer = client.call_add(tokens.access_token, "f" * 32)
     assert answer.status_code == 404
 
 
@@ -188,7 +190,7 @@ def test_registration_bad_metadata_400(server: ServerRunner, metadata: dict[str,
     answer = httpx.post(f"{server.base_url}/register", json=metadata)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"] in (error, "invalid_redirect_uri", "invalid_client_metadata")
-    assert server.parts.store.list_clients() == []  # type: ignore[union-attr]
+    assert parts_of(server).store.list_clients() == []
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1,2]", b"null", b"\xff\xfe", b""])
@@ -220,8 +222,8 @@ def test_consent_bad_requests(client: OAuthClient) -> None:
 def test_no_server_errors_recorded(server: ServerRunner, client: OAuthClient) -> None:
     test_token_errors(client)
     test_consent_bad_requests(client)
-    assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
-    assert server.parts.stats.snapshot().requests > 10  # type: ignore[union-attr]
+    assert parts_of(server).stats.snapshot().last_error is None
+    assert parts_of(server).stats.snapshot().requests > 10
 
 
 def test_token_for_another_resource_at_token_endpoint_invalid_target(client: OAuthClient) -> None:
@@ -235,10 +237,10 @@ def test_token_for_another_resource_at_token_endpoint_invalid_target(client: OAu
         "/token",
         data={
             "grant_type": "refresh_token",
-            "refresh_token": tokens.refresh,
+            "refresh_token": tokens.refresh_token,
             "client_id": client.client_id,
             "resource": "https://other.example",
         },
     )
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_target"
-    assert client.refresh(tokens.refresh).status_code == 200  # nor the refresh token
+    assert client.refresh(tokens.refresh_token).status_code == 200  # nor the refresh token

@@ -19,7 +19,7 @@ import pytest
 from app.server.runner import ServerRunner
 from app.store.db import DB_NAME, MIGRATIONS
 from app.store.store import Store, hash_secret
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import REDIRECT, authorize_url, pkce_pair
 
@@ -66,7 +66,7 @@ def test_the_database_holds_no_client_secret_and_no_response_shows_its_hash(
     body = register_confidential(server.base_url, "client_secret_post")
     secret, client_id = body["client_secret"], body["client_id"]
     assert secret.encode() not in database_bytes(data_dir)  # on main: in info_json, in plain text
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     assert store.client_secret_hash(client_id) == hash_secret(secret)
     assert (store.client_info(client_id) or {}).get("client_secret") is None
     code, verifier = code_for(server.base_url, client_id)
@@ -105,9 +105,9 @@ def test_token_and_revoke_check_the_secret_against_its_hash(server: ServerRunner
         return httpx.post(f"{base}/revoke", data=data, headers=headers, timeout=10)
 
     assert revoke("wrong").status_code == 401
-    assert server.parts.store.check_token(access).revoked is False  # type: ignore[union-attr]
+    assert (check := parts_of(server).store.check_token(access)) is not None and check.revoked is False
     assert revoke(secret).status_code == 200
-    assert server.parts.store.check_token(access).revoked is True  # type: ignore[union-attr]
+    assert (check := parts_of(server).store.check_token(access)) is not None and check.revoked is True
 
 
 def test_plaintext_secrets_of_an_old_database_are_hashed_by_the_migration(data_dir: Path) -> None:

@@ -20,9 +20,10 @@ from playwright.sync_api import Page, sync_playwright
 
 from app.auth.scopes import describe
 from app.server.runner import ServerRunner
-from tests.security.oauth import OAuthClient, pkce
+from tests.conftest import parts_of
 from tests.support import owner
 from tests.support.consent import query_of
+from tests.support.oauth import OAuthClient, pkce_pair
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +100,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
 def _open_waiting_page(page: Page, server: ServerRunner, site: LocalSite) -> tuple[OAuthClient, str, str]:
     """(client, PKCE verifier, match code) with the waiting page open in chromium."""
     client = OAuthClient(server.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback")
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     page.goto(client.authorize_url(challenge, state="browser-state", scope="mcp offline_access tools:files"))
     page.wait_for_selector("#match-code")
     return client, verifier, page.locator("#match-code").inner_text()
@@ -146,7 +147,7 @@ def test_owner_deny_sends_the_browser_on_with_access_denied(
         assert site.got_callback.wait(10)
         query = query_of(site.hits[0])
         assert query["error"] == "access_denied" and query["state"] == "browser-state" and "code" not in query
-        assert server.parts.store.list_tokens() == []  # type: ignore[union-attr]
+        assert parts_of(server).store.list_tokens() == []
     finally:
         client.close()
 
@@ -154,7 +155,7 @@ def test_owner_deny_sends_the_browser_on_with_access_denied(
 def test_framed_consent_page_shows_nothing(page: Page, server: ServerRunner) -> None:
     client = OAuthClient(server.base_url, name="Framed app")
     try:
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         authorize = client.authorize_url(challenge)
         evil = LocalSite(
             {

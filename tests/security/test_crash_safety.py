@@ -11,9 +11,9 @@ import httpx
 
 from app.store.db import DB_NAME
 from app.store.store import Store
-from tests.security.oauth import OAuthClient
-from tests.security.serve_process import ServeProcess, free_port
-from tests.support.oauth import INITIALIZE, MCP_HEADERS
+from tests.support import oauth
+from tests.support.oauth import INITIALIZE, MCP_HEADERS, OAuthClient
+from tests.support.serve import ServeProcess, free_port
 
 BURST_SECONDS = 1.5
 WORKERS = 4
@@ -25,7 +25,7 @@ def _burst(client: OAuthClient, issued: list[dict[str, str]], stop: threading.Ev
         try:
             tokens = client.login()
             issued.append(tokens.raw)
-            refresh = tokens.refresh
+            refresh = tokens.refresh_token
             for _ in range(3):
                 answer = client.refresh(refresh)
                 if answer.status_code != 200:
@@ -39,8 +39,8 @@ def _burst(client: OAuthClient, issued: list[dict[str, str]], stop: threading.Ev
 def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
     port = free_port()
     server = ServeProcess(data_dir, port)
-    steady = OAuthClient(server.base_url, name="Steady client")
-    workers = [OAuthClient(server.base_url, name=f"Burst {i}") for i in range(WORKERS)]
+    steady = OAuthClient(server.base, name="Steady client")
+    workers = [OAuthClient(server.base, name=f"Burst {i}") for i in range(WORKERS)]
     try:
         before = steady.login()
         issued: list[list[dict[str, str]]] = [[] for _ in workers]
@@ -76,24 +76,17 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
             # a refresh token is either live or was spent by a later refresh (rotation), never lost
             assert refresh is not None and refresh.kind == "refresh"
             assert not refresh.revoked or refresh.rotated_at is not None
-        with httpx.Client(base_url=restarted.base_url, timeout=20) as http:
+        with httpx.Client(base_url=restarted.base, timeout=20) as http:
             # clients with valid tokens keep working: the steady one and each burst's newest access token
             newest = [out[-1]["access_token"] for out in issued if out]
-            for token in (before.access, *newest):
+            for token in (before.access_token, *newest):
                 answer = http.post(
                     "/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}
                 )
                 assert answer.status_code == 200, answer.text
             # and the steady client can still refresh
-            refreshed = http.post(
-                "/token",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": before.refresh,
-                    "client_id": steady.client_id,
-                },
-            )
+            refreshed = oauth.refresh(restarted.base, steady.client_id, before.refresh_token, http=http)
             assert refreshed.status_code == 200
     finally:
         store.close()
-        assert restarted.stop() == 0
+        assert restarted.stop()[0] == 0

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.server.runner import ServerRunner
-from tests.conftest import start_runner
-from tests.security.oauth import MCP_HEADERS, OAuthClient, pkce
+from tests.conftest import parts_of, start_runner
+from tests.support.oauth import MCP_HEADERS, OAuthClient, pkce_pair
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
@@ -29,7 +29,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
 junk = st.one_of(
     text,
     st.sampled_from(
@@ -59,7 +59,7 @@ class Target:
         self.runner = runner
         self.client = OAuthClient(runner.base_url)
         self.tokens = self.client.login()
-        self.session = self.client.session(self.tokens.access)
+        self.session = self.client.session(self.tokens.access_token)
         self.http = self.client.http
 
     def check(self, answer: httpx.Response) -> None:
@@ -74,7 +74,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     runner = start_runner(data_dir)
     shared = Target(runner)
     yield shared
-    assert runner.parts is not None and runner.parts.stats.snapshot().last_error is None
+    assert runner.parts is not None and parts_of(runner).stats.snapshot().last_error is None
     shared.client.close()
     runner.close()
 
@@ -104,7 +104,7 @@ def test_fuzz_authorize(target: Target, params: dict[str, str], use_real_client:
         params = {
             "client_id": target.client.client_id,
             "redirect_uri": target.client.redirect,
-            "code_challenge": pkce()[1],
+            "code_challenge": pkce_pair()[1],
             **{k: v for k, v in params.items() if k != "client_id"},
         }
     answer = (
@@ -157,7 +157,7 @@ def test_fuzz_token(target: Target, data: dict[str, str], grant: str | None, cli
 def test_fuzz_revoke(target: Target, data: dict[str, str], real: bool) -> None:
     if real:
         data = {**data, "client_id": target.client.client_id}
-        data.pop("token", None) if data.get("token") == target.tokens.access else None
+        data.pop("token", None) if data.get("token") == target.tokens.access_token else None
     target.check(target.http.post("/revoke", data=data))
 
 
@@ -271,7 +271,7 @@ rpc_bodies = st.one_of(
     version=st.one_of(st.none(), st.sampled_from(["2025-06-18", "2025-03-26", "1999-01-01", "", "x" * 80])),
 )
 def test_fuzz_json_rpc(target: Target, body: Any, in_session: bool, version: str | None) -> None:
-    headers = {**MCP_HEADERS, "Authorization": f"Bearer {target.tokens.access}"}
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {target.tokens.access_token}"}
     if in_session:
         headers["Mcp-Session-Id"] = target.session
     if version is not None:
@@ -294,5 +294,5 @@ def test_fuzz_json_rpc(target: Target, body: Any, in_session: bool, version: str
     path=st.sampled_from(["/mcp", "/token", "/register", "/revoke", "/consent", "/authorize", "/messages/"]),
 )
 def test_fuzz_raw_bodies(target: Target, raw: bytes, content_type: str, path: str) -> None:
-    headers = {**MCP_HEADERS, "Content-Type": content_type, "Authorization": f"Bearer {target.tokens.access}"}
+    headers = {**MCP_HEADERS, "Content-Type": content_type, "Authorization": f"Bearer {target.tokens.access_token}"}
     target.check(target.http.post(path, content=raw, headers=headers))

@@ -23,7 +23,7 @@ from app.config import Settings
 from app.store.db import DB_NAME
 from app.tools.registry import ToolRegistry
 from tests.conftest import start_runner
-from tests.security.oauth import OAuthClient, rpc_result
+from tests.support.oauth import OAuthClient, rpc_result
 from tests.support.serve import REPO, ServeProcess, app_command
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes and accounts are POSIX")
@@ -155,7 +155,7 @@ def test_a_tools_folder_others_can_change_runs_nothing_and_the_server_still_work
         client = OAuthClient(runner.base_url)  # the rest of the server works
         try:
             tokens = client.login()
-            answer = client.call_add(tokens.access, client.session(tokens.access))
+            answer = client.call_add(tokens.access_token, client.session(tokens.access_token))
             assert rpc_result(answer)["result"]["content"][0]["text"] == "5"
         finally:
             client.close()

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from app.server.runner import ServerRunner
-from tests.security.oauth import OAuthClient, pkce
+from tests.conftest import parts_of
 from tests.support import owner
 from tests.support.consent import answer_consent, query_of
+from tests.support.oauth import OAuthClient, pkce_pair
 
 PROBE = Path(__file__).with_name("attacker_probe.py")
 OTHER_USER = "mcptray-other"
@@ -54,7 +55,7 @@ def test_another_account_gets_no_code_and_no_token(server: ServerRunner, data_di
     assert "post 405" in result["steps"] and "authorize 302" in result["steps"], result  # type: ignore[operator]
     # The owner sees the request waiting, and nothing was granted.
     assert [p["client"] for p in owner.pending(data_dir)] == ["Claude Desktop"]
-    assert server.parts is not None and server.parts.store.list_tokens() == []
+    assert server.parts is not None and parts_of(server).store.list_tokens() == []
 
 
 def test_the_same_probe_as_the_owner_account_gets_nothing_either(server: ServerRunner) -> None:
@@ -66,7 +67,7 @@ def test_the_same_probe_as_the_owner_account_gets_nothing_either(server: ServerR
 def test_the_cli_refuses_a_data_dir_of_another_account(server: ServerRunner, data_dir: Path) -> None:
     client = OAuthClient(server.base_url)
     try:
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         assert client.http.get(client.authorize_url(challenge)).status_code == 302
     finally:
         client.close()
@@ -84,14 +85,14 @@ def test_the_cli_refuses_a_data_dir_of_another_account(server: ServerRunner, dat
 def test_a_grant_for_one_hour_ends_after_one_hour_with_its_refresh_token(server: ServerRunner, data_dir: Path) -> None:
     client = OAuthClient(server.base_url)
     try:
-        verifier, challenge = pkce()
+        verifier, challenge = pkce_pair()
 
 
         code = query_of(answer_consent(client.authorize_url(challenge), lifetime="1h"))["code"]
         tokens = client.exchange(code, verifier).json()
         assert tokens["expires_in"] <= 3600
         assert server.parts is not None
-        refresh_row = next(t for t in server.parts.store.list_tokens() if t.kind == "refresh")
+        refresh_row = next(t for t in parts_of(server).store.list_tokens() if t.kind == "refresh")
         assert refresh_row.expires_at <= time.time() + 3600 + 1  # not the usual 30 days
         assert client.mcp(tokens["access_token"]).status_code == 200
         with sqlite3.connect(data_dir / "mcp-tray.sqlite3") as db:  # an hour later
@@ -105,13 +106,13 @@ def test_a_grant_for_one_hour_ends_after_one_hour_with_its_refresh_token(server:
 def test_until_revoked_keeps_the_usual_token_lifetimes(server: ServerRunner) -> None:
     client = OAuthClient(server.base_url)
     try:
-        verifier, challenge = pkce()
+        verifier, challenge = pkce_pair()
 
 
         code = query_of(answer_consent(client.authorize_url(challenge), lifetime="forever"))["code"]
         assert client.exchange(code, verifier).status_code == 200
         assert server.parts is not None
-        refresh_row = next(t for t in server.parts.store.list_tokens() if t.kind == "refresh")
+        refresh_row = next(t for t in parts_of(server).store.list_tokens() if t.kind == "refresh")
         assert refresh_row.expires_at > time.time() + 29 * 24 * 3600
     finally:
         client.close()
@@ -124,13 +125,13 @@ def test_one_app_cannot_flood_sign_in_requests(server: ServerRunner, data_dir: P
     try:
         statuses = []
         for _ in range(12):
-            _, challenge = pkce()
+            _, challenge = pkce_pair()
             statuses.append(flood.http.get(flood.authorize_url(challenge)))
         assert [r.status_code for r in statuses[:10]] == [302] * 10
         refused = statuses[10]
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
         assert "location" not in refused.headers and "Too many sign-in requests" in refused.text
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         assert other.http.get(other.authorize_url(challenge)).status_code == 302  # another app is not held up
     finally:
         flood.close()

@@ -12,7 +12,8 @@ import httpx
 from app.server.ratelimit import Limit, RateLimits
 from app.server.runner import ServerRunner
 from app.store.store import hash_secret
-from tests.security.oauth import MCP_HEADERS, OAuthClient
+from tests.conftest import parts_of
+from tests.support.oauth import MCP_HEADERS, OAuthClient
 
 
 async def _refresh_all(base_url: str, client_id: str, refresh_token: str, n: int) -> list[httpx.Response]:
@@ -31,23 +32,23 @@ def test_50_concurrent_refreshes_exactly_one_succeeds_grant_consistent(
     pair and the pair the one winner got) is revoked and refused, and no request answered 5xx.
     """
     tokens = client.login()
-    answers = asyncio.run(_refresh_all(server.base_url, client.client_id, tokens.refresh, 50))
+    answers = asyncio.run(_refresh_all(server.base_url, client.client_id, tokens.refresh_token, 50))
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] + [400] * 49
     assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}
     winner = next(a.json() for a in answers if a.status_code == 200)
-    store = server.parts.store  # type: ignore[union-attr]
-    grant_id = store.check_token(tokens.refresh).grant_id  # type: ignore[union-attr]
+    store = parts_of(server).store
+    grant_id = store.check_token(tokens.refresh_token).grant_id  # type: ignore[union-attr]
     rows = [t for t in store.list_tokens(include_inactive=True) if t.grant_id == grant_id]
     assert len(rows) == 4 and all(t.revoked_at is not None for t in rows)
-    spent, fresh = store.check_token(tokens.refresh), store.check_token(winner["refresh_token"])
+    spent, fresh = store.check_token(tokens.refresh_token), store.check_token(winner["refresh_token"])
     assert spent is not None and fresh is not None
     assert spent.rotated_at is not None and fresh.rotated_at is None  # rotated exactly once
     assert fresh.token_hash == hash_secret(winner["refresh_token"]) and fresh.grant_id == grant_id
-    for token in (tokens.access, winner["access_token"]):
+    for token in (tokens.access_token, winner["access_token"]):
         assert client.mcp(token).status_code == 401
     assert client.refresh(winner["refresh_token"]).json()["error"] == "invalid_grant"
-    assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
+    assert parts_of(server).stats.snapshot().last_error is None
 
 
 def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> None:
@@ -87,26 +88,26 @@ def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> No
 
 def test_no_request_succeeds_after_revoke_endpoint_returns(client: OAuthClient) -> None:
     tokens = client.login()
-    _hammer_until_revoked(client, tokens.access, lambda: client.revoke(tokens.refresh).raise_for_status())
+    _hammer_until_revoked(client, tokens.access_token, lambda: client.revoke(tokens.refresh_token).raise_for_status())
 
 
 def test_no_request_succeeds_after_store_revocation_returns(server: ServerRunner, client: OAuthClient) -> None:
     tokens = client.login()
-    store = server.parts.store  # type: ignore[union-attr]
-    check = store.check_token(tokens.access)
+    store = parts_of(server).store
+    check = store.check_token(tokens.access_token)
     assert check is not None
-    _hammer_until_revoked(client, tokens.access, lambda: store.revoke_tokens([check.token_id]))
+    _hammer_until_revoked(client, tokens.access_token, lambda: store.revoke_tokens([check.token_id]))
 
 
 def test_register_rate_limited_with_retry_after(server: ServerRunner) -> None:
-    server.parts.limiter.reset(RateLimits(register_global=Limit(3, 0.5)))  # type: ignore[union-attr]
+    parts_of(server).limiter.reset(RateLimits(register_global=Limit(3, 0.5)))
     body = {"client_name": "x", "redirect_uris": ["http://127.0.0.1:1/cb"]}
     statuses = [httpx.post(f"{server.base_url}/register", json=body) for _ in range(5)]
     assert [s.status_code for s in statuses] == [201, 201, 201, 429, 429]
     limited = statuses[-1]
     assert limited.json()["error"] == "too_many_requests"
     assert 1 <= int(limited.headers["retry-after"]) <= 3
-    assert len(server.parts.store.list_clients()) == 3  # type: ignore[union-attr]
+    assert len(parts_of(server).store.list_clients()) == 3
     time.sleep(int(limited.headers["retry-after"]))
     assert httpx.post(f"{server.base_url}/register", json=body).status_code == 201
 
@@ -126,6 +127,6 @@ def test_token_rate_limited_per_client_and_per_address(server: ServerRunner, cli
         answer = client.http.post("/token", data={"client_id": "third", "grant_type": "refresh_token"})
         assert answer.status_code == 429 and int(answer.headers["retry-after"]) >= 1
         parts.limiter.reset(RateLimits())
-        assert client.login().access  # the default limits leave normal use alone
+        assert client.login().access_token  # the default limits leave normal use alone
     finally:
         other.close()

@@ -20,7 +20,7 @@ from app.server.ratelimit import RateLimits
 from app.server.runner import ServerRunner
 from app.store import activity
 from app.store.store import PENDING_TTL, Store
-from tests.conftest import start_runner
+from tests.conftest import parts_of, start_runner
 from tests.support.oauth import obtain_tokens
 
 REDIRECT = "http://127.0.0.1:1/cb"
@@ -61,7 +61,7 @@ def test_oversized_metadata_is_refused_and_nothing_is_stored(server: ServerRunne
     answer = post(server.base_url, body)
     assert answer.status_code == 400, answer.text[:300]
     assert answer.json()["error"] == "invalid_client_metadata" and says in answer.json()["error_description"]
-    assert server.parts.store.list_clients() == []  # type: ignore[union-attr]
+    assert parts_of(server).store.list_clients() == []
 
 
 def test_metadata_within_the_bounds_is_stored(server: ServerRunner) -> None:
@@ -76,7 +76,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(server: ServerRunner, depth: int)
     answer = post(server.base_url, body)
     assert answer.status_code == 400, answer.text[:300]
     assert answer.json()["error"] == "invalid_client_metadata" and "Traceback" not in answer.text
-    assert server.parts.stats.snapshot().last_error is None  # type: ignore[union-attr]
+    assert parts_of(server).stats.snapshot().last_error is None
 
 
 def _age(store: Store, client_id: str, seconds: float) -> None:
@@ -90,14 +90,14 @@ def test_registrations_never_approved_within_a_day_are_pruned_at_start(data_dir:
         stale = post(base, metadata(client_name="never approved")).json()["client_id"]
         fresh = post(base, metadata(client_name="just registered")).json()["client_id"]
         approved = obtain_tokens(base, "approved long ago").client_id
-        store = runner.parts.store  # type: ignore[union-attr]
+        store = parts_of(runner).store
         for client_id in (stale, approved):
             _age(store, client_id, PENDING_TTL + 3600)
     finally:
         runner.close()
     again = start_runner(data_dir)
     try:
-        kept = {c.client_id for c in again.parts.store.list_clients()}  # type: ignore[union-attr]
+        kept = {c.client_id for c in parts_of(again).store.list_clients()}
         assert stale not in kept and {fresh, approved} <= kept
     finally:
         again.close()
@@ -105,7 +105,7 @@ def test_registrations_never_approved_within_a_day_are_pruned_at_start(data_dir:
 
 def test_a_registration_prunes_when_a_prune_is_due(server: ServerRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     stale = post(server.base_url, metadata(client_name="never approved")).json()["client_id"]
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     _age(store, stale, PENDING_TTL + 1)
     assert post(server.base_url, metadata()).status_code == 201  # not due yet: kept
     assert stale in {c.client_id for c in store.list_clients()}

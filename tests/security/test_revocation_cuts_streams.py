@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from app.server.runner import ServerRunner
-from tests.security.oauth import MCP_HEADERS, OAuthClient
+from tests.conftest import parts_of
+from tests.support.oauth import MCP_HEADERS, OAuthClient
 
 REPO = Path(__file__).resolve().parents[2]
 CLOSE_WITHIN = 5.0  # seconds; the watcher polls every 0.25 s, this only bounds a hang
@@ -66,7 +67,7 @@ def _streams(client: OAuthClient, token: str) -> list[OpenStream]:
 
 
 def _revoke_cli(server: ServerRunner, client: OAuthClient, token: str) -> None:
-    check = server.parts.store.check_token(token)  # type: ignore[union-attr]
+    check = parts_of(server).store.check_token(token)
     assert check is not None
     done = subprocess.run(
         [sys.executable, "-m", "app", "tokens", "revoke", check.token_id, "--data-dir", str(server.data_dir)],
@@ -79,7 +80,7 @@ def _revoke_cli(server: ServerRunner, client: OAuthClient, token: str) -> None:
 
 
 def _revoke_store(server: ServerRunner, client: OAuthClient, token: str) -> None:
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     check = store.check_token(token)
     assert check is not None and store.revoke_tokens([check.token_id]) == [check.token_id]
 
@@ -94,14 +95,14 @@ def test_revocation_closes_sse_and_streamable_http_streams(
 ) -> None:
     bystander = client.login()
     tokens = client.login()
-    victims = _streams(client, tokens.access)
-    survivors = _streams(client, bystander.access)
-    revoke(server, client, tokens.access)
+    victims = _streams(client, tokens.access_token)
+    survivors = _streams(client, bystander.access_token)
+    revoke(server, client, tokens.access_token)
     revoked_at = time.monotonic()
     for stream in victims:
         assert stream.closed.wait(CLOSE_WITHIN), "stream still open after revocation"
     assert time.monotonic() - revoked_at < CLOSE_WITHIN
-    assert client.mcp(tokens.access).status_code == 401
+    assert client.mcp(tokens.access_token).status_code == 401
     # another sign-in's streams are untouched
     assert not any(s.closed.is_set() for s in survivors)
-    assert server.parts.live.count() >= 2  # type: ignore[union-attr]
+    assert parts_of(server).live.count() >= 2

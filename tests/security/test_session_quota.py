@@ -12,8 +12,7 @@ import httpx
 
 from app.server.runner import ServerRunner
 from app.server.session_quota import PER_GRANT
-from tests.security.oauth import OAuthClient, rpc_result
-from tests.support.oauth import MCP_HEADERS
+from tests.support.oauth import MCP_HEADERS, OAuthClient, rpc_result
 
 
 def _works(client: OAuthClient, token: str, session_id: str) -> int:
@@ -26,14 +25,14 @@ def _works(client: OAuthClient, token: str, session_id: str) -> int:
 def test_a_grant_past_its_quota_loses_its_oldest_idle_sessions_and_others_still_open_theirs(
     server: ServerRunner, client: OAuthClient
 ) -> None:
-    token = client.login().access
+    token = client.login().access_token
     opened = [client.session(token) for _ in range(PER_GRANT + 5)]
     assert len(set(opened)) == PER_GRANT + 5  # every one was accepted when it was opened
     statuses = [_works(client, token, sid) for sid in opened]
     assert statuses == [404] * 5 + [200] * PER_GRANT  # on main: all 200
     other = OAuthClient(server.base_url, name="Another app")
     try:
-        other_token = other.login().access
+        other_token = other.login().access_token
         mine = [other.session(other_token) for _ in range(3)]
         assert [_works(other, other_token, sid) for sid in mine] == [200, 200, 200]
     finally:
@@ -41,7 +40,7 @@ def test_a_grant_past_its_quota_loses_its_oldest_idle_sessions_and_others_still_
 
 
 def test_a_session_with_an_open_stream_is_not_evicted(server: ServerRunner, client: OAuthClient) -> None:
-    token = client.login().access
+    token = client.login().access_token
     streaming, idle = client.session(token), client.session(token)
     headers = {**MCP_HEADERS, "Accept": "text/event-stream", "Authorization": f"Bearer {token}",
                "Mcp-Session-Id": streaming, "MCP-Protocol-Version": "2025-06-18"}

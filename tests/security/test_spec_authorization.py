@@ -12,15 +12,16 @@ import pytest
 
 from app.server.runner import ServerRunner
 from app.store.store import hash_secret
-from tests.security.oauth import REDIRECT, OAuthClient, pkce
+from tests.conftest import parts_of
 from tests.support.consent import answer_consent, query_of
+from tests.support.oauth import REDIRECT, OAuthClient, pkce_pair
 
 CHALLENGE_HEADER = "resource_metadata="
 
 
 def expire_tokens(server: ServerRunner, token: str) -> None:
     """Move a token's expiry into the past (what an hour of waiting would do)."""
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     store.db.tx(
         lambda c: c.execute(
             "UPDATE tokens SET expires_at = ? WHERE token_hash = ?", (time.time() - 1, hash_secret(token))
@@ -57,13 +58,13 @@ def test_A2_missing_garbage_expired_revoked_tokens_get_bearer_challenge(
     assert_bearer_challenge(client.mcp("garbage-token"))
     assert 'error="invalid_token"' in client.mcp("garbage-token").headers["www-authenticate"]
     expired = client.login()
-    expire_tokens(server, expired.access)
-    assert_bearer_challenge(client.mcp(expired.access))
+    expire_tokens(server, expired.access_token)
+    assert_bearer_challenge(client.mcp(expired.access_token))
     revoked = client.login()
-    assert client.revoke(revoked.access).status_code == 200
-    assert_bearer_challenge(client.mcp(revoked.access))
+    assert client.revoke(revoked.access_token).status_code == 200
+    assert_bearer_challenge(client.mcp(revoked.access_token))
     live = client.login()
-    assert client.mcp(live.access).status_code == 200  # the same request with a good token passes
+    assert client.mcp(live.access_token).status_code == 200  # the same request with a good token passes
 
 
 def test_A3_authorization_server_metadata(server: ServerRunner) -> None:
@@ -78,7 +79,7 @@ def test_A3_authorization_server_metadata(server: ServerRunner) -> None:
 
 
 def test_A4_pkce_s256_required_plain_and_missing_refused(client: OAuthClient) -> None:
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     for bad in ({"code_challenge_method": "plain", "code_challenge": verifier}, {"code_challenge": ""}):
         url = client.authorize_url(challenge, **bad)
         answer = client.http.get(url)
@@ -89,7 +90,7 @@ def test_A4_pkce_s256_required_plain_and_missing_refused(client: OAuthClient) ->
     missing = client.http.get(client.authorize_url(challenge).replace(f"&code_challenge={challenge}", ""))
     assert missing.status_code == 302 and query_of(missing.headers["location"])["error"] == "invalid_request"
     code, _right, _ = client.code()
-    wrong = client.exchange(code, pkce()[0])
+    wrong = client.exchange(code, pkce_pair()[0])
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
     none = client.http.post(
         "/token",
@@ -104,7 +105,7 @@ def test_A4_pkce_s256_required_plain_and_missing_refused(client: OAuthClient) ->
 
 
 def test_A5_unregistered_redirect_gets_error_page_and_no_redirect(client: OAuthClient) -> None:
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     for foreign in (
         "https://evil.example/cb",
         "http://127.0.0.1:33418/other",
@@ -134,7 +135,7 @@ def test_A6_replayed_code_revokes_grant(client: OAuthClient) -> None:
 
 def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, client: OAuthClient) -> None:
     code, verifier, _ = client.code()
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     row = store.load_code(code)
     assert row is not None and 0 < row.expires_at - time.time() <= 600
     store.db.tx(
@@ -146,22 +147,22 @@ def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, clie
 
 def test_A7_refresh_rotates_and_reuse_revokes_grant(client: OAuthClient) -> None:
     first = client.login()
-    rotated = client.refresh(first.refresh)
+    rotated = client.refresh(first.refresh_token)
     assert rotated.status_code == 200
     new = rotated.json()
-    assert new["refresh_token"] != first.refresh and new["access_token"] != first.access
+    assert new["refresh_token"] != first.refresh_token and new["access_token"] != first.access_token
     assert client.mcp(new["access_token"]).status_code == 200
-    reuse = client.refresh(first.refresh)
+    reuse = client.refresh(first.refresh_token)
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     assert client.mcp(new["access_token"]).status_code == 401
     assert client.refresh(new["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAuthClient) -> None:
-    store = server.parts.store  # type: ignore[union-attr]
+    store = parts_of(server).store
     # A grant bound to another audience, as if made for another server (the store allows any resource).
     pending = store.create_pending(client_id=client.client_id, scopes=["mcp"], redirect_uri=REDIRECT,
-                                   request={"resource": "https://other.example", "code_challenge": pkce()[1],
+                                   request={"resource": "https://other.example", "code_challenge": pkce_pair()[1],
                                             "redirect_explicit": True})
     store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
     delivery = store.deliver(pending.approval_id, 60)
@@ -172,14 +173,14 @@ def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAu
     assert_bearer_challenge(answer)
     assert "another resource" in answer.json()["error_description"]
     # /authorize refuses to start a flow for another audience at all
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     refused = client.http.get(client.authorize_url(challenge, resource="https://other.example/mcp"))
     assert refused.status_code == 302 and query_of(refused.headers["location"])["error"] == "invalid_target"
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "/mcp", "/mcp/"])
 def test_A8_resource_with_or_without_trailing_slash_names_us(client: OAuthClient, suffix: str) -> None:
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     final = query_of(answer_consent(client.authorize_url(challenge, resource=client.base + suffix)))
     answer = client.exchange(final["code"], verifier, resource=client.base + suffix)
     assert answer.status_code == 200
@@ -189,22 +190,22 @@ def test_A8_resource_with_or_without_trailing_slash_names_us(client: OAuthClient
 def test_A9_token_in_query_string_ignored_and_session_is_not_authentication(client: OAuthClient) -> None:
     tokens = client.login()
     in_query = client.http.post(
-        f"/mcp?access_token={tokens.access}",
+        f"/mcp?access_token={tokens.access_token}",
         content=b"{}",
         headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
     )
     assert_bearer_challenge(in_query)
-    session_id = client.session(tokens.access)
-    assert_bearer_challenge(client.call_add(None, session_id))  # type: ignore[arg-type]
-    assert client.call_add(tokens.access, session_id).status_code == 200
+    session_id = client.session(tokens.access_token)
+    assert_bearer_challenge(client.call_add(None, session_id))
+    assert client.call_add(tokens.access_token, session_id).status_code == 200
 
 
 @pytest.mark.parametrize("which", ["access", "refresh"])
 def test_A10_revocation_endpoint_for_access_and_refresh_tokens(client: OAuthClient, which: str) -> None:
     tokens = client.login()
-    assert client.revoke(tokens.access if which == "access" else tokens.refresh).status_code == 200
-    assert_bearer_challenge(client.mcp(tokens.access))
-    assert client.refresh(tokens.refresh).json()["error"] == "invalid_grant"
+    assert client.revoke(tokens.access_token if which == "access" else tokens.refresh_token).status_code == 200
+    assert_bearer_challenge(client.mcp(tokens.access_token))
+    assert client.refresh(tokens.refresh_token).json()["error"] == "invalid_grant"
     # RFC 7009 2.2: an unknown token is not an error
     assert client.revoke("never-issued").status_code == 200
 
@@ -236,7 +237,7 @@ def test_A11_dynamic_registration_like_mcp_remote(server: ServerRunner) -> None:
     )
     client.http = httpx.Client(base_url=server.base_url, timeout=20)
     try:
-        verifier, challenge = pkce()
+        verifier, challenge = pkce_pair()
         final = query_of(answer_consent(client.authorize_url(challenge, scope="openid email profile")))
         tokens = client.exchange(final["code"], verifier)
         assert tokens.status_code == 200 and tokens.json()["scope"] == "openid email profile"
@@ -259,7 +260,7 @@ def test_A13_client_id_metadata_documents_supported_and_fetched_only_from_public
     """The full flow with a document served over https is in tests/e2e/test_cimd_flow.py."""
     meta = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
     assert meta["client_id_metadata_document_supported"] is True
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     for client_id, why in [
         (f"https://127.0.0.1:{server.port}/client.json", "loopback address"),  # our own port: SSRF
         ("https://169.254.169.254/latest/meta-data", "link-local address"),
@@ -280,12 +281,12 @@ def test_A13_client_id_metadata_documents_supported_and_fetched_only_from_public
         # Never redirected to a redirect URI nobody verified: a page saying what is wrong.
         assert answer.status_code == 400 and "location" not in answer.headers, client_id
         assert "identity cannot be checked" in answer.text and why in answer.text, answer.text[:500]
-    assert server.parts.store.list_clients() == []  # type: ignore[union-attr]
+    assert parts_of(server).store.list_clients() == []
 
 
 def test_A14_no_token_passthrough_tokens_bound_to_us(server: ServerRunner, client: OAuthClient) -> None:
     tokens = client.login()
-    check = server.parts.store.check_token(tokens.access)  # type: ignore[union-attr]
+    check = parts_of(server).store.check_token(tokens.access_token)
     assert check is not None and check.resource == f"{server.base_url}/mcp"
     # A token some other server issued (here: any bearer we did not mint) is never accepted.
     assert_bearer_challenge(client.mcp("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ1cHN0cmVhbSJ9.c2ln"))

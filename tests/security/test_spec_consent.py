@@ -20,14 +20,14 @@ import httpx
 from app.auth.scopes import describe
 from app.server.runner import ServerRunner
 from app.store.approvals import PER_CLIENT_PENDING, TOTAL_PENDING
-from tests.security.oauth import REDIRECT, OAuthClient, pkce
 from tests.support import owner
 from tests.support.consent import collect, match_code, open_waiting_page, query_of
+from tests.support.oauth import REDIRECT, OAuthClient, pkce_pair
 
 
 def waiting_page(client: OAuthClient, **extra: str) -> tuple[str, str]:
     """(waiting page URL, its HTML) for a fresh authorization request."""
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     answer = client.http.get(client.authorize_url(challenge, **extra))
     assert answer.status_code == 302, answer.text
     url = urljoin(client.base, answer.headers["location"])
@@ -82,7 +82,7 @@ def test_C2_nothing_on_the_page_approves_only_the_owner_does(client: OAuthClient
 
 
 def test_tool_groups_are_off_unless_the_owner_turns_them_on(client: OAuthClient) -> None:
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     with httpx.Client(follow_redirects=False, timeout=10) as http:
         url, code = open_waiting_page(http, client.authorize_url(challenge, scope="mcp tools:time tools:files"))
         owner.answer(owner.data_dir_for(url), code, scopes=["tools:time"])
@@ -92,7 +92,7 @@ def test_tool_groups_are_off_unless_the_owner_turns_them_on(client: OAuthClient)
 
 
 def test_C3_waiting_page_cannot_be_framed_and_runs_only_our_script(client: OAuthClient) -> None:
-    _, challenge = pkce()
+    _, challenge = pkce_pair()
     page = client.http.get(urljoin(client.base, client.http.get(client.authorize_url(challenge)).headers["location"]))
     assert page.headers["x-frame-options"] == "DENY"
     policy = page.headers["content-security-policy"]
@@ -171,7 +171,7 @@ def test_past_the_total_cap_new_requests_are_refused_clearly(server: ServerRunne
                 if made < TOTAL_PENDING:
                     waiting_page(c)
                     made += 1
-        _, challenge = pkce()
+        _, challenge = pkce_pair()
         refused = clients[-1].http.get(clients[-1].authorize_url(challenge))
         assert refused.status_code == 302
         query = query_of(refused.headers["location"])

@@ -12,7 +12,7 @@ import pytest
 from app.config import DEFAULT_HOST
 from app.main import build_parser
 from app.server.runner import ServerRunner
-from tests.security.oauth import MCP_HEADERS, OAuthClient, rpc_result
+from tests.support.oauth import MCP_HEADERS, OAuthClient, rpc_result
 
 LOOPBACK_PAGE = "http://localhost:6274"
 
@@ -20,11 +20,11 @@ LOOPBACK_PAGE = "http://localhost:6274"
 def test_T1_foreign_origin_gets_403(client: OAuthClient) -> None:
     tokens = client.login()
     for origin in ("https://evil.example", "http://127.0.0.1.evil.example", "null"):
-        answer = client.mcp(tokens.access, Origin=origin)
+        answer = client.mcp(tokens.access_token, Origin=origin)
         assert answer.status_code == 403 and answer.json()["error"] == "forbidden_origin"
     # the OAuth endpoints are guarded the same way
     assert client.http.post("/token", data={}, headers={"Origin": "https://evil.example"}).status_code == 403
-    assert client.mcp(tokens.access, Origin="http://127.0.0.1:9").status_code == 200
+    assert client.mcp(tokens.access_token, Origin="http://127.0.0.1:9").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -107,40 +107,40 @@ def test_T3_rebinding_host_refused(server: ServerRunner, host: str) -> None:
 
 def test_T4_unsupported_protocol_version_400_missing_means_default(client: OAuthClient) -> None:
     tokens = client.login()
-    session = client.session(tokens.access)
+    session = client.session(tokens.access_token)
     bad = client.mcp(
-        tokens.access,
+        tokens.access_token,
         {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
         **{"Mcp-Session-Id": session, "MCP-Protocol-Version": "1999-01-01"},
     )
     assert bad.status_code == 400
     missing = client.mcp(
-        tokens.access, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, **{"Mcp-Session-Id": session}
+        tokens.access_token, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, **{"Mcp-Session-Id": session}
     )
     assert missing.status_code == 200 and "add" in json.dumps(rpc_result(missing))
 
 
 def test_T5_session_ids_random_visible_ascii_404_after_end_400_when_missing(client: OAuthClient) -> None:
     tokens = client.login()
-    ids = {client.session(tokens.access) for _ in range(3)}
+    ids = {client.session(tokens.access_token) for _ in range(3)}
     assert len(ids) == 3
     for session_id in ids:
         assert re.fullmatch(r"[\x21-\x7e]{32,}", session_id)
     session_id = ids.pop()
     listing = {"jsonrpc": "2.0", "id": 4, "method": "tools/list"}
-    assert client.mcp(tokens.access, listing).status_code == 400  # required and missing
+    assert client.mcp(tokens.access_token, listing).status_code == 400  # required and missing
     ended = client.http.delete(
         "/mcp",
-        headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens.access}", "Mcp-Session-Id": session_id},
+        headers={**MCP_HEADERS, "Authorization": f"Bearer {tokens.access_token}", "Mcp-Session-Id": session_id},
     )
     assert ended.status_code == 200
-    assert client.mcp(tokens.access, listing, **{"Mcp-Session-Id": session_id}).status_code == 404
-    assert client.mcp(tokens.access, listing, **{"Mcp-Session-Id": "0" * 32}).status_code == 404
+    assert client.mcp(tokens.access_token, listing, **{"Mcp-Session-Id": session_id}).status_code == 404
+    assert client.mcp(tokens.access_token, listing, **{"Mcp-Session-Id": "0" * 32}).status_code == 404
 
 
 def test_T6_legacy_sse_transport(client: OAuthClient) -> None:
     tokens = client.login()
-    auth = {"Authorization": f"Bearer {tokens.access}"}
+    auth = {"Authorization": f"Bearer {tokens.access_token}"}
     with (
         httpx.Client(base_url=client.base, timeout=10) as http,
         http.stream("GET", "/sse", headers={**auth, "Accept": "text/event-stream"}) as stream,

@@ -10,7 +10,8 @@ from pathlib import Path
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from tests.support.clients import REPO, approving_browser
+from tests.support.clients import approving_browser
+from tests.support.serve import REPO
 
 
 @dataclass

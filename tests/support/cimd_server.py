@@ -116,7 +116,11 @@ class DocumentServer:
         self.sni: list[str | None] = []
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        context.sni_callback = lambda _sock, name, _ctx: self.sni.append(name)  # type: ignore[assignment, func-returns-value]
+
+        def remember_sni(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+            self.sni.append(name)
+
+        context.sni_callback = remember_sni
         outer = self
 
         class Handler(BaseHTTPRequestHandler):

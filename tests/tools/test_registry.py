@@ -78,7 +78,10 @@ def test_visibility_follows_scopes(data_dir: Path) -> None:
     registry = ToolRegistry(data_dir, plugins=False)
     for name in FILE_TOOLS:
         registry.enable(name)
-    names = lambda scopes: {t.name for t in registry.visible(frozenset(scopes))}  # noqa: E731
+
+    def names(scopes: list[str]) -> set[str]:
+        return {t.name for t in registry.visible(frozenset(scopes))}
+
     assert names([]) == {"add"}
     assert names(["openid", "email", "profile"]) == {"add"}
     assert names(["tools:time"]) == {"add", "now"}

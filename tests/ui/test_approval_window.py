@@ -20,9 +20,10 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.ui.tray_app import TrayApp
-from tests.security.oauth import OAuthClient, pkce
+from tests.conftest import parts_of
 from tests.support import owner
 from tests.support.consent import collect, match_code, query_of
+from tests.support.oauth import OAuthClient, pkce_pair
 
 pytestmark = pytest.mark.gui
 
@@ -43,7 +44,7 @@ def app(qtbot: QtBot, data_dir: Path) -> Iterator[TrayApp]:
 def _request(app: TrayApp, name: str = "Claude Desktop", **extra: str) -> tuple[OAuthClient, str, str, str]:
     """A client opens its waiting page; (client, verifier, page URL, match code)."""
     client = OAuthClient(app.runner.base_url, name=name)
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     answer = client.http.get(client.authorize_url(challenge, **extra))
     assert answer.status_code == 302
     url = urljoin(app.runner.base_url, answer.headers["location"])
@@ -72,7 +73,7 @@ def test_window_opens_by_itself_and_allow_grants_exactly_the_ticked_groups_for_t
     tokens = client.exchange(query["code"], verifier).json()
     assert tokens["scope"] == "mcp tools:time"  # tools:files was asked for, not ticked
     assert app.runner.parts is not None
-    refresh = next(t for t in app.runner.parts.store.list_tokens() if t.kind == "refresh")
+    refresh = next(t for t in parts_of(app.runner).store.list_tokens() if t.kind == "refresh")
     assert refresh.expires_at <= time.time() + 24 * 3600 + 5
     assert not app.dashboard.pending_button.isVisibleTo(app.dashboard)
     client.close()

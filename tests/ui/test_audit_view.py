@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt
 from pytestqt.qtbot import QtBot
 
 from app.server.runner import ServerRunner
@@ -63,6 +63,7 @@ def test_calls_appear_live_filter_and_revoke(qtbot: QtBot, server: ServerRunner,
 
     row = next(r for r in range(2) if view.model.row_at(r).client_id == alice.client_id)
     proxy = view.table.model()
+    assert isinstance(proxy, QSortFilterProxyModel)
     index = next(proxy.index(i, 0) for i in range(2) if proxy.mapToSource(proxy.index(i, 0)).row() == row)
     view.table.selectionModel().select(
         index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)

@@ -12,6 +12,7 @@ from app.server.runner import ServerRunner
 from app.ui import dialogs
 from app.ui.dashboard import Dashboard
 from app.ui.tokens_model import COL_CLIENT
+from tests.conftest import parts_of
 from tests.support.signin import mcp_status, sign_in
 
 pytestmark = pytest.mark.gui
@@ -36,7 +37,7 @@ def select_token(window: Dashboard, token_id: str) -> None:
 
 
 def access_token_id(server: ServerRunner, client_id: str) -> str:
-    rows = server.parts.store.list_tokens()  # type: ignore[union-attr]
+    rows = parts_of(server).store.list_tokens()
     return next(r.token_id for r in rows if r.client_id == client_id and r.kind == "access")
 
 

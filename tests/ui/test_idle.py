@@ -156,7 +156,11 @@ def test_store_reads_from_a_qt_pool_thread_keep_one_connection(
     try:
         for count in range(20):
             run_task(pool, store.list_tokens, done.append, None, owner)
-            qtbot.waitUntil(lambda n=count: len(done) > n, timeout=5000)
+
+            def arrived(n: int = count) -> bool:
+                return len(done) > n
+
+            qtbot.waitUntil(arrived, timeout=5000)
         assert len(done) == 20
         assert len(opened) == 1  # the pool thread's one connection, reused
     finally:

@@ -21,6 +21,7 @@ from app.server.runner import ServerRunner
 from app.store import audit
 from app.ui.tray_app import TrayApp
 from tests.audit.helpers import TRANSPORTS, any_client, result_text
+from tests.conftest import parts_of
 from tests.support.oauth import Tokens, obtain_tokens
 
 pytestmark = pytest.mark.gui
@@ -151,7 +152,11 @@ def test_the_tray_offers_access_after_a_403_and_yes_lets_the_next_call_through(
     app.runner.tools.enable("read_file")
     app.runner.tools.add_folder(folder)
     asked: list[str] = []
-    monkeypatch.setattr(dialogs, "ask", lambda parent, title, text: asked.append(title) or True)
+    def ask(parent: object, title: str, text: str) -> bool:
+        asked.append(title)
+        return True
+
+    monkeypatch.setattr(dialogs, "ask", ask)
     tokens = obtain_tokens(app.runner.base_url, name="Curious client")
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": "read_file", "arguments": {"path": "Notes/todo.txt"}}}
@@ -159,7 +164,7 @@ def test_the_tray_offers_access_after_a_403_and_yes_lets_the_next_call_through(
     assert httpx.post(f"{app.runner.base_url}/mcp", json=body, headers=headers, timeout=10).status_code == 403
     qtbot.waitUntil(lambda: bool(asked), timeout=10000)
     assert asked == ["Give Curious client access to your chosen folders (read-only)?"]
-    store = app.runner.parts.store  # type: ignore[union-attr]
+    store = parts_of(app.runner).store
     qtbot.waitUntil(lambda: "tools:files" in (store.check_token(tokens.access_token).scopes  # type: ignore[union-attr]
                                               ), timeout=10000)
 

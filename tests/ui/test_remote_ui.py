@@ -15,6 +15,7 @@ from app.config import Settings
 from app.server.runner import ServerState
 from app.store.store import Store
 from app.ui.tray_app import TrayApp
+from tests.conftest import parts_of
 from tests.remote.headers import PUBLIC, mint, via_proxy
 from tests.support.oauth import register
 from tests.ui.test_tray_app import make_app
@@ -46,11 +47,11 @@ def test_start_and_stop_remote_access_from_the_app(qtbot: QtBot, app: TrayApp) -
     app.copy_public_url()
     assert QGuiApplication.clipboard().text() == f"{PUBLIC}/mcp"
     client_id = register(app.runner.base_url, "phone")
-    access, _ = mint(app.runner, client_id, f"{PUBLIC}/mcp", remote=True)  # type: ignore[arg-type]
+    access, _ = mint(app.runner, client_id, f"{PUBLIC}/mcp", remote=True)
     app.toggle_remote()
     qtbot.waitUntil(lambda: not app.runner.remote.status().on and not app.controller.busy, timeout=10_000)
     assert httpx.get(metadata, headers=via_proxy()).status_code == 421
-    assert app.runner.parts is not None and app.runner.parts.store.check_token(access).revoked  # type: ignore[union-attr]
+    assert (check := parts_of(app.runner).store.check_token(access)) is not None and check.revoked
     qtbot.waitUntil(lambda: app.dashboard.status_panel.values["remote"].text() == "off", timeout=5000)
 
 
@@ -92,7 +93,12 @@ def test_settings_passkeys_add_list_and_remove(qtbot: QtBot, app: TrayApp, data_
     assert dialog is not None
     section = dialog.passkeys
     opened: list[str] = []
-    section.open_url = lambda url: opened.append(url) or True
+
+    def open_url(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    section.open_url = open_url
     dialog.remote.public_url.setText("")
     assert section.add("phone") is None and "Remote access is not set up" in section.status.text()
     assert opened == []

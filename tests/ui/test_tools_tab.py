@@ -46,7 +46,11 @@ def opened() -> list[Path]:
 def tab(qtbot: QtBot, registry: ToolRegistry, opened: list[Path], tmp_path: Path) -> ToolsTab:
     share = tmp_path / "Shared"
     share.mkdir()
-    widget = ToolsTab(registry, open_folder=lambda p: opened.append(p) or True,
+    def open_folder(path: Path) -> bool:
+        opened.append(path)
+        return True
+
+    widget = ToolsTab(registry, open_folder=open_folder,
                       choose_folder=lambda parent: str(share))
     qtbot.addWidget(widget)
     return widget

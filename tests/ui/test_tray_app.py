@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings
@@ -18,6 +20,7 @@ from app.ui import dialogs
 from app.ui.notifier import Notifier
 from app.ui.store_service import StoreSnapshot
 from app.ui.tray_app import TrayApp
+from tests.conftest import parts_of
 from tests.support.signin import sign_in
 
 pytestmark = pytest.mark.gui
@@ -45,7 +48,7 @@ def snapshot(*events: EventRow) -> StoreSnapshot:
 
 
 def test_notifier_announces_only_new_authorizations() -> None:
-    seen: list[tuple[str, str, str, bool]] = []
+    seen: list[tuple[str, str, str, bool, str]] = []
     notifier = Notifier()
     notifier.message.connect(lambda *a: seen.append(a))
     old = EventRow(1, 0.0, "authorized", "c0", "Old app", "mcp")
@@ -115,8 +118,8 @@ def test_a_taken_port_is_reported_and_settings_offer_another(qtbot: QtBot, data_
         free.bind(("127.0.0.1", 0))
         new_port = free.getsockname()[1]
         free.close()
-        dialog.port.setValue(new_port)  # type: ignore[union-attr]
-        dialog.save()  # type: ignore[union-attr]
+        dialog.port.setValue(new_port)
+        dialog.save()
         qtbot.waitUntil(lambda: app.runner.state is ServerState.RUNNING, timeout=10_000)
         assert app.runner.port == new_port
         qtbot.waitUntil(lambda: not app.dashboard.banner.isVisible(), timeout=3000)  # the error is over
@@ -148,7 +151,7 @@ def test_settings_save_lifetimes_and_restart_the_server_with_them(
     qtbot.waitUntil(
         lambda: tray_app.runner.state is ServerState.RUNNING and not tray_app.controller.busy, timeout=10_000
     )
-    assert tray_app.runner.parts is not None and tray_app.runner.parts.lifetimes.access == 300
+    assert tray_app.runner.parts is not None and parts_of(tray_app.runner).lifetimes.access == 300
 
 
 def test_claude_section_configures_and_offers_a_fresh_start_for_broken_json(
@@ -236,8 +239,8 @@ def test_a_client_name_with_markup_is_shown_as_text(qtbot: QtBot, tray_app: Tray
     shown = tray_app.dashboard.banner.text()
     assert "<a href" not in shown
     assert "&lt;a href=&quot;https://evil.example&quot;&gt;Claude&lt;/a&gt;" in shown
-    box = dialogs._box(None, "Revoke?", "<b>Claude</b>", dialogs.QMessageBox.Icon.Question)
-    assert box.textFormat() == dialogs.Qt.TextFormat.PlainText
+    box = dialogs._box(None, "Revoke?", "<b>Claude</b>", QMessageBox.Icon.Question)
+    assert box.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_start_at_login_checkbox_registers_with_the_desktop(
@@ -284,7 +287,11 @@ def test_reset_client_sign_in_deletes_mcp_remote_files_only_after_asking(
     monkeypatch.setattr(tray_app, "notify", lambda *a, **k: notes.append(a))
 
     asked: list[str] = []
-    monkeypatch.setattr(dialogs, "ask", lambda parent, title, text: asked.append(text) or False)
+    def ask(parent: object, title: str, text: str) -> bool:
+        asked.append(text)
+        return False
+
+    monkeypatch.setattr(dialogs, "ask", ask)
     tray_app.reset_client_sign_in()
     qtbot.waitUntil(lambda: len(notes) == 1, timeout=5000)
     assert ours.exists() and len(asked) == 1 and "1 cached sign-in file" in asked[0]

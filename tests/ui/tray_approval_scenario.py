@@ -30,12 +30,13 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.ui.tray_app import TrayApp
-from tests.e2e.test_sdk_client import MemoryStorage, oauth_for
-from tests.security.oauth import OAuthClient, pkce
+from tests.e2e.test_sdk_client import oauth_for
 from tests.security.test_consent_browser import LocalSite
 from tests.support import owner
 from tests.support.clients import REPO, approving_browser, mcp_remote_command, mcp_remote_env
 from tests.support.consent import open_waiting_page, query_of, wait_for_answer
+from tests.support.memory_storage import MemoryStorage
+from tests.support.oauth import OAuthClient, pkce_pair
 
 pytestmark = pytest.mark.gui
 SHOTS = Path(os.environ.get("APPROVAL_SHOTS", "")) if os.environ.get("APPROVAL_SHOTS") else None
@@ -89,7 +90,7 @@ def in_thread(job: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]
 def test_chromium_waiting_room_goes_on_when_the_owner_clicks_allow_in_the_tray(qtbot: QtBot, app: TrayApp) -> None:
     site = LocalSite()  # the app's loopback callback
     client = OAuthClient(app.runner.base_url, name="Claude Desktop", redirect=f"http://127.0.0.1:{site.port}/callback")
-    verifier, challenge = pkce()
+    verifier, challenge = pkce_pair()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 720, "height": 900})

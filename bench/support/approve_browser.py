@@ -16,7 +16,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.support.consent import answer_consent, open_waiting_page, wait_for_answer
+from bench.support.consent import answer_consent, open_waiting_page, wait_for_answer
 
 
 def main() -> int:
