@@ -32,6 +32,7 @@ from app.auth.cimd_fetch import DocumentFetcher, FetchPolicy
 from app.auth.client_auth import HashedSecretAuthenticator
 from app.auth.consent import ConsentEndpoint
 from app.auth.consent_request import ConsentSigner
+from app.auth.errors import oauth_error
 from app.auth.metadata import (
     RESOURCE_METADATA,
     SERVER_METADATA,
@@ -213,16 +214,15 @@ def build_app(parts: ServerParts) -> Starlette:
                 await anyio.to_thread.run_sync(writer.close)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "not_found"}, status_code=404)
+        return oauth_error("not_found", f"Nothing is served at {request.url.path[:200]}", 404)
 
     async def too_large(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "request_too_large", "error_description": str(getattr(exc, "detail", ""))},
-                            status_code=413)
+        return oauth_error("request_too_large", str(getattr(exc, "detail", "")), 413)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         parts.stats.error(f"{type(exc).__name__} on {request.url.path}")
-        return JSONResponse({"error": "server_error", "error_description": "unexpected error"}, status_code=500)
+        return oauth_error("server_error", "unexpected error", 500)
 
     starlette = Starlette(
         routes=routes,
