@@ -41,27 +41,30 @@ class _Tracked:
 
     def __init__(self) -> None:
         self.scope = anyio.CancelScope()
-        self.disconnect = anyio.Event()
+        self.cut_off = False
         self.signalled = False
+        self._receiving: set[anyio.CancelScope] = set()
+
+    def disconnect(self) -> None:
+        """From now on, and in any `receive` waiting now, the client has gone (call on the event loop)."""
+        self.cut_off = True
+        for waiting in list(self._receiving):
+            waiting.cancel()
 
     def wrap(self, receive: Receive) -> Receive:
         """`receive` that answers `http.disconnect` once this connection is cut, even while waiting."""
 
         async def receive_or_disconnect() -> Message:
-            if self.disconnect.is_set():
+            if self.cut_off:
                 return {"type": "http.disconnect"}
-            message: Message | None = None
-            async with anyio.create_task_group() as tg:
-
-                async def pump() -> None:
-                    nonlocal message
-                    message = await receive()
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(pump)
-                await self.disconnect.wait()
-                tg.cancel_scope.cancel()
-            return message if message is not None else {"type": "http.disconnect"}
+            # A cancel scope per wait, not a task: every request waits here at least twice.
+            with anyio.CancelScope() as waiting:
+                self._receiving.add(waiting)
+                try:
+                    return await receive()
+                finally:
+                    self._receiving.discard(waiting)
+            return {"type": "http.disconnect"}  # cut while waiting
 
         return receive_or_disconnect
 
@@ -131,7 +134,7 @@ class LiveConnections:
                 tracked.scope.cancel()
             else:
                 tracked.signalled = True
-                tracked.disconnect.set()
+                tracked.disconnect()
         return len(victims)
 
 
