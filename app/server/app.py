@@ -173,6 +173,12 @@ def build_app(parts: ServerParts) -> Starlette:
         return Route(f"/static/{url_name}", serve, methods=["GET"])
 
     routes = [
+        # The MCP endpoints first: the router tries routes in order, and nearly every request is for these.
+        # Step-up on /mcp only: an SSE client's POST is answered 202 before the call runs, so there
+        # the call gets the tool error that names the missing permission instead.
+        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
+        Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
+        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         Route("/", home, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route(SERVER_METADATA, server_metadata_endpoint, methods=["GET"]),
@@ -190,11 +196,6 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
-        # Step-up on /mcp only: an SSE client's POST is answered 202 before the call runs, so there
-        # the call gets the tool error that names the missing permission instead.
-        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
-        Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
-        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
         static("waiting.js", "web/waiting.js", "text/javascript"),
         static("passkey.js", "web/passkey.js", "text/javascript"),
