@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -36,7 +37,7 @@ from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, way_for
 from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
 from app.store.store import Store, TooManyPendingError, hash_secret
-from app.store.token_rules import Reason, Refused
+from app.store.token_rules import Audience, Reason, Refused
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ class StoreProvider:
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str
     ) -> StoredAuthorizationCode | None:
-        found = self.store.find_code(authorization_code, str(client.client_id), self._audience)
+        found = await _off_loop(self.store.find_code, authorization_code, str(client.client_id), self._audience())
         if isinstance(found, Refused):
             if found.reason is Reason.REPLAYED:
                 log.warning("authorization code replayed by client %s; grant revoked", client.client_id)
@@ -271,8 +272,8 @@ class StoreProvider:
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: StoredAuthorizationCode
     ) -> OAuthToken:
-        issued = self.store.redeem_code(authorization_code.code_hash, self.lifetimes.access, self.lifetimes.refresh,
-                                        client_id=client.client_id)
+        issued = await _off_loop(self.store.redeem_code, authorization_code.code_hash, self.lifetimes.access,
+                                 self.lifetimes.refresh, client.client_id)
         if isinstance(issued, Refused):
             raise TokenError("invalid_grant", _refusal_text("authorization code", issued))
         return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
@@ -282,7 +283,7 @@ class StoreProvider:
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
     ) -> StoredRefreshToken | None:
-        found = self.store.check_refresh(refresh_token, str(client.client_id), self._audience)
+        found = await _off_loop(self.store.check_refresh, refresh_token, str(client.client_id), self._audience())
         if isinstance(found, Refused):
             if found.reason is Reason.REPLAYED:
                 log.warning("spent refresh token reused by client %s; grant revoked", client.client_id)
@@ -300,22 +301,26 @@ class StoreProvider:
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: StoredRefreshToken, scopes: list[str]
     ) -> OAuthToken:
-        issued = self.store.rotate_refresh(refresh_token.token, str(client.client_id), scopes, self.lifetimes.access,
-                                           self.lifetimes.refresh, audience=self._audience)
+        issued = await _off_loop(self.store.rotate_refresh, refresh_token.token, str(client.client_id), scopes,
+                                 self.lifetimes.access, self.lifetimes.refresh, self._audience())
         if isinstance(issued, Refused):
             raise TokenError("invalid_grant", _refusal_text("refresh token", issued))
         return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
 
-    def _audience(self, resource: str | None) -> str | None:
+    def _audience(self) -> Audience:
         """Why a grant's resource does not fit the way this request came in (legacy grants: loopback only)."""
-        way = way_for(self.identity)
-        fits = way.names_us(resource) if resource is not None or way.remote else True
-        return None if fits else f"it was issued for another resource than {way.origin}"
+        way = way_for(self.identity)  # read here, on the request's own context
+
+        def problem(resource: str | None) -> str | None:
+            fits = way.names_us(resource) if resource is not None or way.remote else True
+            return None if fits else f"it was issued for another resource than {way.origin}"
+
+        return problem
 
     # -- access tokens and revocation (RFC 7009) ---------------------------------------------------
 
     async def load_access_token(self, token: str) -> StoredAccessToken | None:
-        check = self.store.check_access(token, self._audience)
+        check = await _off_loop(self.store.check_access, token, self._audience())
         if isinstance(check, Refused):
             return None
         return StoredAccessToken(
@@ -330,10 +335,21 @@ class StoreProvider:
 
     async def revoke_token(self, token: StoredAccessToken | StoredRefreshToken) -> None:
         # Revoking either token revokes the grant, so no sibling token lives on.
-        self.store.revoke_grant(token.grant_id, "revoked by the client (RFC 7009)")
+        await _off_loop(self.store.revoke_grant, token.grant_id, "revoked by the client (RFC 7009)")
 
     async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: object) -> OAuthToken:
         raise TokenError("unsupported_grant_type", "the JWT bearer grant is not supported")
+
+
+T = TypeVar("T")
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run a store write on a worker thread: waiting for the database's lock must not stall the loop.
+
+    The token endpoints are rare next to MCP requests, so the thread hop costs nothing that counts.
+    """
+    return await anyio.to_thread.run_sync(fn, *args)
 
 
 _REFUSED = {
