@@ -7,10 +7,8 @@ watcher cuts them as soon as that token is revoked.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -22,11 +20,15 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.caller import CallerToken
+from app.auth.errors import oauth_error
 from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.server.guard import drain
 from app.server.ratelimit import Limit, RateLimiter, too_many
+from app.store.quick import BusyError
+from app.store.rows import TokenCheck
 from app.store.store import Store
+from app.store.token_rules import Reason, Refused
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +41,30 @@ class _Tracked:
 
     def __init__(self) -> None:
         self.scope = anyio.CancelScope()
-        self.disconnect = anyio.Event()
+        self.cut_off = False
         self.signalled = False
+        self._receiving: set[anyio.CancelScope] = set()
+
+    def disconnect(self) -> None:
+        """From now on, and in any `receive` waiting now, the client has gone (call on the event loop)."""
+        self.cut_off = True
+        for waiting in list(self._receiving):
+            waiting.cancel()
 
     def wrap(self, receive: Receive) -> Receive:
         """`receive` that answers `http.disconnect` once this connection is cut, even while waiting."""
 
         async def receive_or_disconnect() -> Message:
-            if self.disconnect.is_set():
+            if self.cut_off:
                 return {"type": "http.disconnect"}
-            message: Message | None = None
-            async with anyio.create_task_group() as tg:
-
-                async def pump() -> None:
-                    nonlocal message
-                    message = await receive()
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(pump)
-                await self.disconnect.wait()
-                tg.cancel_scope.cancel()
-            return message if message is not None else {"type": "http.disconnect"}
+            # A cancel scope per wait, not a task: every request waits here at least twice.
+            with anyio.CancelScope() as waiting:
+                self._receiving.add(waiting)
+                try:
+                    return await receive()
+                finally:
+                    self._receiving.discard(waiting)
+            return {"type": "http.disconnect"}  # cut while waiting
 
         return receive_or_disconnect
 
@@ -129,7 +134,7 @@ class LiveConnections:
                 tracked.scope.cancel()
             else:
                 tracked.signalled = True
-                tracked.disconnect.set()
+                tracked.disconnect()
         return len(victims)
 
 
@@ -145,7 +150,10 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
         if hashes and live.closing.is_set():
             live.cut(set(hashes))
         elif hashes:
-            revoked = store.revoked_among(hashes)
+            try:
+                revoked = store.revoked_among(hashes, wait=False)
+            except BusyError:
+                continue  # the next round looks again; the loop never waits for a lock
             if revoked:
                 log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
 
@@ -165,6 +173,13 @@ def _audience_problem(way: WayIn, resource: str | None) -> str | None:
         return "The access token was issued for the public URL; local clients sign in on loopback"
     return "The access token was issued for another resource"
 
+
+# What a client is told about a refused access token (WRONG_RESOURCE says which audience it was for).
+_PROBLEMS = {
+    Reason.UNKNOWN: "The access token is not valid",
+    Reason.REVOKED: "The access token was revoked",
+    Reason.EXPIRED: "The access token has expired",
+}
 
 # Given a POST body and the caller, the scopes for an insufficient_scope challenge, or None.
 Challenge = Callable[[bytes, CallerToken], "str | None"]
@@ -202,22 +217,6 @@ async def read_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _challenge(send: Send, status: int, parts: list[str], body: dict[str, str]) -> None:
-    """A JSON error with `WWW-Authenticate: Bearer PARTS` (the 401 and the 403 step-up share it)."""
-    data = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(data)).encode()),
-            (b"www-authenticate", ("Bearer " + ", ".join(parts)).encode()),
-            (b"cache-control", b"no-store"),
-        ],
-    })
-    await send({"type": "http.response.body", "body": data})
-
-
 class BearerGuard:
     """ASGI wrapper: a valid access token for this server in the Authorization header, or 401.
 
@@ -240,23 +239,12 @@ class BearerGuard:
         header = Headers(scope=scope).get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            await drain(scope, receive)
-            await self._refuse(send, None, "Authentication required")
+            await self._refuse(scope, receive, send, None, "Authentication required")
             return
-        check = self.store.check_token(token.strip())
         way = way_for(self.identity)
-        problem = None
-        if check is None or check.kind != "access":
-            problem = "The access token is not valid"
-        elif check.revoked:
-            problem = "The access token was revoked"
-        elif check.expires_at <= time.time():
-            problem = "The access token has expired"
-        else:
-            problem = _audience_problem(way, check.resource)
-        if problem is not None or check is None:
-            await drain(scope, receive)
-            await self._refuse(send, "invalid_token", problem or "invalid token")
+        check = await self._check(token.strip(), way)
+        if isinstance(check, Refused):
+            await self._refuse(scope, receive, send, "invalid_token", _PROBLEMS.get(check.reason, check.detail))
             return
         if way.remote and not await self._remote_allowed(scope, receive, send, check.client_id, way):
             return
@@ -274,7 +262,7 @@ class BearerGuard:
             body, receive = await read_body(receive)
             needed = self.challenge(body, access)
             if needed is not None:
-                await self._forbid(send, needed)
+                await self._forbid(scope, receive, send, needed)
                 return
         user = AuthenticatedUser(access)
         scope = {**scope, "user": user, "auth": AuthCredentials(list(check.scopes)), GRANT_KEY: check.grant_id}
@@ -296,18 +284,38 @@ class BearerGuard:
                 return False
         if self.limiter.take("remote-log", client_id, REMOTE_LOG) == 0.0:
             detail = f"{scope.get('method', '')} {self.path} through {way.origin} from {way.client_address}"
-            self.store.log_event("remote request", client_id, detail)
+            self.store.later.event("remote request", client_id, detail)  # written off the event loop
         return True
-    async def _forbid(self, send: Send, scopes: str) -> None:
+
+    async def _check(self, token: str, way: WayIn) -> TokenCheck | Refused:
+        """The store's access-token rule, read on the loop without ever waiting for a lock.
+
+        A read that would have to wait (rare in WAL mode) is repeated on a worker thread, so a
+        process holding the database's lock delays this request only, never the others.
+        """
+        def audience(resource: str | None) -> str | None:
+            return _audience_problem(way, resource)
+
+        try:
+            return self.store.check_access(token, audience, wait=False)
+        except BusyError:
+            return await anyio.to_thread.run_sync(self.store.check_access, token, audience)
+
+    async def _forbid(self, scope: Scope, receive: Receive, send: Send, scopes: str) -> None:
         """403 insufficient_scope (RFC 6750 3.1, MCP 2025-11-25 step-up): the scopes the call needs."""
         description = "This call needs a permission this sign-in does not have; the owner can add it in MCP Tray"
         parts = ['error="insufficient_scope"', f'scope="{scopes}"',
                  f'resource_metadata="{resource_metadata_url(self.path)}"', f'error_description="{description}"']
-        await _challenge(send, 403, parts,
-                         {"error": "insufficient_scope", "error_description": description, "scope": scopes})
+        answer = oauth_error("insufficient_scope", description, 403, {"WWW-Authenticate": "Bearer " + ", ".join(parts)},
+                             scope=scopes)
+        await answer(scope, receive, send)
 
-    async def _refuse(self, send: Send, error: str | None, description: str) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: str | None, description: str) -> None:
+        """401 with the challenge that points the client at the resource metadata (RFC 9728)."""
+        await drain(scope, receive)
         parts = [f'resource_metadata="{resource_metadata_url(self.path)}"', 'scope="mcp"']
         if error:
             parts = [f'error="{error}"', f'error_description="{description}"', *parts]
-        await _challenge(send, 401, parts, {"error": error or "invalid_request", "error_description": description})
+        answer = oauth_error(error or "invalid_request", description, 401,
+                             {"WWW-Authenticate": "Bearer " + ", ".join(parts)})
+        await answer(scope, receive, send)

@@ -32,6 +32,7 @@ from app.auth.approval import (
 )
 from app.auth.consent_request import BadConsentRequestError, ConsentSigner
 from app.auth.cookies import cookie_name, set_cookie
+from app.auth.errors import oauth_error
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.auth.pages import message_page, render, security_headers
 from app.auth.passkeys import Ceremonies, RelyingParty, parse_json
@@ -61,11 +62,8 @@ class Refused(Exception):
 
 
 def _json_error(exc: Refused) -> Response:
-    headers = {"Cache-Control": "no-store"}
-    if exc.retry_after:
-        headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
-                        headers=headers)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    return oauth_error(exc.error, exc.description, exc.status, headers)
 
 
 class PasskeyEndpoints:

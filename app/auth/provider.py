@@ -1,18 +1,19 @@
 """The MCP SDK's OAuthAuthorizationServerProvider over our SQLite store (OAuth 2.1, RFC 7591, 7009, 8707).
 
-The SDK owns the HTTP handlers; this owns storage and the rules the SDK leaves to providers:
-loopback-only `http` redirects, the resource binding, code-replay revocation and refresh rotation.
+The SDK owns the HTTP handlers; this adapts them to the store and to the rules the SDK leaves to
+providers: loopback-only `http` redirects and the resource binding. The token rules themselves (code
+replay, refresh rotation and its retry window, access-token validity) live in app/store/token_rules.py.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -36,6 +37,7 @@ from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, way_for
 from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
 from app.store.store import Store, TooManyPendingError, hash_secret
+from app.store.token_rules import Audience, Reason, Refused
 
 log = logging.getLogger(__name__)
 
@@ -250,85 +252,76 @@ class StoreProvider:
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str
     ) -> StoredAuthorizationCode | None:
-        row = self.store.load_code(authorization_code)
-        if row is None or row.client_id != client.client_id:
-            return None
-        if not self._audience_here(row.resource):
-            return None  # a code asked for on the other way in (loopback vs public)
-        if row.used_at is not None:
-            # A replayed code: whoever holds it is not the client that spent it. Revoke the grant.
-            self.store.revoke_grant(row.grant_id, "authorization code replayed")
-            log.warning("authorization code replayed by client %s; grant revoked", row.client_id)
-            return None
-        if row.grant_revoked:
+        found = await _off_loop(self.store.find_code, authorization_code, str(client.client_id), self._audience())
+        if isinstance(found, Refused):
+            if found.reason is Reason.REPLAYED:
+                log.warning("authorization code replayed by client %s; grant revoked", client.client_id)
             return None
         return StoredAuthorizationCode(
             code=authorization_code,
-            code_hash=row.code_hash,
-            scopes=list(row.scopes),
-            expires_at=row.expires_at,
-            client_id=row.client_id,
-            code_challenge=row.code_challenge,
-            redirect_uri=AnyUrl(row.redirect_uri),
-            redirect_uri_provided_explicitly=row.redirect_explicit,
-            resource=row.resource,
+            code_hash=found.code_hash,
+            scopes=list(found.scopes),
+            expires_at=found.expires_at,
+            client_id=found.client_id,
+            code_challenge=found.code_challenge,
+            redirect_uri=AnyUrl(found.redirect_uri),
+            redirect_uri_provided_explicitly=found.redirect_explicit,
+            resource=found.resource,
         )
 
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: StoredAuthorizationCode
     ) -> OAuthToken:
-        issued = self.store.redeem_code(
-            authorization_code.code_hash, self.lifetimes.access, self.lifetimes.refresh
-        )
-        if issued is None:
-            raise TokenError("invalid_grant", "authorization code was already used or has expired")
+        issued = await _off_loop(self.store.redeem_code, authorization_code.code_hash, self.lifetimes.access,
+                                 self.lifetimes.refresh, client.client_id)
+        if isinstance(issued, Refused):
+            raise TokenError("invalid_grant", _refusal_text("authorization code", issued))
         return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
 
-    # -- refresh (rotation, OAuth 2.1 4.3) ------------------------------------------------------
+    # -- refresh (rotation, OAuth 2.1 4.3, with a short retry window) ------------------------------
 
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
     ) -> StoredRefreshToken | None:
-        check = self.store.check_token(refresh_token)
-        if check is None or check.kind != "refresh" or check.client_id != client.client_id:
-            return None
-        if check.rotated_at is not None:
-            # Reuse of a spent refresh token: rotate_refresh revokes the whole grant.
-            self.store.rotate_refresh(check.token_hash, check.scopes, 0, 0)
-            log.warning("spent refresh token reused by client %s; grant revoked", check.client_id)
-            return None
-        if check.revoked or not self._audience_here(check.resource):
+        found = await _off_loop(self.store.check_refresh, refresh_token, str(client.client_id), self._audience())
+        if isinstance(found, Refused):
+            if found.reason is Reason.REPLAYED:
+                log.warning("spent refresh token reused by client %s; grant revoked", client.client_id)
             return None
         return StoredRefreshToken(
             token=refresh_token,
-            token_hash=check.token_hash,
-            grant_id=check.grant_id,
-            client_id=check.client_id,
-            scopes=list(check.scopes),
-            expires_at=int(check.expires_at),
-            resource=check.resource,
+            token_hash=found.token_hash,
+            grant_id=found.grant_id,
+            client_id=found.client_id,
+            scopes=list(found.scopes),
+            expires_at=int(found.expires_at),
+            resource=found.resource,
         )
 
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: StoredRefreshToken, scopes: list[str]
     ) -> OAuthToken:
-        issued = self.store.rotate_refresh(
-            refresh_token.token_hash, scopes, self.lifetimes.access, self.lifetimes.refresh
-        )
-        if issued is None:
-            raise TokenError("invalid_grant", "refresh token was already used; sign in again")
+        issued = await _off_loop(self.store.rotate_refresh, refresh_token.token, str(client.client_id), scopes,
+                                 self.lifetimes.access, self.lifetimes.refresh, self._audience())
+        if isinstance(issued, Refused):
+            raise TokenError("invalid_grant", _refusal_text("refresh token", issued))
         return _oauth_token(issued.access_token, issued.refresh_token, issued.access_expires_in, issued.scopes)
 
-    def _audience_here(self, resource: str | None) -> bool:
-        """A grant's resource fits the way this request came in (legacy grants with none: loopback only)."""
-        way = way_for(self.identity)
-        return way.names_us(resource) if resource is not None or way.remote else True
+    def _audience(self) -> Audience:
+        """Why a grant's resource does not fit the way this request came in (legacy grants: loopback only)."""
+        way = way_for(self.identity)  # read here, on the request's own context
+
+        def problem(resource: str | None) -> str | None:
+            fits = way.names_us(resource) if resource is not None or way.remote else True
+            return None if fits else f"it was issued for another resource than {way.origin}"
+
+        return problem
 
     # -- access tokens and revocation (RFC 7009) ---------------------------------------------------
 
     async def load_access_token(self, token: str) -> StoredAccessToken | None:
-        check = self.store.check_token(token)
-        if check is None or check.kind != "access" or check.revoked or check.expires_at <= time.time():
+        check = await _off_loop(self.store.check_access, token, self._audience())
+        if isinstance(check, Refused):
             return None
         return StoredAccessToken(
             token=token,
@@ -342,10 +335,35 @@ class StoreProvider:
 
     async def revoke_token(self, token: StoredAccessToken | StoredRefreshToken) -> None:
         # Revoking either token revokes the grant, so no sibling token lives on.
-        self.store.revoke_grant(token.grant_id, "revoked by the client (RFC 7009)")
+        await _off_loop(self.store.revoke_grant, token.grant_id, "revoked by the client (RFC 7009)")
 
     async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: object) -> OAuthToken:
         raise TokenError("unsupported_grant_type", "the JWT bearer grant is not supported")
+
+
+T = TypeVar("T")
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run a store write on a worker thread: waiting for the database's lock must not stall the loop.
+
+    The token endpoints are rare next to MCP requests, so the thread hop costs nothing that counts.
+    """
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+_REFUSED = {
+    Reason.EXPIRED: "has expired",
+    Reason.REVOKED: "was revoked; sign in again",
+    Reason.REPLAYED: "was already used, so its sign-in is revoked; sign in again",
+}
+
+
+def _refusal_text(what: str, refused: Refused) -> str:
+    """The error_description of a refused grant (unknown and foreign ones alike: "does not exist")."""
+    if refused.reason is Reason.WRONG_RESOURCE:
+        return f"the {what} cannot be used here: {refused.detail}"
+    return f"the {what} {_REFUSED.get(refused.reason, 'does not exist')}"
 
 
 def _oauth_token(access: str, refresh: str, expires_in: int, scopes: tuple[str, ...]) -> OAuthToken:

@@ -14,8 +14,9 @@ import time
 from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.settings import ClientRegistrationOptions
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from app.auth.errors import oauth_error
 from app.auth.provider import StoreProvider
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
 
@@ -55,7 +56,7 @@ def check_bounds(value: object, path: str = "metadata", depth: int = 0) -> None:
 
 
 def _invalid(description: str) -> Response:
-    return JSONResponse({"error": "invalid_client_metadata", "error_description": description}, status_code=400)
+    return oauth_error("invalid_client_metadata", description)
 
 
 class RegisterEndpoint:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from app.auth.errors import oauth_error
 from app.auth.provider import StoredAccessToken, StoredRefreshToken, StoreProvider, one_lookup_per_request
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _error(status: int, error: str, description: str) -> Response:
-    return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
-    )
+    return oauth_error(error, description, status, _NO_STORE)
 
 
 class RevokeEndpoint:

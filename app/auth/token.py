@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from mcp.server.auth.handlers.token import TokenHandler
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from app.auth.errors import oauth_error
 from app.auth.origins import ServerIdentity, way_for
 from app.auth.provider import StoreProvider, one_lookup_per_request
 
@@ -37,14 +38,9 @@ class TokenEndpoint:
         resources = form.getlist("resource")
         way = way_for(self.identity)
         if any(not isinstance(r, str) or not way.names_us(r) for r in resources):
-            return JSONResponse(
-                {"error": "invalid_target", "error_description": "resource must name this server"},
-                status_code=400,
-                headers=_NO_STORE,
-            )
+            return oauth_error("invalid_target", "resource must name this server", 400, _NO_STORE)
         problem = await self.provider.document_problem(form.get("client_id"))
         if problem is not None:
-            return JSONResponse({"error": "invalid_client", "error_description": problem.message},
-                                status_code=401, headers=_NO_STORE)
+            return oauth_error("invalid_client", problem.message, 401, _NO_STORE)
         answer: Response = await self.sdk.handle(request)
         return answer

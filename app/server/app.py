@@ -32,6 +32,7 @@ from app.auth.cimd_fetch import DocumentFetcher, FetchPolicy
 from app.auth.client_auth import HashedSecretAuthenticator
 from app.auth.consent import ConsentEndpoint
 from app.auth.consent_request import ConsentSigner
+from app.auth.errors import oauth_error
 from app.auth.metadata import (
     RESOURCE_METADATA,
     SERVER_METADATA,
@@ -183,6 +184,12 @@ def build_app(parts: ServerParts) -> Starlette:
         return Route(f"/static/{url_name}", serve, methods=["GET"])
 
     routes = [
+        # The MCP endpoints first: the router tries routes in order, and nearly every request is for these.
+        # Step-up on /mcp only: an SSE client's POST is answered 202 before the call runs, so there
+        # the call gets the tool error that names the missing permission instead.
+        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
+        Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
+        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         Route("/", home, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route(SERVER_METADATA, server_metadata_endpoint, methods=["GET"]),
@@ -201,11 +208,6 @@ def build_app(parts: ServerParts) -> Starlette:
         Route("/token", limit_token(parts.limiter, token.handle), methods=["POST"]),
         Route("/register", limit_register(parts.limiter, register.handle), methods=["POST"]),
         Route("/revoke", limit_token(parts.limiter, revoke.handle), methods=["POST"]),
-        # Step-up on /mcp only: an SSE client's POST is answered 202 before the call runs, so there
-        # the call gets the tool error that names the missing permission instead.
-        Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
-        Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
-        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
         static("waiting.js", "web/waiting.js", "text/javascript"),
         static("passkey.js", "web/passkey.js", "text/javascript"),
@@ -225,16 +227,15 @@ def build_app(parts: ServerParts) -> Starlette:
                 await anyio.to_thread.run_sync(writer.close)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "not_found"}, status_code=404)
+        return oauth_error("not_found", f"Nothing is served at {request.url.path[:200]}", 404)
 
     async def too_large(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "request_too_large", "error_description": str(getattr(exc, "detail", ""))},
-                            status_code=413)
+        return oauth_error("request_too_large", str(getattr(exc, "detail", "")), 413)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path, exc_info=exc)
         parts.stats.error(f"{type(exc).__name__} on {request.url.path}")
-        return JSONResponse({"error": "server_error", "error_description": "unexpected error"}, status_code=500)
+        return oauth_error("server_error", "unexpected error", 500)
 
     starlette = Starlette(
         routes=routes,

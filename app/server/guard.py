@@ -11,15 +11,16 @@ proxies only. Each request then runs with its `WayIn` (origin, remote or not) in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.errors import oauth_error
 from app.auth.origins import ServerIdentity, WayIn, current_origin, current_way, origin_for, split_host
 from app.server.forwarded import parse_forwarded
 from app.server.public import PublicEntry
@@ -30,16 +31,6 @@ MAX_BODY = 1024 * 1024  # bytes; MCP messages and OAuth forms are far smaller
 ALLOW_HEADERS = "Authorization, Content-Type, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID"
 EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate, MCP-Protocol-Version"
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
-
-
-async def _plain(send: Send, status: int, error: str, description: str, extra: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps({"error": error, "error_description": description}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra],
-    })
-    await send({"type": "http.response.body", "body": body})
 
 
 async def drain(scope: Scope, receive: Receive) -> None:
@@ -110,7 +101,7 @@ class Guard:
             if self.on_refused is not None and way.error != "invalid_host":
                 self.on_refused(way, _peer(scope))
             await drain(scope, receive)
-            await _plain(send, way.status, way.error, way.description, [])
+            await oauth_error(way.error, way.description, way.status)(scope, receive, send)
             return
         if way.remote:
             # Rate limits and the activity log see the caller the proxy saw, not the proxy.
@@ -165,27 +156,31 @@ class Guard:
         return WayIn(origin_for(name, self.identity.port), False, self.identity, public, peer)
 
     async def _checked(self, scope: Scope, receive: Receive, send: Send, headers: Headers, way: WayIn) -> None:
-        cors: list[tuple[bytes, bytes]] = []
+        cors: dict[str, str] = {}
         origin = headers.get("origin")
         if origin is not None:
             if not self._allowed_origin(origin, way):
                 await drain(scope, receive)
-                await _plain(send, 403, "forbidden_origin", f"Requests from {origin[:100]} are not allowed", [])
+                await oauth_error("forbidden_origin", f"Requests from {origin[:100]} are not allowed",
+                                  403)(scope, receive, send)
                 return
-            cors = [
-                (b"access-control-allow-origin", origin.encode()),
-                (b"access-control-expose-headers", EXPOSE_HEADERS.encode()),
-                (b"vary", b"Origin"),
-            ]
+            cors = {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSE_HEADERS,
+                    "Vary": "Origin"}
             if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-                await self._preflight(send, cors)
+                await Response(status_code=204, headers={
+                    **cors, "Access-Control-Allow-Methods": ALLOW_METHODS,
+                    "Access-Control-Allow-Headers": ALLOW_HEADERS, "Access-Control-Max-Age": "600",
+                })(scope, receive, send)
                 return
+        too_large = f"The body must be at most {MAX_BODY} bytes"
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            status = 413 if length.isdigit() else 400
-            await _plain(send, status, "request_too_large" if status == 413 else "invalid_request",
-                         f"The body must be at most {MAX_BODY} bytes", cors)
+            if length.isdigit():
+                await oauth_error("request_too_large", too_large, 413, cors)(scope, receive, send)
+            else:
+                await oauth_error("invalid_request", too_large, 400, cors)(scope, receive, send)
             return
+        extra = [(k.lower().encode(), v.encode()) for k, v in cors.items()]
 
         received = 0
 
@@ -206,15 +201,15 @@ class Guard:
                 started = True
                 if message["status"] >= 500:
                     self.stats.server_error(message["status"], scope.get("path", ""))
-                if cors:
-                    message = {**message, "headers": [*message.get("headers", []), *cors]}
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_cors)
         except BodyTooLargeError:
             if not started:
-                await _plain(send, 413, "request_too_large", f"The body must be at most {MAX_BODY} bytes", cors)
+                await oauth_error("request_too_large", too_large, 413, cors)(scope, receive, send)
 
     @staticmethod
     def _allowed_origin(origin: str, way: WayIn) -> bool:
@@ -224,17 +219,3 @@ class Guard:
         except ValueError:
             return False
         return way.accepts_origin((parts.hostname or "").lower(), parts.scheme, port)
-
-    @staticmethod
-    async def _preflight(send: Send, cors: list[tuple[bytes, bytes]]) -> None:
-        await send({
-            "type": "http.response.start",
-            "status": 204,
-            "headers": [
-                *cors,
-                (b"access-control-allow-methods", ALLOW_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
-                (b"access-control-max-age", b"600"),
-            ],
-        })
-        await send({"type": "http.response.body", "body": b""})

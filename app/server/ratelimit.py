@@ -20,7 +20,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from app.auth.errors import oauth_error
 
 SCALE_ENV = "MCP_TRAY_RATE_LIMIT_SCALE"
 MAX_KEYS = 4096  # buckets kept at once; full ones are forgotten first
@@ -118,11 +120,8 @@ class RateLimiter:
 def too_many(wait: float, what: str) -> Response:
     """429 with Retry-After (whole seconds, at least 1) and an OAuth-style error body."""
     seconds = max(1, math.ceil(wait))
-    return JSONResponse(
-        {"error": "too_many_requests", "error_description": f"Too many {what}; try again in {seconds} s"},
-        status_code=429,
-        headers={"Retry-After": str(seconds), "Cache-Control": "no-store"},
-    )
+    return oauth_error("too_many_requests", f"Too many {what}; try again in {seconds} s", 429,
+                       {"Retry-After": str(seconds)})
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import anyio
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.bearer import GRANT_KEY
+from app.auth.errors import oauth_error
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,9 @@ class SessionQuota:
         async with self._lock:
             if not await self._make_room(grant):
                 log.warning("grant %s has %d busy sessions; refusing another", grant, self.count(grant))
-                answer = JSONResponse({"error": "too_many_sessions", "error_description":
-                                       f"This connection already has {self.per_grant} sessions in use"},
-                                      status_code=429, headers={"Retry-After": "5"})
+                answer = oauth_error("too_many_sessions",
+                                     f"This connection already has {self.per_grant} sessions in use", 429,
+                                     {"Retry-After": "5"})
                 await answer(scope, receive, send)
                 return
 

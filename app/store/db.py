@@ -211,6 +211,11 @@ MIGRATIONS: list[Migration] = [
         used_at        REAL
     );
     """,
+    # -> +1: a refresh's new pair, kept for a retry within 30 s of it, sealed under a key derived from
+    # the spent refresh token (which is never stored), so the row holds nothing usable without it.
+    """
+    ALTER TABLE tokens ADD COLUMN retry_box BLOB;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.server.runner import ServerRunner
+from app.store.rows import IssuedTokens
 from app.store.store import hash_secret
 from tests.conftest import parts_of
 
@@ -26,5 +27,5 @@ def mint(server: ServerRunner, client_id: str, resource: str | None, *, remote: 
     assert delivery is not None and delivery.code is not None
     code = delivery.code
     issued = store.redeem_code(hash_secret(code), 600, 6000)
-    assert issued is not None
+    assert isinstance(issued, IssuedTokens)
     return issued.access_token, issued.refresh_token

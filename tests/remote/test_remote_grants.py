@@ -129,6 +129,7 @@ def test_remote_clients_are_rate_limited_and_logged(public_server: ServerRunner)
     for _ in range(5):  # the same limits never touch local clients
         assert httpx.post(f"{public_server.base_url}/mcp", json=INITIALIZE, headers={
             **MCP_HEADERS, "Authorization": f"Bearer {local.access_token}"}).status_code == 200
+    assert parts.store.later.flush()  # the activity line is written off the event loop
     logged = [e for e in parts.store.recent_events() if e.kind == "remote request"]
     assert len(logged) == 1 and "203.0.113.7" in logged[0].detail and PUBLIC in logged[0].detail
 

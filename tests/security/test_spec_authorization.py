@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from app.server.runner import ServerRunner
+from app.store.rows import IssuedTokens
 from app.store.store import hash_secret
+from app.store.token_rules import RETRY_WINDOW
 from tests.conftest import parts_of
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import REDIRECT, OAuthClient, pkce_pair
@@ -145,13 +147,17 @@ def test_A6_code_lives_minutes_and_expired_code_fails(server: ServerRunner, clie
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
 
-def test_A7_refresh_rotates_and_reuse_revokes_grant(client: OAuthClient) -> None:
+def test_A7_refresh_rotates_and_reuse_revokes_grant(server: ServerRunner, client: OAuthClient) -> None:
     first = client.login()
     rotated = client.refresh(first.refresh_token)
     assert rotated.status_code == 200
     new = rotated.json()
     assert new["refresh_token"] != first.refresh_token and new["access_token"] != first.access_token
     assert client.mcp(new["access_token"]).status_code == 200
+    # Past the retry window (the rotation moved back in time), a reuse is a replay.
+    store = parts_of(server).store
+    store.db.tx(lambda c: c.execute("UPDATE tokens SET rotated_at = rotated_at - ? WHERE token_hash = ?",
+                                    (RETRY_WINDOW + 1, hash_secret(first.refresh_token))))
     reuse = client.refresh(first.refresh_token)
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     assert client.mcp(new["access_token"]).status_code == 401
@@ -168,7 +174,7 @@ def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAu
     delivery = store.deliver(pending.approval_id, 60)
     assert delivery is not None and delivery.code is not None
     issued = store.redeem_code(hash_secret(delivery.code), 60, 600)
-    assert issued is not None
+    assert isinstance(issued, IssuedTokens)
     answer = client.mcp(issued.access_token)
     assert_bearer_challenge(answer)
     assert "another resource" in answer.json()["error_description"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from app.store.approvals import PER_CLIENT_PENDING
 from app.store.db import DB_NAME, SCHEMA_VERSION, SchemaTooNewError
+from app.store.rows import IssuedTokens
 from app.store.store import Store, hash_secret
+from app.store.token_rules import RETRY_WINDOW, Reason, Refused
 
 
 def _pending(store: Store, client_id: str = "c1") -> str:
@@ -33,7 +36,7 @@ def test_only_hashes_are_stored(data_dir: Path) -> None:
     row = store.load_code(code)
     assert row is not None
     issued = store.redeem_code(row.code_hash, 3600, 7200)
-    assert issued is not None
+    assert isinstance(issued, IssuedTokens)
     store.close()
     raw = (data_dir / DB_NAME).read_bytes() + b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}-*"))
     for secret in (code, issued.access_token, issued.refresh_token):
@@ -46,8 +49,8 @@ def test_code_is_single_use_and_replay_revokes_grant(data_dir: Path) -> None:
     row = store.load_code(_approve(store))
     assert row is not None
     issued = store.redeem_code(row.code_hash, 3600, 7200)
-    assert issued is not None
-    assert store.redeem_code(row.code_hash, 3600, 7200) is None
+    assert isinstance(issued, IssuedTokens)
+    assert store.redeem_code(row.code_hash, 3600, 7200) == Refused(Reason.REPLAYED)
     check = store.check_token(issued.access_token)
     assert check is not None and check.revoked
 
@@ -82,7 +85,7 @@ def test_a_grant_with_a_lifetime_caps_its_tokens(data_dir: Path) -> None:
     row = store.load_code(_approve(store, lifetime=60))
     assert row is not None
     issued = store.redeem_code(row.code_hash, 3600, 7200)
-    assert issued is not None and issued.access_expires_in <= 60
+    assert isinstance(issued, IssuedTokens) and issued.access_expires_in <= 60
     assert all(t.expires_at <= row.expires_at + 60 for t in store.list_tokens())
 
 
@@ -91,10 +94,11 @@ def test_refresh_rotates_and_reuse_revokes_everything(data_dir: Path) -> None:
     row = store.load_code(_approve(store))
     assert row is not None
     first = store.redeem_code(row.code_hash, 3600, 7200)
-    assert first is not None
-    second = store.rotate_refresh(hash_secret(first.refresh_token), ["mcp"], 3600, 7200)
-    assert second is not None and second.refresh_token != first.refresh_token
-    assert store.rotate_refresh(hash_secret(first.refresh_token), ["mcp"], 3600, 7200) is None
+    assert isinstance(first, IssuedTokens)
+    second = store.rotate_refresh(first.refresh_token, "c1", ["mcp"], 3600, 7200)
+    assert isinstance(second, IssuedTokens) and second.refresh_token != first.refresh_token
+    later = time.time() + RETRY_WINDOW + 1
+    assert store.rotate_refresh(first.refresh_token, "c1", ["mcp"], 3600, 7200, now=later) == Refused(Reason.REPLAYED)
     for token in (second.access_token, second.refresh_token):
         check = store.check_token(token)
         assert check is not None and check.revoked
@@ -105,7 +109,7 @@ def test_revocation_seen_by_another_connection(data_dir: Path) -> None:
     row = writer.load_code(_approve(writer))
     assert row is not None
     issued = writer.redeem_code(row.code_hash, 3600, 7200)
-    assert issued is not None
+    assert isinstance(issued, IssuedTokens)
     before = reader.check_token(issued.access_token)
     assert before is not None and not before.revoked
     writer.revoke_all()

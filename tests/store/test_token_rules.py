@@ -1,0 +1,196 @@
+"""The token rules in the store: typed refusals, and the refresh retry window with its sealed pair."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from app.store.db import DB_NAME
+from app.store.rows import IssuedTokens
+from app.store.sealed import unseal
+from app.store.store import Store, hash_secret
+from app.store.token_rules import RETRY_WINDOW, Reason, Refused
+
+
+def _code(store: Store, client_id: str = "c1", lifetime: float | None = None) -> str:
+    if store.client_info(client_id) is None:
+        store.add_client(client_id, "App", ["http://127.0.0.1/cb"], {"client_id": client_id})
+    pending = store.create_pending(client_id=client_id, request={"code_challenge": "x", "redirect_explicit": True},
+                                   scopes=["mcp"], redirect_uri="http://127.0.0.1/cb")
+    assert store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"], lifetime=lifetime) is not None
+    delivery = store.deliver(pending.approval_id, 60)
+    assert delivery is not None and delivery.code is not None
+    return delivery.code
+
+
+def _pair(store: Store, client_id: str = "c1") -> IssuedTokens:
+    issued = store.redeem_code(hash_secret(_code(store, client_id)), 3600, 7200, client_id=client_id)
+    assert isinstance(issued, IssuedTokens)
+    return issued
+
+
+def _rotate(store: Store, token: str, client_id: str = "c1", now: float | None = None) -> IssuedTokens | Refused:
+    return store.rotate_refresh(token, client_id, ["mcp"], 3600, 7200, now=now)
+
+
+def _all_dead(store: Store, *tokens: str) -> bool:
+    checks = [store.check_token(t) for t in tokens]
+    return all(c is not None and c.revoked for c in checks)
+
+
+def test_a_retry_within_the_window_gets_the_very_same_pair(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    second = _rotate(store, first.refresh_token)
+    again = _rotate(store, first.refresh_token, now=time.time() + RETRY_WINDOW - 1)
+    assert isinstance(second, IssuedTokens) and isinstance(again, IssuedTokens)
+    assert (again.access_token, again.refresh_token) == (second.access_token, second.refresh_token)
+    assert again.scopes == second.scopes and 0 < again.access_expires_in <= second.access_expires_in
+    assert len(store.list_tokens(include_inactive=True)) == 4  # the first pair and one new pair, no third
+    assert store.check_access(second.access_token) == store.check_access(again.access_token)
+    assert not isinstance(store.check_access(again.access_token), Refused)
+
+
+def test_after_the_window_a_reuse_revokes_the_grant(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    second = _rotate(store, first.refresh_token)
+    assert isinstance(second, IssuedTokens)
+    late = _rotate(store, first.refresh_token, now=time.time() + RETRY_WINDOW + 1)
+    assert late == Refused(Reason.REPLAYED)
+    assert _all_dead(store, first.access_token, first.refresh_token, second.access_token, second.refresh_token)
+    assert [e.kind for e in store.recent_events(2)] == ["refresh reused", "revoked"]
+
+
+def test_another_client_with_the_spent_token_is_refused_and_the_grant_revoked(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    _pair(store, "c2")  # a second, honest client
+    second = _rotate(store, first.refresh_token)
+    assert isinstance(second, IssuedTokens)
+    assert _rotate(store, first.refresh_token, client_id="c2") == Refused(Reason.REPLAYED)
+    assert _all_dead(store, second.access_token, second.refresh_token)
+
+
+def test_another_client_with_a_live_token_is_only_refused(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    _pair(store, "c2")
+    assert _rotate(store, first.refresh_token, client_id="c2") == Refused(Reason.WRONG_CLIENT)
+    assert isinstance(_rotate(store, first.refresh_token), IssuedTokens)
+
+
+def test_a_retry_after_the_new_refresh_token_was_spent_is_a_replay(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    second = _rotate(store, first.refresh_token)
+    assert isinstance(second, IssuedTokens)
+    third = _rotate(store, second.refresh_token)
+    assert isinstance(third, IssuedTokens)
+    # The client got the second pair (it spent it), so the first token coming back is not a lost answer.
+    assert _rotate(store, first.refresh_token) == Refused(Reason.REPLAYED)
+    assert _all_dead(store, third.access_token, third.refresh_token)
+
+
+def test_a_retry_after_the_owner_revoked_is_refused(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    assert isinstance(_rotate(store, first.refresh_token), IssuedTokens)
+    store.revoke_all()
+    assert _rotate(store, first.refresh_token) == Refused(Reason.REVOKED)
+
+
+def test_a_retry_for_another_audience_is_refused_without_revoking(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    second = _rotate(store, first.refresh_token)
+    assert isinstance(second, IssuedTokens)
+    elsewhere = store.rotate_refresh(first.refresh_token, "c1", ["mcp"], 3600, 7200,
+                                     audience=lambda resource: "issued for the other way in")
+    assert elsewhere == Refused(Reason.WRONG_RESOURCE, "issued for the other way in")
+    assert not isinstance(store.check_access(second.access_token), Refused)
+
+
+def test_the_sealed_pair_is_useless_without_the_spent_token(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    second = _rotate(store, first.refresh_token)
+    assert isinstance(second, IssuedTokens)
+    store.close()
+    conn = sqlite3.connect(data_dir / DB_NAME)
+    boxes = conn.execute("SELECT token_hash, retry_box FROM tokens WHERE retry_box IS NOT NULL").fetchall()
+    conn.close()
+    assert [h for h, _ in boxes] == [hash_secret(first.refresh_token)]
+    box = bytes(boxes[0][1])
+    for secret in (second.access_token, second.refresh_token):
+        for form in (secret, hash_secret(secret)):
+            assert form.encode() not in box
+    assert unseal(second.refresh_token, boxes[0][0], box) is None  # any other token is the wrong key
+    assert unseal(first.access_token, boxes[0][0], box) is None
+    assert unseal(first.refresh_token, hash_secret("another row"), box) is None  # bound to its own row
+    opened = unseal(first.refresh_token, boxes[0][0], box)
+    assert opened is not None and opened.refresh_token == second.refresh_token
+    raw = (data_dir / DB_NAME).read_bytes() + b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}-*"))
+    for secret in (first.refresh_token, second.access_token, second.refresh_token):
+        assert secret.encode() not in raw
+
+
+def test_50_concurrent_refreshes_through_the_store_mint_one_pair(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first = _pair(store)
+    start = threading.Barrier(50)
+
+    def one(_: int) -> IssuedTokens | Refused:
+        start.wait()
+        return _rotate(store, first.refresh_token)
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(one, range(50)))
+    assert all(isinstance(a, IssuedTokens) for a in answers)
+    assert len({(a.access_token, a.refresh_token) for a in answers if isinstance(a, IssuedTokens)}) == 1
+    assert len(store.list_tokens(include_inactive=True)) == 4
+    assert [e.kind for e in store.recent_events(100)].count("refreshed") == 1
+
+
+def test_codes_say_why_they_are_refused(data_dir: Path) -> None:
+    store = Store(data_dir)
+    code = _code(store)
+    assert store.find_code(code, "c2") == Refused(Reason.WRONG_CLIENT)
+    assert store.find_code(code, "c1", lambda resource: "not here") == Refused(Reason.WRONG_RESOURCE, "not here")
+    assert store.find_code("nope", "c1") == Refused(Reason.UNKNOWN)
+    store.db.tx(lambda c: c.execute("UPDATE codes SET expires_at = 0"))
+    assert store.redeem_code(hash_secret(code), 60, 600, client_id="c1") == Refused(Reason.EXPIRED)
+    fresh = _code(store)
+    issued = store.redeem_code(hash_secret(fresh), 60, 600, client_id="c1")
+    assert isinstance(issued, IssuedTokens)
+    assert store.find_code(fresh, "c1") == Refused(Reason.REPLAYED)
+    assert _all_dead(store, issued.access_token, issued.refresh_token)
+    assert [e.kind for e in store.recent_events(2)] == ["code replayed", "revoked"]
+
+
+def test_access_tokens_say_why_they_are_refused(data_dir: Path) -> None:
+    store = Store(data_dir)
+    issued = _pair(store)
+    assert store.check_access("mcpat_unknown") == Refused(Reason.UNKNOWN)
+    assert store.check_access(issued.refresh_token) == Refused(Reason.UNKNOWN)  # not an access token
+    assert store.check_access(issued.access_token, lambda r: "elsewhere") == Refused(Reason.WRONG_RESOURCE, "elsewhere")
+    store.db.tx(lambda c: c.execute("UPDATE tokens SET expires_at = 1 WHERE kind = 'access'"))
+    assert store.check_access(issued.access_token) == Refused(Reason.EXPIRED)
+    store.revoke_all()
+    assert store.check_access(issued.access_token) == Refused(Reason.REVOKED)
+
+
+def test_last_used_is_written_off_the_callers_thread(data_dir: Path) -> None:
+    store = Store(data_dir)
+    issued = _pair(store)
+    check = store.check_access(issued.access_token)
+    assert not isinstance(check, Refused) and check.last_used_at is None
+    store.touch(check)
+    store.touch(check)  # within the resolution: one write
+    assert store.later.flush()
+    after = store.check_token(issued.access_token)
+    assert after is not None and after.last_used_at is not None
+    assert abs(after.last_used_at - time.time()) < 60
