@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.config import log_dir, resolve_data_dir
-from app.logging_setup import configure
+from app.logging_setup import configure, wanted_format
 from app.permissions import UnsafePathError, set_private_umask
 
 
@@ -95,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.launch import run_gui
 
         return int(run_gui(data_dir, args.port))
-    configure(logs, console_level=getattr(args, "console_log_level", logging.WARNING))
+    configure(logs, console_level=getattr(args, "console_log_level", logging.WARNING),
+              log_format=wanted_format(getattr(args, "log_format", None)))
     return int(args.run(args, data_dir))
 
 

@@ -2,6 +2,8 @@
 
 With `--public-url` (the owner's reverse proxy) or `--ingress` (ngrok, cloudflared, tailscale),
 remote access is on for this run and a second line gives the public URL; see docs/REMOTE.md.
+With `--workers N` (a hosted server on PostgreSQL) a supervisor runs N worker processes on the
+port: app/commands/serve_workers.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from app.config import AUTO_OFF_CHOICES, DEFAULT_HOST, INGRESS_KINDS, Settings, resolve_data_dir
+from app.logging_setup import LOG_FORMAT_ENV, LOG_FORMATS, wanted_format
+from app.secrets.signing_key import SIGNING_KEY_ENV
+
+MAX_WORKERS = 64
 
 if TYPE_CHECKING:
     from app.server.runner import ServerRunner
@@ -71,13 +77,44 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     remote.add_argument("--auto-off", choices=AUTO_OFF_CHOICES,
                         help="when remote access turns itself off and revokes remote sign-ins "
                         "(default: from settings, 8h)")
+    hosted = serve.add_argument_group("hosted server (docs/HOSTED.md)")
+    hosted.add_argument("--workers", type=_workers, default=1, metavar="N",
+                        help="worker processes serving the port (default: 1; above 1 needs a PostgreSQL store)")
+    hosted.add_argument("--signing-key-file", type=Path, metavar="PATH",
+                        help=f"the consent-signing key (hex, mode 0600) instead of ${SIGNING_KEY_ENV} or the "
+                        "desktop keyring; every worker and replica must use the same one")
+    hosted.add_argument("--log-format", choices=LOG_FORMATS, default=None,
+                        help=f"console log format (default: ${LOG_FORMAT_ENV} or text); json: one object per "
+                        "line, with a line per request")
 
     def run(args: argparse.Namespace, data_dir: Path) -> int:
         options = RemoteOptions(args.public_url, args.trusted_proxy, args.auto_off, args.ingress, args.tunnel,
                                 args.ngrok_domain)
-        return run_serve(data_dir, args.host, args.port, options)
+        hosting = HostedOptions(args.workers, args.signing_key_file, wanted_format(args.log_format) == "json",
+                                getattr(args, "database", None))
+        return run_serve(data_dir, args.host, args.port, options, hosting)
 
     serve.set_defaults(run=run, console_log_level=logging.INFO)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers takes a whole number, not {text!r}") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"--workers must be between 1 and {MAX_WORKERS} (got {value})")
+    return value
+
+
+@dataclass(frozen=True)
+class HostedOptions:
+    """The hosted-server options of one `serve` run (defaults: the desk server)."""
+
+    workers: int = 1
+    signing_key_file: Path | None = None
+    json_logs: bool = False  # JSON console logs, with a line per request
+    database: str | None = None  # the store's URL when not the data dir's SQLite file
 
 
 def _announce(approval: PendingApproval, where: str) -> None:
@@ -109,12 +146,16 @@ def announce_held_calls(runner: Any) -> None:
     runner.held.subscribe(on_change)
 
 
-def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None) -> int:
+def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None,
+              hosted: HostedOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
+    from app.secrets.signing_key import SigningKeyError, hosted_signing_key
+    from app.server.hosting import Hosting
     from app.server.runner import PortInUseError, ServerRunner, ServerState
 
     remote = remote or RemoteOptions()
+    hosted = hosted or HostedOptions()
     settings = Settings.load(data_dir)
     run_settings = remote.apply(settings)
     try:
@@ -124,7 +165,17 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except PublicUrlError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
+    try:
+        secret = hosted_signing_key(hosted.signing_key_file)
+    except SigningKeyError as exc:
+        print(f"mcp-tray: {exc}", file=sys.stderr)
+        return 2
+    if hosted.workers > 1:
+        from app.commands.serve_workers import run_workers
+
+        return run_workers(data_dir, host, settings.port if port is None else port, remote, hosted, secret)
+    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
+                          secret=secret, hosting=Hosting(access_log=hosted.json_logs))
     runner.public.trusted = proxies
     stop = threading.Event()
     announce_held_calls(runner)
@@ -168,8 +219,11 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     return 0
 
 
-def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path) -> bool:
-    """Turn remote access on for this run and say so; False (with the reason printed) when it cannot."""
+def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path, say: bool = True) -> bool:
+    """Turn remote access on for this run and say so; False (with the reason printed) when it cannot.
+
+    A worker of `serve --workers` passes say=False: the supervisor prints the lines once.
+    """
     from app.remote.access import RemoteStatus
     from app.remote.adapters import build_ingress
     from app.remote.ingress import IngressError
@@ -187,6 +241,8 @@ def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path) -> b
         print(f"mcp-tray: remote access could not start: {exc}", file=sys.stderr)
         return False
     runner.remote.subscribe(said)
+    if not say:
+        return True
     print(f"Public URL ready at {status.public_url}", flush=True)
     until = "never turns off by itself" if status.until is None else (
         "turns off at " + time.strftime("%Y-%m-%d %H:%M", time.localtime(status.until)))

@@ -24,7 +24,6 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from app import __version__
 from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
@@ -50,9 +49,12 @@ from app.resources import resource_path
 from app.server.audit_middleware import AuditMiddleware
 from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard, Refusal
+from app.server.health import health, ready_endpoint
 from app.server.held_calls import HeldCalls
+from app.server.hosting import Hosting
 from app.server.public import PublicEntry
 from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
+from app.server.request_log import RequestLog
 from app.server.session_quota import SessionQuota
 from app.server.stats import ServerStats
 from app.server.step_up import StepUp
@@ -88,6 +90,7 @@ class ServerParts:
     held: HeldCalls = field(default_factory=HeldCalls)  # calls waiting for the owner (policy Ask)
     gate: ToolGate | None = None  # the running server's scope and policy checks
     scope_listeners: list[Callable[[ScopeRefusal], None]] = field(default_factory=list)  # the tray's offer
+    hosting: Hosting = field(default_factory=Hosting)  # this process's part in `serve --workers N`
 
 
 def _transport_security(identity: ServerIdentity, public: PublicEntry) -> TransportSecuritySettings:
@@ -114,8 +117,9 @@ def _transport_security(identity: ServerIdentity, public: PublicEntry) -> Transp
 
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
-    store, identity = parts.store, parts.identity
-    store.prune()  # stale registrations and old activity, once per start (registrations prune later)
+    store, identity, hosting = parts.store, parts.identity, parts.hosting
+    if hosting.housekeeping:
+        housekeeping(store)
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals,
                              DocumentFetcher(parts.documents))
     authenticator = HashedSecretAuthenticator(provider)
@@ -127,12 +131,12 @@ def build_app(parts: ServerParts) -> Starlette:
     if os.environ.get(AUDIT_OFF_ENV) != "1":  # off only for the benchmark's reference run
         mcp.middleware.append(AuditMiddleware(writer))
     parts.held.bind(store, lambda: float(parts.settings.ask_timeout), lambda: parts.settings.max_held_per_grant)
-    store.held.clear()  # nothing of a previous run still waits
     mcp.gate = parts.gate = ToolGate(parts.tools, parts.held, store, parts.scope_listeners)
     lowlevel = mcp._lowlevel_server
     security = _transport_security(identity, parts.public)
-    sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
-    sse = SseServerTransport("/messages/", security_settings=security)
+    # Several workers: no session lives in one worker's memory (app/server/hosting.py says why).
+    sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security, stateless=hosting.stateless)
+    sse = SseServerTransport(hosting.messages_path, security_settings=security)
 
     async def run_sse(scope: Scope, receive: Receive, send: Send) -> None:
         async with sse.connect_sse(scope, receive, send) as (read, write):
@@ -161,10 +165,6 @@ def build_app(parts: ServerParts) -> Starlette:
             status=200, tone="ok",
         )
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "name": "mcp-tray", "version": __version__,
-                             "mcp": f"{current_origin.get()}/mcp"})
-
     def static(url_name: str, resource: str, media_type: str) -> Route:
         async def serve(request: Request) -> Response:
             return FileResponse(resource_path(*resource.split("/")), media_type=media_type,
@@ -174,6 +174,7 @@ def build_app(parts: ServerParts) -> Starlette:
     routes = [
         Route("/", home, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/ready", ready_endpoint(store), methods=["GET"]),
         Route(SERVER_METADATA, server_metadata_endpoint, methods=["GET"]),
         *(Route(RESOURCE_METADATA + p, resource_metadata_endpoint, methods=["GET"]) for p in ("", "/mcp", "/sse")),
         Route("/authorize", authorize.handle, methods=["GET", "POST"]),
@@ -234,12 +235,19 @@ def build_app(parts: ServerParts) -> Starlette:
     return starlette
 
 
-def wrap(app: Starlette, parts: ServerParts) -> Guard:
-    """The app behind the outermost guard: what uvicorn serves."""
+def housekeeping(store: Store) -> None:
+    """What a server does once as it starts, when no other process serves the same store."""
+    store.prune()  # stale registrations and old activity (registrations prune later too)
+    store.held.clear()  # nothing of a previous run still waits
+
+
+def wrap(app: Starlette, parts: ServerParts) -> RequestLog:
+    """The app behind the outermost guard, inside the request log: what uvicorn serves."""
 
     def refused(refusal: Refusal, peer: str) -> None:
         # Public-host requests that did not come through the ingress, in the activity log (throttled).
         if parts.limiter.take("refused-log", refusal.error, REFUSED_LOG) == 0.0:
             parts.store.log_event("remote refused", None, f"{refusal.error} from {peer or '?'}: {refusal.description}")
 
-    return Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter)
+    return RequestLog(Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter),
+                      access=parts.hosting.access_log)

@@ -29,6 +29,7 @@ from app.server import pidfile
 from app.server.app import ServerParts, build_app, wrap
 from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
 from app.server.held_calls import HeldCalls
+from app.server.hosting import Hosting
 from app.server.public import PublicEntry
 from app.server.state import ServerState
 from app.server.tool_gate import ScopeRefusal
@@ -97,8 +98,11 @@ class ServerRunner:
     """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
 
     def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
-                 secret: Secret | None = None, pid_file: bool = False) -> None:
+                 secret: Secret | None = None, pid_file: bool = False, hosting: Hosting | None = None,
+                 listen: socket.socket | None = None) -> None:
         self.data_dir = data_dir
+        self.hosting = hosting or Hosting()
+        self._listen = listen  # a socket bound by the supervisor (serve --workers): start() binds none
         self.pid_file = pid_file  # write server.pid while serving (serve and the tray app: `mcp-tray panic`)
         self.host = host
         self.requested_port = port
@@ -156,7 +160,8 @@ class ServerRunner:
             self._state = ServerState.STARTING
             self.error = None
         try:
-            sock = bind_socket(self.host, self.requested_port)
+            sock = self._listen if self._listen is not None else bind_socket(self.host, self.requested_port)
+            self._listen = None  # uvicorn closes it when it stops; a later start binds afresh
         except OSError as exc:
             with self._lock:
                 self._state = ServerState.ERROR
@@ -177,6 +182,7 @@ class ServerRunner:
                 settings=self.settings,
                 held=self.held,
                 scope_listeners=self.scope_listeners,
+                hosting=self.hosting,
             )
         self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         cap = connection_cap(raise_fd_limit())

@@ -318,6 +318,13 @@ class Database:
         conn.execute("COMMIT")
         return result
 
+    def schema_problem(self) -> str | None:
+        """None when the file answers and holds this version's schema, else why not (for /ready)."""
+        found = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if found != SCHEMA_VERSION:
+            return f"the store's schema is version {found}, this server needs {SCHEMA_VERSION}"
+        return None
+
     def close(self) -> None:
         """Close every connection this pool opened."""
         with self._lock:

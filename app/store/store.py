@@ -62,6 +62,10 @@ class Store:
         """Close the database connections."""
         self.db.close()
 
+    def schema_problem(self) -> str | None:
+        """None when the database answers with the schema this version expects, else the reason (/ready)."""
+        return self.db.schema_problem()
+
     # -- clients ---------------------------------------------------------------------------
 
     def add_client(self, client_id: str, name: str, redirect_uris: Sequence[str], info: dict[str, Any]) -> None:
