@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
@@ -56,6 +56,7 @@ from app.server.public import PublicEntry
 from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
 from app.server.request_log import RequestLog
 from app.server.session_quota import SessionQuota
+from app.server.sse_relay import MessagesRelay, RelayEntry
 from app.server.stats import ServerStats
 from app.server.step_up import StepUp
 from app.server.tool_events import ToolEvents
@@ -194,7 +195,8 @@ def build_app(parts: ServerParts) -> Starlette:
         # the call gets the tool error that names the missing permission instead.
         Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
-        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
+        Mount("/messages", MessagesRelay(guarded(sse.handle_post_message, "/sse"), hosting) if hosting.several
+              else guarded(sse.handle_post_message, "/sse")),
         static("page.css", "web/page.css", "text/css"),
         static("waiting.js", "web/waiting.js", "text/javascript"),
         static("passkey.js", "web/passkey.js", "text/javascript"),
@@ -241,7 +243,7 @@ def housekeeping(store: Store) -> None:
     store.held.clear()  # nothing of a previous run still waits
 
 
-def wrap(app: Starlette, parts: ServerParts) -> RequestLog:
+def wrap(app: Starlette, parts: ServerParts) -> ASGIApp:
     """The app behind the outermost guard, inside the request log: what uvicorn serves."""
 
     def refused(refusal: Refusal, peer: str) -> None:
@@ -249,5 +251,6 @@ def wrap(app: Starlette, parts: ServerParts) -> RequestLog:
         if parts.limiter.take("refused-log", refusal.error, REFUSED_LOG) == 0.0:
             parts.store.log_event("remote refused", None, f"{refusal.error} from {peer or '?'}: {refusal.description}")
 
-    return RequestLog(Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter),
-                      access=parts.hosting.access_log)
+    served = RequestLog(Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter),
+                        access=parts.hosting.access_log)
+    return RelayEntry(served) if parts.hosting.several else served

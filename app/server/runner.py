@@ -67,6 +67,21 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix_socket(path: Path) -> socket.socket:
+    """A listening Unix socket at `path` (a stale one from a killed worker is replaced)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(path))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
 class QuietServer(uvicorn.Server):
     """uvicorn's Server, waking once a second instead of ten times while idle, and at once when told to stop.
 
@@ -202,20 +217,25 @@ class ServerRunner:
         server = QuietServer(config)
         self._server = server
         self.parts.stats.started_at = time.time()
-        thread = threading.Thread(target=self._serve, args=(server, sock), name="mcp-server", daemon=True)
+        sockets = [sock]
+        relay = self.hosting.relay_socket(self.hosting.index)
+        if relay is not None:  # another worker passes this one's SSE posts here (app/server/sse_relay.py)
+            sockets.append(bind_unix_socket(relay))
+        thread = threading.Thread(target=self._serve, args=(server, sockets), name="mcp-server", daemon=True)
         self._thread = thread
         thread.start()
 
-    def _serve(self, server: QuietServer, sock: socket.socket) -> None:
+    def _serve(self, server: QuietServer, sockets: list[socket.socket]) -> None:
         try:
-            server.run(sockets=[sock])
+            server.run(sockets=sockets)
         except BaseException as exc:
             log.exception("server thread ended with an error")
             with self._lock:
                 self.error = f"{type(exc).__name__}: {exc}"
                 self._state = ServerState.ERROR
         finally:
-            sock.close()
+            for sock in sockets:
+                sock.close()
             with self._lock:
                 if self._state is not ServerState.ERROR:
                     self._state = ServerState.STOPPED
