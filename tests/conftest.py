@@ -12,7 +12,16 @@ import pytest
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
+from app.store.db import URL_ENV
 from tests.support import owner
+from tests.support.postgres import Cluster, postgres_cluster, postgres_url
+
+__all__ = ["postgres_cluster", "postgres_url"]  # fixtures, for every test
+
+# These suites run twice, on SQLite and on PostgreSQL: every Store (and every server, and every CLI it
+# starts) of a test there uses the backend its `data_dir` was made for. Tests about SQLite's file
+# itself are marked sqlite_only.
+BOTH_BACKENDS = ("store", "auth", "security")
 
 # Servers started by tests are listed here, so their child processes can answer as the owner.
 os.environ.setdefault(owner.SERVERS_FILE_ENV, tempfile.mkstemp(prefix="mcp-tray-test-servers-")[1])
@@ -35,9 +44,33 @@ def _remember_in_process_servers() -> Iterator[None]:
     ServerRunner.start = original  # type: ignore[method-assign]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the suites of BOTH_BACKENDS on each backend (ids `sqlite` and `postgres`)."""
+    parts = Path(str(metafunc.definition.path)).relative_to(Path(__file__).parent).parts
+    if "backend" not in metafunc.fixturenames or len(parts) < 2 or parts[0] not in BOTH_BACKENDS:
+        return
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    metafunc.parametrize("backend", ["sqlite"] if only_sqlite else ["sqlite", "postgres"], indirect=True)
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """An empty data dir for this test only."""
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`sqlite` (the default), or `postgres`: then $MCP_TRAY_DATABASE_URL names a fresh database."""
+    kind = str(getattr(request, "param", "sqlite"))
+    if kind != "postgres":
+        monkeypatch.delenv(URL_ENV, raising=False)
+        yield kind
+        return
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.new_database()
+    monkeypatch.setenv(URL_ENV, url)
+    yield kind
+    cluster.drop(url)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, backend: str) -> Path:
+    """An empty data dir for this test only (on PostgreSQL: with a fresh database beside it)."""
     path = tmp_path / "data"
     path.mkdir()
     return path

@@ -9,11 +9,11 @@ waits, since the owner must see them to decide; the audit log keeps only a redac
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from app.store.db import Database
+from app.store.sql import Conn
 
 WAITING, ALLOWED, DENIED = "waiting", "allowed", "denied"
 ONCE, HOUR, ALWAYS = "once", "hour", "always"
@@ -86,7 +86,7 @@ class HeldTable:
         if answer_for not in ANSWERS:
             raise ValueError(f"{answer_for!r} is not one of {', '.join(ANSWERS)}")
 
-        def run(conn: sqlite3.Connection) -> HeldCall | None:
+        def run(conn: Conn) -> HeldCall | None:
             now = time.time()
             cur = conn.execute(
                 "UPDATE held_calls SET state = ?, answer_for = ?, answered_at = ?, answered_by = ?,"
@@ -99,8 +99,9 @@ class HeldTable:
             call = HeldCall(*r)
             if allow and answer_for != ONCE and call.client_id is not None:
                 until = None if answer_for == ALWAYS else now + HOUR_SECONDS
-                conn.execute("INSERT OR REPLACE INTO tool_allowances (client_id, tool, until, created_at)"
-                             " VALUES (?, ?, ?, ?)", (call.client_id, call.tool, until, now))
+                conn.execute("INSERT INTO tool_allowances (client_id, tool, until, created_at) VALUES (?, ?, ?, ?)"
+                             " ON CONFLICT (client_id, tool) DO UPDATE SET until = excluded.until,"
+                             " created_at = excluded.created_at", (call.client_id, call.tool, until, now))
             return call
 
         return self.db.tx(run)
@@ -108,7 +109,7 @@ class HeldTable:
     def state(self, call_id: str) -> str | None:
         """waiting, allowed or denied; None when the row is gone."""
         r = self.db.conn.execute("SELECT state FROM held_calls WHERE call_id = ?", (call_id,)).fetchone()
-        return None if r is None else str(r[0])
+        return None if r is None else str(r["state"])
 
     def release(self, call_id: str) -> None:
         """The call ended (answered, timed out, or its client left): forget it."""
