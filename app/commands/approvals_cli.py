@@ -26,6 +26,7 @@ from app.auth.approval import (
     requested_tool_scopes,
 )
 from app.auth.scopes import OPTIONAL_TOOL_SCOPES
+from app.store.db import DB_NAME, database_url
 from app.store.rows import PendingApproval
 from app.store.store import Store
 
@@ -68,7 +69,7 @@ def owner_problem(data_dir: Path) -> str | None:
 
 def _open(data_dir: Path) -> Store | None:
     problem = owner_problem(data_dir)
-    if problem is None and not (data_dir / "mcp-tray.sqlite3").exists():
+    if problem is None and database_url() is None and not (data_dir / DB_NAME).exists():
         problem = f"no MCP Tray database in {data_dir} (is the server using another --data-dir?)"
     if problem is not None:
         print(f"mcp-tray: {problem}", file=sys.stderr)

@@ -150,9 +150,10 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
               hosted: HostedOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
-    from app.secrets.signing_key import SigningKeyError, hosted_signing_key
+    from app.secrets.signing_key import SigningKeyError, hosted_signing_key, server_fallback_key
     from app.server.hosting import Hosting
     from app.server.runner import PortInUseError, ServerRunner, ServerState
+    from app.store.db import database_url
 
     remote = remote or RemoteOptions()
     hosted = hosted or HostedOptions()
@@ -170,6 +171,8 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except SigningKeyError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
+    if secret is None and database_url(hosted.database) is not None:
+        secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
     if hosted.workers > 1:
         from app.commands.serve_workers import run_workers
 

@@ -14,6 +14,7 @@ otherwise make up its own and reject the others' links), never from a desktop ke
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -28,13 +29,14 @@ from app.commands.serve import HostedOptions, RemoteOptions, _announce, _start_r
 from app.config import Settings, resolve_data_dir
 from app.secrets.keyring_store import Secret
 from app.secrets.signing_key import SIGNING_KEY_ENV
+from app.store.db import URL_ENV, database_url
 
 
 def workers_problem(remote: RemoteOptions, hosted: HostedOptions, secret: Secret | None) -> str | None:
     """Why these options cannot run several workers, or None."""
     if os.name != "posix" or not hasattr(os, "fork"):
         return "--workers above 1 needs a POSIX system (Linux, macOS); run one worker per service instead"
-    if not (hosted.database or "").startswith(("postgresql:", "postgres:", "postgresql+psycopg:")):
+    if database_url(hosted.database) is None:
         return ("--workers above 1 needs a PostgreSQL store (--database postgresql://...): with the SQLite file "
                 "every write waits on one lock and rate limits would be per worker")
     if remote.ingress not in (None, "proxy"):
@@ -71,11 +73,18 @@ def run_workers(data_dir: Path, host: str, port: int, remote: RemoteOptions, hos
         print(f"mcp-tray: cannot start on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
-    store = Store(data_dir)  # once, before any worker: nothing else serves this store yet
+    if hosted.database:
+        os.environ[URL_ENV] = hosted.database  # the workers' stores (and the CLI hints) use it
     try:
-        housekeeping(store)
-    finally:
-        store.close()
+        store = Store(data_dir)  # once, before any worker: nothing else serves this store yet
+        try:
+            housekeeping(store)
+        finally:
+            store.close()  # its pool's threads end here: the supervisor forks with none running
+    except Exception as exc:
+        sock.close()
+        print(f"mcp-tray: cannot use the store: {exc}", file=sys.stderr)
+        return 1
     relay_dir = Path(tempfile.mkdtemp(prefix="mcp-tray-relay-"))  # 0700, for the workers' private sockets
     settings = Settings.load(data_dir)
     run_settings = remote.apply(settings)
@@ -115,6 +124,8 @@ def _worker(index: int, listen: socket.socket, ready_fd: int | None, data_dir: P
     from app.server.supervisor import ready
 
     stop = threading.Event()
+    # Stateless streamable HTTP ends a transport per request, and the SDK logs each at INFO.
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()

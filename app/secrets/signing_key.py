@@ -9,11 +9,15 @@ The key is at least 32 random bytes written as hex (`openssl rand -hex 32`).
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 import stat
 from pathlib import Path
 
 from app.secrets.keyring_store import Secret
+
+log = logging.getLogger(__name__)
 
 SIGNING_KEY_ENV = "MCP_TRAY_SIGNING_KEY"
 MIN_BYTES = 32
@@ -48,6 +52,17 @@ def read_key_file(path: Path) -> bytes:
         raise SigningKeyError(f"the signing key file {path} is readable by others (mode "
                               f"{stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}")
     return _parse(text, str(path))
+
+
+def server_fallback_key() -> Secret:
+    """One process on PostgreSQL with no key given: a random key for this run, never the desktop keyring.
+
+    Waiting pages open across a restart need reloading, and a second replica would not accept this
+    one's links; `serve --workers` above 1 refuses to run this way.
+    """
+    log.warning("no signing key given ($%s or --signing-key-file): using a random one for this run only",
+                SIGNING_KEY_ENV)
+    return Secret(secrets.token_bytes(MIN_BYTES), persistent=False, problem="no signing key given")
 
 
 def hosted_signing_key(path: Path | None, env: dict[str, str] | None = None) -> Secret | None:

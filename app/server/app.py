@@ -55,6 +55,7 @@ from app.server.hosting import Hosting
 from app.server.public import PublicEntry
 from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
 from app.server.request_log import RequestLog
+from app.server.revocation_listener import listen_revocations
 from app.server.session_quota import SessionQuota
 from app.server.sse_relay import MessagesRelay, RelayEntry
 from app.server.stats import ServerStats
@@ -207,7 +208,10 @@ def build_app(parts: ServerParts) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             async with sessions.run(), anyio.create_task_group() as tg:
-                tg.start_soon(watch_revocations, store, parts.live)
+                listening = store.db.kind == "postgres" and store.db.url is not None
+                tg.start_soon(watch_revocations, store, parts.live, 0.25, not listening)
+                if listening and store.db.url is not None:
+                    tg.start_soon(listen_revocations, store.db.url, store, parts.live)
                 tg.start_soon(tool_events.run)
                 yield
                 tg.cancel_scope.cancel()
@@ -241,6 +245,10 @@ def housekeeping(store: Store) -> None:
     """What a server does once as it starts, when no other process serves the same store."""
     store.prune()  # stale registrations and old activity (registrations prune later too)
     store.held.clear()  # nothing of a previous run still waits
+    if store.db.kind == "postgres":
+        from app.server.shared_limits import prune
+
+        prune(store.db)  # rate buckets idle long enough to be full again
 
 
 def wrap(app: Starlette, parts: ServerParts) -> ASGIApp:
@@ -253,4 +261,5 @@ def wrap(app: Starlette, parts: ServerParts) -> ASGIApp:
 
     served = RequestLog(Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter),
                         access=parts.hosting.access_log)
-    return RelayEntry(served) if parts.hosting.several else served
+    hosting = parts.hosting
+    return RelayEntry(served, hosting.relay_socket(hosting.index)) if hosting.several else served

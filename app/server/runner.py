@@ -31,6 +31,8 @@ from app.server.connections import BACKLOG, connection_cap, guarded_protocol, ra
 from app.server.held_calls import HeldCalls
 from app.server.hosting import Hosting
 from app.server.public import PublicEntry
+from app.server.ratelimit import RateLimiter
+from app.server.shared_limits import SharedRateLimiter
 from app.server.state import ServerState
 from app.server.tool_gate import ScopeRefusal
 from app.store.store import Store
@@ -198,6 +200,7 @@ class ServerRunner:
                 held=self.held,
                 scope_listeners=self.scope_listeners,
                 hosting=self.hosting,
+                limiter=SharedRateLimiter(store.db) if store.db.kind == "postgres" else RateLimiter(),
             )
         self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         cap = connection_cap(raise_fd_limit())

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,8 +45,9 @@ MAX_RELAYED_BODY = 4 * 1024 * 1024
 class RelayEntry:
     """Outermost layer: restore the addresses of relayed requests; strip the relay header from others."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, socket_path: Path | None) -> None:
         self.app = app
+        self.socket_path = str(socket_path)  # uvicorn names a Unix socket's server (path, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,7 +55,9 @@ class RelayEntry:
             return
         relayed = next((v for k, v in scope["headers"] if k == RELAY_HEADER), None)
         headers = [(k, v) for k, v in scope["headers"] if k != RELAY_HEADER]
-        on_unix_socket = scope.get("client") is None and scope.get("server") is None
+        server = scope.get("server")
+        on_unix_socket = scope.get("client") is None and server is not None and tuple(server) == (
+            self.socket_path, None)
         scope = {**scope, "headers": headers}
         if relayed is not None and on_unix_socket:
             try:

@@ -88,6 +88,10 @@ class Database:
         """Run `fn` in one write transaction: all of it lands, or none of it."""
         raise NotImplementedError
 
+    def schema_problem(self) -> str | None:
+        """None when the database answers and holds this version's schema, else why not (for /ready)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Close every connection."""
         raise NotImplementedError

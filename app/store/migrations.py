@@ -36,6 +36,35 @@ def _hash_client_secrets(conn: Any) -> None:
             )
 
 
+REVOKED_CHANNEL = "mcp_tray_revoked"  # NOTIFY channel: an access token or a grant was just revoked
+
+
+def _hosted_tables(conn: Any) -> None:
+    """PostgreSQL only: shared rate-limit buckets, and a NOTIFY when an access token or grant is revoked.
+
+    Several workers (or replicas) share one store, so a limit kept in one process's memory would be
+    per process, and a revocation must close streams in every process at once. The trigger sends the
+    notification in the revoking transaction itself (delivered at its commit, never for a rollback),
+    whoever revokes: the tray, the CLI, another worker, a psql session. The payload is empty, so a
+    transaction revoking many tokens sends one notification; each listener then checks the tokens
+    of its own open streams. SQLite (one process) keeps both in memory: nothing to create.
+    """
+    raw = getattr(conn, "raw", None)
+    if raw is None:
+        return
+    raw.execute("""CREATE TABLE rate_buckets (
+        kind TEXT NOT NULL, key TEXT NOT NULL, tokens DOUBLE PRECISION NOT NULL, at DOUBLE PRECISION NOT NULL,
+        allowed BOOLEAN NOT NULL, PRIMARY KEY (kind, key))""")
+    raw.execute(f"""CREATE FUNCTION mcp_tray_notify_revoked() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN PERFORM pg_notify('{REVOKED_CHANNEL}', ''); RETURN NULL; END $fn$""")
+    raw.execute("""CREATE TRIGGER tokens_revoked AFTER UPDATE OF revoked_at ON tokens FOR EACH ROW
+        WHEN (NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL AND NEW.kind = 'access')
+        EXECUTE FUNCTION mcp_tray_notify_revoked()""")
+    raw.execute("""CREATE TRIGGER grants_revoked AFTER UPDATE OF revoked_at ON grants FOR EACH ROW
+        WHEN (NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL)
+        EXECUTE FUNCTION mcp_tray_notify_revoked()""")
+
+
 # Each migration moves the schema from version i to i + 1: an SQL script, or a function for what
 # SQL alone cannot do. Append, never edit a released one.
 MIGRATIONS: list[Migration] = [
@@ -210,6 +239,8 @@ MIGRATIONS: list[Migration] = [
         used_at        REAL
     );
     """,
+    # -> +1: hosted servers on PostgreSQL: shared rate limits, revocations announced (nothing on SQLite).
+    _hosted_tables,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -263,6 +263,14 @@ class PostgresDatabase(Database):
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
 
+    def schema_problem(self) -> str | None:
+        """None when the database answers with this version's schema, else why not (for /ready)."""
+        row = self._reads.execute(f"SELECT version FROM {VERSION_TABLE}").fetchone()  # noqa: S608 - fixed name
+        found = 0 if row is None else int(row[0])
+        if found != SCHEMA_VERSION:
+            return f"the store's schema is version {found}, this server needs {SCHEMA_VERSION}"
+        return None
+
     def close(self) -> None:
         """Close the pool and its connections."""
         self._pool.close()
