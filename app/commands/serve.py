@@ -113,6 +113,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
     from app.server.runner import PortInUseError, ServerRunner, ServerState
+    from app.store.db import database_url, redact
 
     remote = remote or RemoteOptions()
     settings = Settings.load(data_dir)
@@ -124,7 +125,8 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except PublicUrlError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
+    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
+                          database=database_url())
     runner.public.trusted = proxies
     stop = threading.Event()
     announce_held_calls(runner)
@@ -149,6 +151,8 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
         return 1
     if runner.parts is not None:
         where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
+        if runner.parts.store.db.url is not None:  # the owner's CLI must reach the same database
+            where += f" --database {redact(runner.parts.store.db.url)}"
         runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
