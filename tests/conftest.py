@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.store.db import URL_ENV
+from app.store.pg import PostgresDatabase
 from tests.support import owner
 from tests.support.postgres import Cluster, postgres_cluster, postgres_url
 
@@ -37,7 +39,7 @@ def _remember_in_process_servers() -> Iterator[None]:
 
     def start(self: ServerRunner) -> None:
         original(self)
-        owner.remember(self.port, self.data_dir)
+        owner.remember(self.port, self.data_dir, self.parts.store.db.url if self.parts is not None else None)
 
     ServerRunner.start = start  # type: ignore[method-assign]
     yield
@@ -49,8 +51,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parts = Path(str(metafunc.definition.path)).relative_to(Path(__file__).parent).parts
     if "backend" not in metafunc.fixturenames or len(parts) < 2 or parts[0] not in BOTH_BACKENDS:
         return
-    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-    metafunc.parametrize("backend", ["sqlite"] if only_sqlite else ["sqlite", "postgres"], indirect=True)
+    kinds = [k for k in ("sqlite", "postgres") if metafunc.definition.get_closest_marker(f"{_other(k)}_only") is None]
+    metafunc.parametrize("backend", kinds, indirect=True)
+
+
+def _other(kind: str) -> str:
+    return "postgres" if kind == "sqlite" else "sqlite"
 
 
 @pytest.fixture
@@ -64,7 +70,17 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     cluster: Cluster = request.getfixturevalue("postgres_cluster")
     url = cluster.new_database()
     monkeypatch.setenv(URL_ENV, url)
+    opened: list[PostgresDatabase] = []
+    original = PostgresDatabase.__init__
+
+    def noted(self: PostgresDatabase, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(PostgresDatabase, "__init__", noted)
     yield kind
+    for db in opened:  # a test may leave its Store open (SQLite's are closed by the garbage collector)
+        db.close()
     cluster.drop(url)
 
 
@@ -83,7 +99,7 @@ def start_runner(data_dir: Path, port: int = 0, settings: Settings | None = None
     runner.start()
     if not runner.wait_ready(15):
         raise RuntimeError(f"server did not start: {runner.error}")
-    owner.remember(runner.port, data_dir)
+    owner.remember(runner.port, data_dir, runner.parts.store.db.url if runner.parts is not None else None)
     return runner
 
 

@@ -128,6 +128,18 @@ def _announce(approval: PendingApproval, where: str) -> None:
           f"\n  Allow: mcp-tray approve {approval.match_code}{where}{scope_hint} [--for 1h|1d|30d|forever]"
           f"   Refuse: mcp-tray deny {approval.match_code}{where}", file=sys.stderr, flush=True)
 
+def announce_approvals(runner: ServerRunner, data_dir: Path) -> None:
+    """Print each sign-in request on stderr with the command that answers it."""
+    from app.store.db import redact
+
+    if runner.parts is None:
+        return
+    where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
+    if runner.parts.store.db.url is not None:  # the owner's CLI must reach the same database
+        where += f" --database {redact(runner.parts.store.db.url)}"
+    runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
+
+
 def announce_held_calls(runner: Any) -> None:
     """Print a line on stderr for each call that starts waiting for the owner, saying how to answer it."""
     from app.store.held import HeldCall
@@ -178,7 +190,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
 
         return run_workers(data_dir, host, settings.port if port is None else port, remote, hosted, secret)
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
-                          secret=secret, hosting=Hosting(access_log=hosted.json_logs))
+                          secret=secret, hosting=Hosting(access_log=hosted.json_logs), database=database_url())
     runner.public.trusted = proxies
     stop = threading.Event()
     announce_held_calls(runner)
@@ -201,9 +213,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
         print(f"mcp-tray: the server did not start: {runner.error or 'timed out'}", file=sys.stderr)
         runner.close()
         return 1
-    if runner.parts is not None:
-        where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
-        runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
+    announce_approvals(runner, data_dir)
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
     if remote.wanted and not _start_remote(runner, run_settings, data_dir):

@@ -25,8 +25,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from app.commands.serve import HostedOptions, RemoteOptions, _announce, _start_remote, announce_held_calls
-from app.config import Settings, resolve_data_dir
+from app.commands.serve import HostedOptions, RemoteOptions, _start_remote, announce_approvals, announce_held_calls
+from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.secrets.signing_key import SIGNING_KEY_ENV
 from app.store.db import URL_ENV, database_url
@@ -134,8 +134,8 @@ def _worker(index: int, listen: socket.socket, ready_fd: int | None, data_dir: P
     signal.signal(signal.SIGINT, on_signal)
     hosting = Hosting(workers=hosted.workers, index=index, access_log=hosted.json_logs, housekeeping=False,
                       relay_dir=relay_dir)
-    runner = ServerRunner(data_dir, host, port, Settings.load(data_dir), secret=secret, hosting=hosting,
-                          listen=listen)
+    runner = ServerRunner(data_dir, host, port, Settings.load(data_dir), secret=secret, database=database_url(),
+                          hosting=hosting, listen=listen)
     runner.public.trusted = parse_proxies(settings.trusted_proxies)
     announce_held_calls(runner)
     runner.start()
@@ -143,9 +143,7 @@ def _worker(index: int, listen: socket.socket, ready_fd: int | None, data_dir: P
         print(f"mcp-tray: worker {index} did not start: {runner.error or 'timed out'}", file=sys.stderr)
         runner.close()
         return 1
-    if runner.parts is not None:
-        where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
-        runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
+    announce_approvals(runner, data_dir)
     if remote.wanted and not _start_remote(runner, settings, data_dir, say=False):
         runner.close()
         return 1

@@ -128,7 +128,8 @@ def build_app(parts: ServerParts) -> Starlette:
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)
-    writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows))
+    writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows),
+                         store.db.url)
     parts.audit = writer
     if os.environ.get(AUDIT_OFF_ENV) != "1":  # off only for the benchmark's reference run
         mcp.middleware.append(AuditMiddleware(writer))

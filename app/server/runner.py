@@ -115,9 +115,10 @@ class ServerRunner:
     """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
 
     def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
-                 secret: Secret | None = None, pid_file: bool = False, hosting: Hosting | None = None,
-                 listen: socket.socket | None = None) -> None:
+                 secret: Secret | None = None, pid_file: bool = False, database: str | None = None,
+                 hosting: Hosting | None = None, listen: socket.socket | None = None) -> None:
         self.data_dir = data_dir
+        self.database = database  # a postgresql:// URL; None: $MCP_TRAY_DATABASE_URL, else the data dir's SQLite
         self.hosting = hosting or Hosting()
         self._listen = listen  # a socket bound by the supervisor (serve --workers): start() binds none
         self.pid_file = pid_file  # write server.pid while serving (serve and the tray app: `mcp-tray panic`)
@@ -187,7 +188,7 @@ class ServerRunner:
         self.port = sock.getsockname()[1]
         extra = frozenset() if self.host in LOOPBACK_HOSTS or self.host in ("0.0.0.0", "::") else {self.host}  # noqa: S104
         if self.parts is None or self.parts.identity.port != self.port:
-            store = self.parts.store if self.parts is not None else Store(self.data_dir)
+            store = self.parts.store if self.parts is not None else Store(self.data_dir, self.database)
             self.parts = ServerParts(
                 store=store,
                 identity=ServerIdentity(self.port, frozenset(extra)),

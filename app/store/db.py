@@ -21,8 +21,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-from app.store.migrations import MIGRATIONS, SCHEMA_VERSION, statements
+from app.store.migrations import MIGRATIONS as MIGRATIONS  # re-exported
+from app.store.migrations import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported
+from app.store.migrations import statements
 from app.store.sql import Conn, DatabaseError
 
 T = TypeVar("T")
@@ -110,6 +113,16 @@ def open_database(data_dir: Path, url: str | None = None) -> Database:
     from app.store.pg import PostgresDatabase
 
     return PostgresDatabase(chosen)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class SqliteDatabase(Database):

@@ -27,9 +27,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
-from app.store.db import Database, SchemaTooNewError
+from app.store.db import Database, SchemaTooNewError, redact
 from app.store.migrations import MIGRATIONS, SCHEMA_VERSION, postgres_ddl, statements
 from app.store.sql import DatabaseError, IntegrityError
 
@@ -170,16 +169,6 @@ class PooledReads:
             return _run(raw, sql, parameters)
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def check_url(url: str) -> str:
     """The URL if it is a PostgreSQL URL psycopg can read; DatabaseError saying what is wrong otherwise."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
@@ -277,7 +266,7 @@ class PostgresDatabase(Database):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # psycopg's messages for a refused connection start with the address tried; the reason follows.
-    return "; ".join(lines[:2]) if len(lines) > 1 and lines[0].startswith("connection") else lines[0]
+    """psycopg's message on one line: "connection to server at ... failed: FATAL:  password ..." shortened."""
+    lines = [line.strip() for line in (str(exc).strip() or type(exc).__name__).splitlines() if line.strip()]
+    text = "; ".join(lines[:2]).removeprefix("connection failed: ")
+    return re.sub(r"\b(FATAL|ERROR):\s+", "", text)

@@ -83,12 +83,12 @@ class Cluster:
         """The URL the app is given: the test role, with its password, over TCP."""
         return f"postgresql://{ROLE}:{self.password}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, migrated database of its own; its URL."""
+    def new_database(self, empty: bool = False) -> str:
+        """A fresh database of its own (migrated, unless `empty`); its URL."""
         self._count += 1
         name = f"t{os.getpid()}_{self._count}"
         with self.admin() as conn:
-            conn.execute(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE {TEMPLATE}")
+            conn.execute(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE {'template0' if empty else TEMPLATE}")
         return self.url(name)
 
     def drop(self, url: str) -> None:
@@ -127,3 +127,24 @@ def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
     url = postgres_cluster.new_database()
     yield url
     postgres_cluster.drop(url)
+
+
+def everything_stored(data_dir: Path) -> bytes:
+    """All a test's store holds, as bytes: the SQLite file (and its -wal), or every PostgreSQL row as text."""
+    from app.store.db import DB_NAME, database_url
+
+    url = database_url()
+    if url is None:
+        files = [data_dir / DB_NAME, *data_dir.glob(f"{DB_NAME}-*")]
+        return b"".join(p.read_bytes() for p in files)
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [str(r[0]) for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")]
+        rows = [str(r[0]) for t in tables for r in conn.execute(f'SELECT t::text FROM "{t}" t')]
+    return "\n".join(rows).encode()
+
+
+def set_schema_version(url: str, version: int) -> None:
+    """Write another schema version into a PostgreSQL database (as a newer MCP Tray would)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE mcp_tray_schema SET version = %s", (version,))

@@ -30,16 +30,18 @@ def app_command(*args: str) -> list[str]:
 class ServeProcess:
     """A running `mcp-tray serve`; `stop()` sends SIGTERM and returns the exit code."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None,
+                 database: str | None = None) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        where = ["--data-dir", str(data_dir), *(["--database", database] if database else [])]
         self.proc = subprocess.Popen(
-            app_command("serve", "--port", str(self.port), "--data-dir", str(data_dir)),
+            app_command("serve", "--port", str(self.port), *where),
             cwd=REPO, env=env if env is not None else os.environ.copy(),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
-        owner.remember(self.port, data_dir)
+        owner.remember(self.port, data_dir, database)
         self.ready_line = self.proc.stdout.readline().strip()
         if not self.ready_line.startswith("MCP server ready at"):
             self.proc.kill()
