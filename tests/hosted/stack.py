@@ -67,7 +67,7 @@ class HostedServe:
             self.proc.wait(10)
             self._close_pipes()
             raise RuntimeError(f"serve did not start: {ready} {self.text()[-3000:]}")
-        found = self._wait_for(lambda: _PIDS.search(self.text()))
+        found = self.wait_for(lambda: _PIDS.search(self.text()))
         self.workers = [int(p) for p in found.group(2).split()]
         self.supervisor = int(found.group(3))
         assert self.supervisor == self.proc.pid
@@ -77,7 +77,7 @@ class HostedServe:
             with self._lock:
                 self.lines.append(line.rstrip("\n"))
 
-    def _wait_for(self, probe: Any, timeout: float = 15) -> Any:
+    def wait_for(self, probe: Any, timeout: float = 15) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = probe()
