@@ -183,12 +183,12 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except SigningKeyError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
-    if secret is None and database_url(hosted.database) is not None:
-        secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
-    if hosted.workers > 1:
+    if hosted.workers > 1:  # refused without a key: the workers must share one
         from app.commands.serve_workers import run_workers
 
         return run_workers(data_dir, host, settings.port if port is None else port, remote, hosted, secret)
+    if secret is None and database_url(hosted.database) is not None:
+        secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
                           secret=secret, hosting=Hosting(access_log=hosted.json_logs), database=database_url())
     runner.public.trusted = proxies
