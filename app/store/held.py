@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from app.store.db import Database
-from app.store.sql import Conn
+from app.store.sql import Conn, serialize
 
 WAITING, ALLOWED, DENIED = "waiting", "allowed", "denied"
 ONCE, HOUR, ALWAYS = "once", "hour", "always"
@@ -64,6 +64,29 @@ class HeldTable:
             f"INSERT INTO held_calls ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (call.call_id, call.at, client_id, client_name, grant_id, tool, arguments, WAITING, None)))
         return call
+
+    def hold_capped(self, client_id: str | None, client_name: str | None, grant_id: str, tool: str, arguments: str,
+                    cap: int, since: float) -> HeldCall | None:
+        """Record a waiting call unless its grant already has `cap` held since `since`, in any process.
+
+        The count and the insert run under the grant's lock (`serialize`), so workers answering the
+        same grant at once cannot both take the last place. Rows older than `since` are left by a
+        process that died while holding them (they cannot still be waiting) and do not count.
+        """
+        call = HeldCall(secrets.token_hex(3), time.time(), client_id, client_name, grant_id, tool, arguments,
+                        WAITING, None)
+
+        def run(conn: Conn) -> HeldCall | None:
+            serialize(conn, "held", grant_id)
+            row = conn.execute("SELECT COUNT(*) FROM held_calls WHERE grant_id = ? AND state = ? AND at > ?",
+                               (grant_id, WAITING, since)).fetchone()
+            if row is not None and int(row[0]) >= cap:
+                return None
+            conn.execute(f"INSERT INTO held_calls ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                         (call.call_id, call.at, client_id, client_name, grant_id, tool, arguments, WAITING, None))
+            return call
+
+        return self.db.tx(run)
 
     def get(self, call_id: str) -> HeldCall | None:
         """One held call by id."""

@@ -48,7 +48,7 @@ _PIDS = re.compile(r"(\d+) workers \(pids ([\d ]+)\), supervisor pid (\d+)")
 class HostedServe:
     """`mcp-tray serve --workers N --public-url URL --log-format json` on PostgreSQL, as a subprocess."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], public_url: str, workers: int,
+    def __init__(self, data_dir: Path, env: dict[str, str], public_url: str | None, workers: int,
                  port: int | None = None) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -56,13 +56,16 @@ class HostedServe:
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
             app_command("serve", "--port", str(self.port), "--data-dir", str(data_dir), "--workers", str(workers),
-                        "--public-url", public_url, "--auto-off", "never", "--log-format", "json"),
+                        "--log-format", "json",
+                        *(["--public-url", public_url, "--auto-off", "never"] if public_url else [])),
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._reader = threading.Thread(target=self._read, args=(self.proc.stderr,), daemon=True)
         self._reader.start()
-        ready = [self.proc.stdout.readline().strip(), self.proc.stdout.readline().strip()]
-        if ready != [f"MCP server ready at {self.base}/mcp", f"Public URL ready at {public_url}/mcp"]:
+        wanted = [f"MCP server ready at {self.base}/mcp"] + ([f"Public URL ready at {public_url}/mcp"] if public_url
+                                                              else [])
+        ready = [self.proc.stdout.readline().strip() for _ in wanted]
+        if ready != wanted:
             self.proc.kill()
             self.proc.wait(10)
             self._close_pipes()

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,6 +168,32 @@ def test_shared_buckets_spend_each_token_once_across_processes(postgres_url: str
         assert limiters[1].take("remote-log", "c", Limit(1, 0.001)) == 0.0  # log throttles stay per process
         assert limiters[1].take("remote-log", "c", Limit(1, 0.001)) > 0
         assert limiters[0].take("remote-log", "c", Limit(1, 0.001)) == 0.0
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_held_calls_per_grant_are_capped_across_processes(postgres_url: str, tmp_path: Path) -> None:
+    # Two stores stand for two workers: 10 calls of one grant held at once, the cap is 2.
+    stores = [Store(tmp_path, postgres_url), Store(tmp_path, postgres_url)]
+    try:
+        held: list[object] = []
+        lock = threading.Lock()
+
+        def hold(n: int) -> None:
+            call = stores[n % 2].held.hold_capped("c1", "app", "g1", "write_file", "{}", 2, time.time() - 60)
+            with lock:
+                held.append(call)
+
+        threads = [threading.Thread(target=hold, args=(n,)) for n in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len([c for c in held if c is not None]) == 2
+        assert stores[0].held.hold_capped("c1", "app", "g2", "write_file", "{}", 2, time.time() - 60) is not None
+        # A call left by a worker that died long ago (older than the ask timeout) no longer counts.
+        assert stores[1].held.hold_capped("c1", "app", "g1", "write_file", "{}", 2, time.time() + 1) is not None
     finally:
         for s in stores:
             s.close()
