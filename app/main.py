@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if url is not None:
         # Claude Desktop starts the bridge at its own start and waits for it: skip building the whole
         # command line (it imports every command module) and go straight to the quick start.
-        from app.commands.bridge import valid_url
+        from app.bridge.invocation import valid_url
 
         problem = valid_url(url)
         if problem is None:

@@ -109,21 +109,6 @@ def read_cached_record(url: str) -> str | None:
     return None
 
 
-def _keyring_record(url: str) -> str | None:
-    """The same entry through `keyring` itself (slower to import), when the direct read found none.
-
-    The direct read looks in the Secret Service's default collection only; keyring may have stored
-    the entry elsewhere (another collection or backend), and then this still finds it.
-    """
-    try:
-        import keyring
-
-        return keyring.get_password(SERVICE, _canonical(url))
-    except Exception as exc:  # no backend at all: the full bridge will say so
-        log.debug("keyring read failed: %s", exc)
-        return None
-
-
 def usable_token(raw: str | None, now: float | None = None) -> str | None:
     """The access token of a stored record when it is valid for more than EXPIRY_MARGIN seconds."""
     if not raw:
@@ -406,7 +391,7 @@ def try_quick(url: str, *, stdin: BinaryIO | None = None, out: BinaryIO | None =
     Without a usable token nothing is read from stdin and the Handover says so (with an empty list).
     """
     path = urlsplit(url).path.rstrip("/")
-    token = None if path.endswith("/sse") else usable_token(read_cached_record(url) or _keyring_record(url))
+    token = None if path.endswith("/sse") else usable_token(read_cached_record(url))
     if token is None:
         return Handover("no valid cached token for the quick start", lines=start_reader(stdin))
     lines = start_reader(stdin)

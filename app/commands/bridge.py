@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from app.bridge.invocation import valid_url
 from app.config import DEFAULT_HOST, Settings
 
 
@@ -30,14 +30,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                        help="server URL (default: this computer's server, http://127.0.0.1:PORT/mcp)")
     reset.add_argument("--mcp-remote", action="store_true", help="also delete mcp-remote's cached files")
     reset.set_defaults(run=reset_command)
-
-
-def valid_url(url: str) -> str | None:
-    """None for an http(s) URL with a host, else what is wrong with it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"not an http(s) URL: {url!r}"
-    return None
 
 
 def bridge_command(args: argparse.Namespace, data_dir: Path) -> int:

@@ -9,7 +9,9 @@ port: app/commands/serve_workers.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -158,6 +160,49 @@ def announce_held_calls(runner: Any) -> None:
     runner.held.subscribe(on_change)
 
 
+class StopSignal:
+    """SIGINT, SIGTERM or `set()` (the server thread ending) wakes `wait()`; nothing polls.
+
+    A signal handler must not set a threading.Event: the handler runs in the main thread between two
+    bytecodes, and when that is inside Event.wait() while it holds the Event's lock, set() waits for
+    that lock forever (serve then ignored SIGTERM, now and then). Here the handler does nothing; the
+    interpreter writes the signal to a pipe (signal.set_wakeup_fd) and `set()` writes a byte to the
+    same pipe, so the main thread just reads it. Windows has no such pipe for signals: there the
+    wait looks at a flag twice a second.
+    """
+
+    def __init__(self) -> None:
+        self._flag = threading.Event()
+        self._read_fd: int | None = None
+        self._write_fd: int | None = None
+        if sys.platform != "win32":
+            self._read_fd, self._write_fd = os.pipe()
+            os.set_blocking(self._write_fd, False)
+            signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._read_fd is None:
+            self._flag.set()  # Windows: no lock is held by the main thread's polling loop here
+
+    def set(self) -> None:
+        """Wake the waiter (from any thread)."""
+        self._flag.set()
+        if self._write_fd is not None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(self._write_fd, b"\0")
+
+    def wait(self) -> None:
+        """Block until a signal arrives or `set()` is called."""
+        if self._read_fd is None:
+            while not self._flag.wait(0.5):
+                pass
+            return
+        os.read(self._read_fd, 1)
+        signal.set_wakeup_fd(-1)  # the pipe stays open: set() may still write to it from the server thread
+
+
 def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None,
               hosted: HostedOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
@@ -192,14 +237,8 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
                           secret=secret, hosting=Hosting(access_log=hosted.json_logs), database=database_url())
     runner.public.trusted = proxies
-    stop = threading.Event()
+    stop = StopSignal()
     announce_held_calls(runner)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     try:
         runner.start()
     except PortInUseError as exc:
@@ -219,11 +258,8 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     if remote.wanted and not _start_remote(runner, run_settings, data_dir):
         runner.close()
         return 1
-    # Woken by a signal or by the server thread ending; no polling. (Windows cannot interrupt a plain
-    # wait with Ctrl+C, so there it looks twice a second.)
     runner.on_thread_end = stop.set
-    while not stop.wait(0.5 if sys.platform == "win32" else None):
-        pass
+    stop.wait()
     if runner.state is not ServerState.RUNNING:
         print(f"mcp-tray: the server stopped: {runner.error or 'unknown reason'}", file=sys.stderr)
         runner.close()

@@ -17,15 +17,19 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from types import FrameType
 
-from app.commands.serve import HostedOptions, RemoteOptions, _start_remote, announce_approvals, announce_held_calls
+from app.commands.serve import (
+    HostedOptions,
+    RemoteOptions,
+    StopSignal,
+    _start_remote,
+    announce_approvals,
+    announce_held_calls,
+)
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.secrets.signing_key import SIGNING_KEY_ENV
@@ -123,15 +127,9 @@ def _worker(index: int, listen: socket.socket, ready_fd: int | None, data_dir: P
     from app.server.runner import ServerRunner, ServerState
     from app.server.supervisor import ready
 
-    stop = threading.Event()
+    stop = StopSignal()  # SIGTERM / SIGINT from the supervisor, or the server thread ending
     # Stateless streamable HTTP ends a transport per request, and the SDK logs each at INFO.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     hosting = Hosting(workers=hosted.workers, index=index, access_log=hosted.json_logs, housekeeping=False,
                       relay_dir=relay_dir)
     runner = ServerRunner(data_dir, host, port, Settings.load(data_dir), secret=secret, database=database_url(),

@@ -90,11 +90,6 @@ async def _calls(run: BridgeRun, url: str, between: list[object], inbox: Inbox |
 @pytest.mark.e2e
 @pytest.mark.keyring
 @pytest.mark.anyio
-@pytest.mark.xfail(strict=False, reason=(
-    "open since the merge of the owner-approval work: in this sequence the second start's direct "
-    "Secret Service read sees no item that a separate process sees at the same moment, so it falls "
-    "back to the full bridge (correct, but slower); a bridge started by hand with a stored token does "
-    "take the quick path. See the closing note of session 2."))
 async def test_second_start_pumps_without_the_sdk_and_hears_list_changed(
         server: ServerRunner, tmp_path: Path) -> None:
     real_keyring_or_skip()

@@ -193,7 +193,12 @@ def test_serve_with_a_quick_tunnel(bin_dir: Path, data_dir: Path) -> None:
         assert line == "Public URL ready at https://violet-kite-mango-harbor.trycloudflare.com/mcp"
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=20)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # never leave it running for the next test
+            proc.communicate()
+            raise
     assert "new URL each time" in err and "never turns off by itself" in err
 
 
