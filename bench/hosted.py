@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported (default 3)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args(argv)
+    # SIGTERM ends the run through the `finally` blocks: the servers and the PostgreSQL cluster stop too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     results = run(args.calls, args.rounds, args.concurrency)
     print(table(results))
     print(f"\n{os.cpu_count()} CPUs; medians of {args.rounds} rounds of {args.calls} calls; one load-client "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-every", type=float, default=30.0, help="seconds between refreshes per client")
     parser.add_argument("--database", help="a PostgreSQL URL to use (default: a throwaway cluster started here)")
     args = parser.parse_args(argv)
+    # SIGTERM ends the run through the `finally` blocks: the servers and the PostgreSQL cluster stop too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     cluster = None
     database = args.database
     if database is None:
