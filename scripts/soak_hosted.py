@@ -34,8 +34,22 @@ from soak import Tally, rss_kib, run_client  # noqa: E402
 
 from app.store.db import URL_ENV  # noqa: E402
 from tests.hosted.stack import HostedServe, hosted_env  # noqa: E402
+from tests.security.oauth import OAuthClient, Tokens  # noqa: E402
 from tests.support import owner  # noqa: E402
 from tests.support.postgres import Cluster, bin_dir  # noqa: E402
+
+_login = OAuthClient.login
+_login_lock = threading.Lock()
+
+
+def _one_login_at_a_time(self: OAuthClient) -> Tokens:
+    # The owner's CLI approves in this process and reads its answer from a redirected stdout, which
+    # threads would share: the clients sign in one after another, then run at once.
+    with _login_lock:
+        return _login(self)
+
+
+OAuthClient.login = _one_login_at_a_time  # type: ignore[method-assign]
 
 
 def connections(database: str) -> int:

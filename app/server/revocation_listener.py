@@ -52,12 +52,15 @@ async def listen_revocations(url: str, store: Store, live: LiveConnections) -> N
     while True:
         try:
             conn: Any = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=10)
-            async with conn:
+            try:
                 await conn.execute(f"LISTEN {REVOKED_CHANNEL}")
                 pause = 0.5
                 await cut_revoked(store, live)  # whatever was revoked while we were not listening
                 async for _ in conn.notifies():
                     await cut_revoked(store, live)
+            finally:
+                with anyio.CancelScope(shield=True):  # the server stopping cancels us: close all the same
+                    await conn.close()
         except psycopg.Error as exc:
             log.warning("revocation listener lost the database (%s); again in %.1f s",
                         str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, pause)
