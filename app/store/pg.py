@@ -24,7 +24,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -155,6 +155,11 @@ class PgConn:
     def execute(self, sql: str, parameters: Any = (), /) -> Result:
         """Run one statement with `?` (or `:name`) placeholders."""
         return _run(self.raw, sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Any], /) -> None:
+        """Run one statement once for each set of parameters (as sqlite3's executemany)."""
+        with self.raw.cursor() as cur:
+            cur.executemany(to_psycopg(sql), seq_of_parameters)
 
 
 class PooledReads:
