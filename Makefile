@@ -28,6 +28,19 @@ bench:
 	scripts/setup.sh --test
 	scripts/with_keyring.sh .venv-test/bin/python -m bench
 
+# The hosted server (docs/HOSTED.md): calls/s and p99 with 1, 2 and 4 workers on PostgreSQL against the
+# one-process SQLite server, same run, same client (a throwaway PostgreSQL cluster is started).
+.PHONY: bench-hosted soak-hosted
+bench-hosted:
+	scripts/setup.sh --test
+	scripts/with_keyring.sh .venv-test/bin/python -m bench.hosted
+
+# `serve --workers 2` on PostgreSQL under 8 OAuth clients for 10 minutes (errors, memory, connections):
+# .venv-test/bin/python scripts/soak_hosted.py --seconds N for a shorter run.
+soak-hosted:
+	scripts/setup.sh --test
+	scripts/with_keyring.sh .venv-test/bin/python scripts/soak_hosted.py
+
 # Soak test (10 minutes; not part of `make test`): scripts/soak.sh --seconds N for a shorter run.
 .PHONY: soak
 soak:

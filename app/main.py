@@ -16,8 +16,10 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.config import log_dir, resolve_data_dir
-from app.logging_setup import configure
+from app.logging_setup import configure, wanted_format
 from app.permissions import UnsafePathError, set_private_umask
+from app.store.db import URL_ENV
+from app.store.sql import DatabaseError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", default=argparse.SUPPRESS,
                         help="where the database and settings live (default: the platform data dir, "
                         "or $MCP_TRAY_DATA_DIR)")
+    common.add_argument("--database", default=argparse.SUPPRESS, metavar="postgresql://...",
+                        help="keep the store in this PostgreSQL database instead of the data dir's SQLite file "
+                        f"(default: ${URL_ENV}); settings, logs and the pid file stay in the data dir")
     parser = argparse.ArgumentParser(
         prog="mcp-tray", parents=[common],
         description="A personal MCP server behind OAuth 2.1, run from your system tray.",
@@ -86,24 +91,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mcp-tray: cannot use the data dir {where}: {exc.strerror or exc}. It must be a folder "
               "of your own account.", file=sys.stderr)
         return 2
+    try:
+        use_database(getattr(args, "database", None))
+    except DatabaseError as exc:
+        print(f"mcp-tray: {exc}", file=sys.stderr)
+        return 2
     if args.command is None and not has_display():
         print("mcp-tray: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so there is no tray; "
               "running the server headless instead.", file=sys.stderr)
         args = parser.parse_args(["serve", *([] if args.port is None else ["--port", str(args.port)])])
-    if args.command is None:
-        configure(logs, console_level=logging.WARNING)
-        try:
-            from app.ui.launch import run_gui
-        except ModuleNotFoundError as exc:
-            if (exc.name or "").split(".")[0] not in ("PySide6", "shiboken6"):
-                raise
-            print("mcp-tray: the tray app needs Qt, which this install leaves out: pip install 'mcp-tray[desktop]'. "
-                  "A server needs none: `mcp-tray serve` (see docs/HOSTED.md).", file=sys.stderr)
-            return 2
+    try:
+        if args.command is None:
+            configure(logs, console_level=logging.WARNING)
+            try:
+                from app.ui.launch import run_gui
+            except ModuleNotFoundError as exc:
+                if (exc.name or "").split(".")[0] not in ("PySide6", "shiboken6"):
+                    raise
+                print("mcp-tray: the tray app needs Qt, which this install leaves out: pip install "
+                      "'mcp-tray[desktop]'. A server needs none: `mcp-tray serve` (see docs/HOSTED.md).",
+                      file=sys.stderr)
+                return 2
+            return int(run_gui(data_dir, args.port))
+        configure(logs, console_level=getattr(args, "console_log_level", logging.WARNING),
+                  log_format=wanted_format(getattr(args, "log_format", None)))
+        return int(args.run(args, data_dir))
+    except DatabaseError as exc:  # unreachable, refused, or a schema newer than ours: one line, no traceback
+        print(f"mcp-tray: {exc}", file=sys.stderr)
+        return 2
 
-        return int(run_gui(data_dir, args.port))
-    configure(logs, console_level=getattr(args, "console_log_level", logging.WARNING))
-    return int(args.run(args, data_dir))
+
+def use_database(flag: str | None) -> None:
+    """Check the PostgreSQL URL of `--database` (or $MCP_TRAY_DATABASE_URL) and make it this process's.
+
+    Every Store the command opens, and every process it starts, then uses it (app/store/db.py).
+    DatabaseError when the URL cannot be used.
+    """
+    url = flag or os.environ.get(URL_ENV) or None
+    if url is None:
+        return
+    from app.store.pg import check_url
+
+    os.environ[URL_ENV] = check_url(url)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ if [ "$want_test" = 1 ]; then
   packages+=(gcc binutils desktop-file-utils)
   # remote access: real reverse proxies in front of `serve --public-url` (tests/remote), openssl for nginx's cert
   packages+=(caddy nginx openssl libnss3-tools)  # certutil: chromium trusts Caddy's root (passkey tests)
+  packages+=(postgresql)  # the store suites also run on a throwaway PostgreSQL cluster (tests/support/postgres.py)
 fi
 if ! python3 -m venv --help >/dev/null 2>&1; then packages+=(python3-venv); fi
 

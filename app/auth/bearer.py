@@ -138,10 +138,13 @@ class LiveConnections:
         return len(victims)
 
 
-async def watch_revocations(store: Store, live: LiveConnections, interval: float = 0.25) -> None:
-    """Forever: cut the streams of tokens that were revoked (by anyone, in any process).
+async def watch_revocations(store: Store, live: LiveConnections, interval: float = 0.25,
+                            look: bool = True) -> None:
+    """Forever: cut the streams of tokens that were revoked (by anyone, in any process), and all on stop.
 
-    With nothing in flight there is nothing to cut: it sleeps until a request comes in.
+    With nothing in flight there is nothing to cut: it sleeps until a request comes in. `look=False`
+    (PostgreSQL, where app/server/revocation_listener.py is told of revocations) only ends streams
+    when the server stops.
     """
     while True:
         await live.until_traffic()
@@ -149,7 +152,7 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
         hashes = live.token_hashes()
         if hashes and live.closing.is_set():
             live.cut(set(hashes))
-        elif hashes:
+        elif hashes and look:
             try:
                 revoked = store.revoked_among(hashes, wait=False)
             except BusyError:

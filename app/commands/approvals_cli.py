@@ -26,6 +26,7 @@ from app.auth.approval import (
     requested_tool_scopes,
 )
 from app.auth.scopes import OPTIONAL_TOOL_SCOPES
+from app.store.db import DB_NAME, database_url
 from app.store.rows import PendingApproval
 from app.store.store import Store
 
@@ -66,14 +67,14 @@ def owner_problem(data_dir: Path) -> str | None:
     return None
 
 
-def _open(data_dir: Path) -> Store | None:
+def _open(data_dir: Path, database: str | None) -> Store | None:
     problem = owner_problem(data_dir)
-    if problem is None and not (data_dir / "mcp-tray.sqlite3").exists():
+    if problem is None and database_url(database) is None and not (data_dir / DB_NAME).exists():
         problem = f"no MCP Tray database in {data_dir} (is the server using another --data-dir?)"
     if problem is not None:
         print(f"mcp-tray: {problem}", file=sys.stderr)
         return None
-    return Store(data_dir)
+    return Store(data_dir, database)
 
 
 def _age(created_at: float) -> str:
@@ -96,7 +97,7 @@ def as_json(a: PendingApproval) -> dict[str, Any]:
 
 def list_command(args: argparse.Namespace, data_dir: Path) -> int:
     """approvals list."""
-    store = _open(data_dir)
+    store = _open(data_dir, getattr(args, "database", None))
     if store is None:
         return 2
     try:
@@ -132,9 +133,10 @@ def _find(store: Store, key: str) -> PendingApproval | None:
     return found
 
 
-def _answer(data_dir: Path, key: str, answer: Callable[[ApprovalDesk, PendingApproval], str | None]) -> int:
+def _answer(data_dir: Path, database: str | None, key: str,
+            answer: Callable[[ApprovalDesk, PendingApproval], str | None]) -> int:
     """Find the waiting request `key` and answer it; `answer` returns what to print, or None if too late."""
-    store = _open(data_dir)
+    store = _open(data_dir, database)
     if store is None:
         return 2
     try:
@@ -162,7 +164,7 @@ def approve_command(args: argparse.Namespace, data_dir: Path) -> int:
         return (f"Allowed {found.client_name} ({' '.join(done.granted_scopes)}) for {how_long}; "
                 "its browser page goes on by itself.")
 
-    return _answer(data_dir, args.id, allow)
+    return _answer(data_dir, getattr(args, "database", None), args.id, allow)
 
 
 def deny_command(args: argparse.Namespace, data_dir: Path) -> int:
@@ -171,4 +173,4 @@ def deny_command(args: argparse.Namespace, data_dir: Path) -> int:
     def deny(desk: ApprovalDesk, found: PendingApproval) -> str | None:
         return None if desk.deny(found.approval_id, approver="cli") is None else f"Denied {found.client_name}."
 
-    return _answer(data_dir, args.id, deny)
+    return _answer(data_dir, getattr(args, "database", None), args.id, deny)

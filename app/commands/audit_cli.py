@@ -56,7 +56,7 @@ def audit_command(args: argparse.Namespace, data_dir: Path) -> int:
     from app.store.audit import AuditFilter
     from app.store.store import Store
 
-    store = Store(data_dir)
+    store = Store(data_dir, getattr(args, "database", None))
     try:
         if args.audit_action == "list":
             since = time.time() - args.since if args.since is not None else None

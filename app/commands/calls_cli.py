@@ -37,7 +37,7 @@ def calls_command(args: argparse.Namespace, data_dir: Path) -> int:
     from app.store.held import ONCE
     from app.store.store import Store
 
-    store = Store(data_dir)
+    store = Store(data_dir, getattr(args, "database", None))
     try:
         if args.calls_action == "pending":
             calls = store.held.pending()

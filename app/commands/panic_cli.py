@@ -38,7 +38,7 @@ def panic_command(args: argparse.Namespace, data_dir: Path) -> int:
     from app.server.panic import STREAMS_GRACE, revoke_everything
     from app.store.store import Store
 
-    store = Store(data_dir)
+    store = Store(data_dir, getattr(args, "database", None))
     try:
         result = revoke_everything(store)
     finally:

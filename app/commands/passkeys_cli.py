@@ -34,14 +34,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     remove.set_defaults(run=remove_command)
 
 
-def _store(data_dir: Path) -> Any:
+def _store(data_dir: Path, database: str | None) -> Any:
     problem = owner_problem(data_dir)
     if problem is not None:
         print(f"mcp-tray: {problem}", file=sys.stderr)
         return None
     from app.store.store import Store
 
-    return Store(data_dir)
+    return Store(data_dir, database)
 
 
 def add_command(args: argparse.Namespace, data_dir: Path) -> int:
@@ -50,7 +50,7 @@ def add_command(args: argparse.Namespace, data_dir: Path) -> int:
     from app.config import Settings
     from app.store.passkeys import ENROL_TTL, PasskeyError
 
-    store = _store(data_dir)
+    store = _store(data_dir, getattr(args, "database", None))
     if store is None:
         return 2
     try:
@@ -73,7 +73,7 @@ def _as_json(p: Any) -> dict[str, Any]:
 
 def list_command(args: argparse.Namespace, data_dir: Path) -> int:
     """passkeys list [--json]."""
-    store = _store(data_dir)
+    store = _store(data_dir, getattr(args, "database", None))
     if store is None:
         return 2
     try:
@@ -95,7 +95,7 @@ def list_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 def remove_command(args: argparse.Namespace, data_dir: Path) -> int:
     """passkeys remove ID."""
-    store = _store(data_dir)
+    store = _store(data_dir, getattr(args, "database", None))
     if store is None:
         return 2
     try:

@@ -2,6 +2,8 @@
 
 With `--public-url` (the owner's reverse proxy) or `--ingress` (ngrok, cloudflared, tailscale),
 remote access is on for this run and a second line gives the public URL; see docs/REMOTE.md.
+With `--workers N` (a hosted server on PostgreSQL) a supervisor runs N worker processes on the
+port: app/commands/serve_workers.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 from app.auth.oidc_settings import OidcConfigError
 from app.commands import oidc_options
 from app.config import AUTO_OFF_CHOICES, DEFAULT_HOST, INGRESS_KINDS, Settings, resolve_data_dir
+from app.logging_setup import LOG_FORMAT_ENV, LOG_FORMATS, wanted_format
+from app.secrets.signing_key import SIGNING_KEY_ENV
+
+MAX_WORKERS = 64
 
 if TYPE_CHECKING:
     from app.auth.oidc_settings import OidcSettings
@@ -76,6 +82,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     remote.add_argument("--auto-off", choices=AUTO_OFF_CHOICES,
                         help="when remote access turns itself off and revokes remote sign-ins "
                         "(default: from settings, 8h)")
+    hosted = serve.add_argument_group("hosted server (docs/HOSTED.md)")
+    hosted.add_argument("--workers", type=_workers, default=1, metavar="N",
+                        help="worker processes serving the port (default: 1; above 1 needs a PostgreSQL store)")
+    hosted.add_argument("--signing-key-file", type=Path, metavar="PATH",
+                        help=f"the consent-signing key (hex, mode 0600) instead of ${SIGNING_KEY_ENV} or the "
+                        "desktop keyring; every worker and replica must use the same one")
+    hosted.add_argument("--log-format", choices=LOG_FORMATS, default=None,
+                        help=f"console log format (default: ${LOG_FORMAT_ENV} or text); json: one object per "
+                        "line, with a line per request")
 
     oidc_options.add_arguments(serve)
 
@@ -87,9 +102,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         except OidcConfigError as exc:
             print(f"mcp-tray: {exc}", file=sys.stderr)
             return 2
-        return run_serve(data_dir, args.host, args.port, options, oidc)
+        hosting = HostedOptions(args.workers, args.signing_key_file, wanted_format(args.log_format) == "json",
+                                getattr(args, "database", None))
+        return run_serve(data_dir, args.host, args.port, options, oidc, hosting)
 
     serve.set_defaults(run=run, console_log_level=logging.INFO)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers takes a whole number, not {text!r}") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"--workers must be between 1 and {MAX_WORKERS} (got {value})")
+    return value
+
+
+@dataclass(frozen=True)
+class HostedOptions:
+    """The hosted-server options of one `serve` run (defaults: the desk server)."""
+
+    workers: int = 1
+    signing_key_file: Path | None = None
+    json_logs: bool = False  # JSON console logs, with a line per request
+    database: str | None = None  # the store's URL when not the data dir's SQLite file
 
 
 def _announce(approval: PendingApproval, where: str) -> None:
@@ -102,6 +139,18 @@ def _announce(approval: PendingApproval, where: str) -> None:
     print(f"Sign-in request {approval.approval_id} from {identity.name} ({identity.label}), code {approval.match_code}."
           f"\n  Allow: mcp-tray approve {approval.match_code}{where}{scope_hint} [--for 1h|1d|30d|forever]"
           f"   Refuse: mcp-tray deny {approval.match_code}{where}", file=sys.stderr, flush=True)
+
+def announce_approvals(runner: ServerRunner, data_dir: Path) -> None:
+    """Print each sign-in request on stderr with the command that answers it."""
+    from app.store.db import redact
+
+    if runner.parts is None:
+        return
+    where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
+    if runner.parts.store.db.url is not None:  # the owner's CLI must reach the same database
+        where += f" --database {redact(runner.parts.store.db.url)}"
+    runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
+
 
 def announce_held_calls(runner: Any) -> None:
     """Print a line on stderr for each call that starts waiting for the owner, saying how to answer it."""
@@ -165,12 +214,16 @@ class StopSignal:
 
 
 def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None,
-              oidc: OidcSettings | None = None) -> int:
+              oidc: OidcSettings | None = None, hosted: HostedOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
+    from app.secrets.signing_key import SigningKeyError, hosted_signing_key, server_fallback_key
+    from app.server.hosting import Hosting
     from app.server.runner import PortInUseError, ServerRunner, ServerState
+    from app.store.db import database_url
 
     remote = remote or RemoteOptions()
+    hosted = hosted or HostedOptions()
     settings = Settings.load(data_dir)
     run_settings = remote.apply(settings)
     try:
@@ -180,7 +233,20 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except PublicUrlError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
+    try:
+        secret = hosted_signing_key(hosted.signing_key_file)
+    except SigningKeyError as exc:
+        print(f"mcp-tray: {exc}", file=sys.stderr)
+        return 2
+    if hosted.workers > 1:  # refused without a key: the workers must share one
+        from app.commands.serve_workers import run_workers
+
+        return run_workers(data_dir, host, settings.port if port is None else port, remote, hosted, secret,
+                           oidc)
+    if secret is None and database_url(hosted.database) is not None:
+        secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
+    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
+                          secret=secret, hosting=Hosting(access_log=hosted.json_logs), database=database_url())
     runner.public.trusted = proxies
     runner.oidc = oidc
     stop = StopSignal()
@@ -198,9 +264,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
         print(f"mcp-tray: the server did not start: {runner.error or 'timed out'}", file=sys.stderr)
         runner.close()
         return 1
-    if runner.parts is not None:
-        where = "" if data_dir == resolve_data_dir(None) else f" --data-dir {data_dir}"
-        runner.parts.approvals.subscribe(lambda approval: _announce(approval, where))
+    announce_approvals(runner, data_dir)
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
     if remote.wanted and not _start_remote(runner, run_settings, data_dir):
@@ -216,8 +280,11 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     return 0
 
 
-def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path) -> bool:
-    """Turn remote access on for this run and say so; False (with the reason printed) when it cannot."""
+def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path, say: bool = True) -> bool:
+    """Turn remote access on for this run and say so; False (with the reason printed) when it cannot.
+
+    A worker of `serve --workers` passes say=False: the supervisor prints the lines once.
+    """
     from app.remote.access import RemoteStatus
     from app.remote.adapters import build_ingress
     from app.remote.ingress import IngressError
@@ -235,6 +302,8 @@ def _start_remote(runner: ServerRunner, settings: Settings, data_dir: Path) -> b
         print(f"mcp-tray: remote access could not start: {exc}", file=sys.stderr)
         return False
     runner.remote.subscribe(said)
+    if not say:
+        return True
     print(f"Public URL ready at {status.public_url}", flush=True)
     until = "never turns off by itself" if status.until is None else (
         "turns off at " + time.strftime("%Y-%m-%d %H:%M", time.localtime(status.until)))

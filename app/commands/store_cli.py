@@ -68,7 +68,7 @@ def _identity(group: ClientGroup) -> str:
 
 def tokens_command(args: argparse.Namespace, data_dir: Path) -> int:
     """tokens list | tokens revoke."""
-    store = Store(data_dir)
+    store = Store(data_dir, getattr(args, "database", None))
     try:
         if args.tokens_action == "list":
             tokens = tokens_of(store, args.user, include_inactive=args.all)
@@ -134,7 +134,7 @@ def _extend(store: Store, grant_or_token: str, scopes: list[str]) -> int:
 
 def clients_command(args: argparse.Namespace, data_dir: Path) -> int:
     """clients list | clients remove."""
-    store = Store(data_dir)
+    store = Store(data_dir, getattr(args, "database", None))
     try:
         if args.clients_action == "list":
             groups = store.client_groups()

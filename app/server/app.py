@@ -20,11 +20,10 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, Streamable
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import __version__
 from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
@@ -52,10 +51,15 @@ from app.resources import resource_path
 from app.server.audit_middleware import AuditMiddleware
 from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard, Refusal
+from app.server.health import health, ready_endpoint
 from app.server.held_calls import HeldCalls
+from app.server.hosting import Hosting
 from app.server.public import PublicEntry
 from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
+from app.server.request_log import RequestLog
+from app.server.revocation_listener import listen_revocations
 from app.server.session_quota import SessionQuota
+from app.server.sse_relay import MessagesRelay, RelayEntry
 from app.server.stats import ServerStats
 from app.server.step_up import StepUp
 from app.server.tool_events import ToolEvents
@@ -91,6 +95,7 @@ class ServerParts:
     gate: ToolGate | None = None  # the running server's scope and policy checks
     scope_listeners: list[Callable[[ScopeRefusal], None]] = field(default_factory=list)  # the tray's offer
     oidc: OidcSettings | None = None  # hosted mode: approvers sign in at this OpenID Connect provider
+    hosting: Hosting = field(default_factory=Hosting)  # this process's part in `serve --workers N`
 
 
 def _transport_security(identity: ServerIdentity, public: PublicEntry) -> TransportSecuritySettings:
@@ -117,25 +122,27 @@ def _transport_security(identity: ServerIdentity, public: PublicEntry) -> Transp
 
 def build_app(parts: ServerParts) -> Starlette:
     """The whole ASGI app for one server."""
-    store, identity = parts.store, parts.identity
-    store.prune()  # stale registrations and old activity, once per start (registrations prune later)
+    store, identity, hosting = parts.store, parts.identity, parts.hosting
+    if hosting.housekeeping:
+        housekeeping(store)
     provider = StoreProvider(store, identity, parts.signer, parts.lifetimes, parts.approvals,
                              DocumentFetcher(parts.documents))
     authenticator = HashedSecretAuthenticator(provider)
     mcp = build_mcp_server(parts.tools)
     tool_events = ToolEvents(mcp)
     mcp.middleware.append(tool_events)
-    writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows))
+    writer = AuditWriter(store.data_dir, Retention(parts.settings.audit_max_days, parts.settings.audit_max_rows),
+                         store.db.url)
     parts.audit = writer
     if os.environ.get(AUDIT_OFF_ENV) != "1":  # off only for the benchmark's reference run
         mcp.middleware.append(AuditMiddleware(writer))
     parts.held.bind(store, lambda: float(parts.settings.ask_timeout), lambda: parts.settings.max_held_per_grant)
-    store.held.clear()  # nothing of a previous run still waits
     mcp.gate = parts.gate = ToolGate(parts.tools, parts.held, store, parts.scope_listeners)
     lowlevel = mcp._lowlevel_server
     security = _transport_security(identity, parts.public)
-    sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security)
-    sse = SseServerTransport("/messages/", security_settings=security)
+    # Several workers: no session lives in one worker's memory (app/server/hosting.py says why).
+    sessions = StreamableHTTPSessionManager(app=lowlevel, security_settings=security, stateless=hosting.stateless)
+    sse = SseServerTransport(hosting.messages_path, security_settings=security)
 
     async def run_sse(scope: Scope, receive: Receive, send: Send) -> None:
         async with sse.connect_sse(scope, receive, send) as (read, write):
@@ -173,10 +180,6 @@ def build_app(parts: ServerParts) -> Starlette:
             status=200, tone="ok",
         )
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "name": "mcp-tray", "version": __version__,
-                             "mcp": f"{current_origin.get()}/mcp"})
-
     def static(url_name: str, resource: str, media_type: str) -> Route:
         async def serve(request: Request) -> Response:
             return FileResponse(resource_path(*resource.split("/")), media_type=media_type,
@@ -189,9 +192,11 @@ def build_app(parts: ServerParts) -> Starlette:
         # the call gets the tool error that names the missing permission instead.
         Route("/mcp", guarded(SessionQuota(StreamableHTTPASGIApp(sessions)), "/mcp", challenge=True)),
         Route("/sse", guarded(run_sse, "/sse"), methods=["GET"]),
-        Mount("/messages", guarded(sse.handle_post_message, "/sse")),
+        Mount("/messages", MessagesRelay(guarded(sse.handle_post_message, "/sse"), hosting) if hosting.several
+              else guarded(sse.handle_post_message, "/sse")),
         Route("/", home, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/ready", ready_endpoint(store), methods=["GET"]),
         Route(SERVER_METADATA, server_metadata_endpoint, methods=["GET"]),
         *(Route(RESOURCE_METADATA + p, resource_metadata_endpoint, methods=["GET"]) for p in ("", "/mcp", "/sse")),
         Route("/authorize", authorize.handle, methods=["GET", "POST"]),
@@ -218,7 +223,10 @@ def build_app(parts: ServerParts) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             async with sessions.run(), anyio.create_task_group() as tg:
-                tg.start_soon(watch_revocations, store, parts.live)
+                listening = store.db.kind == "postgres" and store.db.url is not None
+                tg.start_soon(watch_revocations, store, parts.live, 0.25, not listening)
+                if listening and store.db.url is not None:
+                    tg.start_soon(listen_revocations, store.db.url, store, parts.live)
                 tg.start_soon(tool_events.run)
                 yield
                 tg.cancel_scope.cancel()
@@ -247,12 +255,25 @@ def build_app(parts: ServerParts) -> Starlette:
     return starlette
 
 
-def wrap(app: Starlette, parts: ServerParts) -> Guard:
-    """The app behind the outermost guard: what uvicorn serves."""
+def housekeeping(store: Store) -> None:
+    """What a server does once as it starts, when no other process serves the same store."""
+    store.prune()  # stale registrations and old activity (registrations prune later too)
+    store.held.clear()  # nothing of a previous run still waits
+    if store.db.kind == "postgres":
+        from app.server.shared_limits import prune
+
+        prune(store.db)  # rate buckets idle long enough to be full again
+
+
+def wrap(app: Starlette, parts: ServerParts) -> ASGIApp:
+    """The app behind the outermost guard, inside the request log: what uvicorn serves."""
 
     def refused(refusal: Refusal, peer: str) -> None:
         # Public-host requests that did not come through the ingress, in the activity log (throttled).
         if parts.limiter.take("refused-log", refusal.error, REFUSED_LOG) == 0.0:
             parts.store.log_event("remote refused", None, f"{refusal.error} from {peer or '?'}: {refusal.description}")
 
-    return Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter)
+    served = RequestLog(Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter),
+                        access=parts.hosting.access_log)
+    hosting = parts.hosting
+    return RelayEntry(served, hosting.relay_socket(hosting.index)) if hosting.several else served

@@ -46,8 +46,8 @@ _STOP = object()
 class AuditWriter:
     """`record(entry)` from any thread or the event loop; rows land within a few milliseconds."""
 
-    def __init__(self, data_dir: Path, retention: Retention | None = None) -> None:
-        self.store = Store(data_dir)  # its own connection, closed when the thread ends
+    def __init__(self, data_dir: Path, retention: Retention | None = None, database: str | None = None) -> None:
+        self.store = Store(data_dir, database)  # its own connection, closed when the thread ends
         self.retention = retention or Retention()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._names: dict[str, str | None] = {}

@@ -83,6 +83,11 @@ class HeldCalls:
             self._names[client_id] = name if isinstance(name, str) else None
         return self._names[client_id]
 
+    @staticmethod
+    def _full(cap: int) -> str:
+        return (f"{cap} calls from this connection are already waiting for the owner of MCP Tray to answer; "
+                "this one was refused. Try again once they are answered.")
+
     async def hold(self, caller: CallerToken, tool: str, arguments: dict[str, Any]) -> Verdict:
         """Wait for the owner's answer to this call."""
         store = self.store
@@ -91,16 +96,18 @@ class HeldCalls:
         cap = self.cap()
         with self._lock:
             if self._per_grant.get(caller.grant_id, 0) >= cap:
-                return Verdict(False, audit.REFUSED,
-                               f"{cap} calls from this connection are already waiting for the owner of MCP Tray "
-                               "to answer; this one was refused. Try again once they are answered.")
+                return Verdict(False, audit.REFUSED, self._full(cap))
             self._per_grant[caller.grant_id] = self._per_grant.get(caller.grant_id, 0) + 1
         call: HeldCall | None = None
         try:
             shown = json.dumps(arguments, indent=2, ensure_ascii=False, default=repr)
             name = await anyio.to_thread.run_sync(self._client_name, store, caller.client_id)
-            call = await anyio.to_thread.run_sync(store.held.hold, caller.client_id, name, caller.grant_id,
-                                                  tool, shown)
+            # The cap holds across every process on the store (workers, replicas), not per process.
+            since = time.time() - self.timeout() - POLL
+            call = await anyio.to_thread.run_sync(store.held.hold_capped, caller.client_id, name, caller.grant_id,
+                                                  tool, shown, cap, since)
+            if call is None:
+                return Verdict(False, audit.REFUSED, self._full(cap))
             event = anyio.Event()
             with self._lock:
                 self._waiting[call.call_id] = (call, event, asyncio.get_running_loop())

@@ -30,7 +30,10 @@ from app.server import pidfile
 from app.server.app import ServerParts, build_app, wrap
 from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
 from app.server.held_calls import HeldCalls
+from app.server.hosting import Hosting
 from app.server.public import PublicEntry
+from app.server.ratelimit import RateLimiter
+from app.server.shared_limits import SharedRateLimiter
 from app.server.state import ServerState
 from app.server.tool_gate import ScopeRefusal
 from app.store.store import Store
@@ -67,6 +70,21 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix_socket(path: Path) -> socket.socket:
+    """A listening Unix socket at `path` (a stale one from a killed worker is replaced)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(path))
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
 class QuietServer(uvicorn.Server):
     """uvicorn's Server, waking once a second instead of ten times while idle, and at once when told to stop.
 
@@ -98,8 +116,12 @@ class ServerRunner:
     """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
 
     def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
-                 secret: Secret | None = None, pid_file: bool = False) -> None:
+                 secret: Secret | None = None, pid_file: bool = False, database: str | None = None,
+                 hosting: Hosting | None = None, listen: socket.socket | None = None) -> None:
         self.data_dir = data_dir
+        self.database = database  # a postgresql:// URL; None: $MCP_TRAY_DATABASE_URL, else the data dir's SQLite
+        self.hosting = hosting or Hosting()
+        self._listen = listen  # a socket bound by the supervisor (serve --workers): start() binds none
         self.pid_file = pid_file  # write server.pid while serving (serve and the tray app: `mcp-tray panic`)
         self.host = host
         self.requested_port = port
@@ -158,7 +180,8 @@ class ServerRunner:
             self._state = ServerState.STARTING
             self.error = None
         try:
-            sock = bind_socket(self.host, self.requested_port)
+            sock = self._listen if self._listen is not None else bind_socket(self.host, self.requested_port)
+            self._listen = None  # uvicorn closes it when it stops; a later start binds afresh
         except OSError as exc:
             with self._lock:
                 self._state = ServerState.ERROR
@@ -167,7 +190,7 @@ class ServerRunner:
         self.port = sock.getsockname()[1]
         extra = frozenset() if self.host in LOOPBACK_HOSTS or self.host in ("0.0.0.0", "::") else {self.host}  # noqa: S104
         if self.parts is None or self.parts.identity.port != self.port:
-            store = self.parts.store if self.parts is not None else Store(self.data_dir)
+            store = self.parts.store if self.parts is not None else Store(self.data_dir, self.database)
             self.parts = ServerParts(
                 store=store,
                 identity=ServerIdentity(self.port, frozenset(extra)),
@@ -180,6 +203,8 @@ class ServerRunner:
                 held=self.held,
                 scope_listeners=self.scope_listeners,
                 oidc=self.oidc,
+                hosting=self.hosting,
+                limiter=SharedRateLimiter(store.db) if store.db.kind == "postgres" else RateLimiter(),
             )
         self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
         cap = connection_cap(raise_fd_limit())
@@ -199,20 +224,25 @@ class ServerRunner:
         server = QuietServer(config)
         self._server = server
         self.parts.stats.started_at = time.time()
-        thread = threading.Thread(target=self._serve, args=(server, sock), name="mcp-server", daemon=True)
+        sockets = [sock]
+        relay = self.hosting.relay_socket(self.hosting.index)
+        if relay is not None:  # another worker passes this one's SSE posts here (app/server/sse_relay.py)
+            sockets.append(bind_unix_socket(relay))
+        thread = threading.Thread(target=self._serve, args=(server, sockets), name="mcp-server", daemon=True)
         self._thread = thread
         thread.start()
 
-    def _serve(self, server: QuietServer, sock: socket.socket) -> None:
+    def _serve(self, server: QuietServer, sockets: list[socket.socket]) -> None:
         try:
-            server.run(sockets=[sock])
+            server.run(sockets=sockets)
         except BaseException as exc:
             log.exception("server thread ended with an error")
             with self._lock:
                 self.error = f"{type(exc).__name__}: {exc}"
                 self._state = ServerState.ERROR
         finally:
-            sock.close()
+            for sock in sockets:
+                sock.close()
             with self._lock:
                 if self._state is not ServerState.ERROR:
                     self._state = ServerState.STOPPED

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from app.store.rows import PendingApproval
+from app.store.sql import Conn, serialize
 
 APPROVAL_TTL = 600.0  # seconds a request waits for the owner
 PER_CLIENT_PENDING = 3  # a client's older waiting requests are superseded past this
@@ -34,26 +35,28 @@ def new_match_code() -> str:
     return f"{letters}-{digits}"
 
 
-_COLUMNS = """a.approval_id, a.match_code, a.client_id, COALESCE(c.client_name, ''), COALESCE(c.info_json, '{}'),
+_COLUMNS = """a.approval_id, a.match_code, a.client_id, COALESCE(c.client_name, '') AS client_name,
+              COALESCE(c.info_json, '{}') AS info_json,
               a.request_json, a.scopes, a.redirect_uri, a.listener, a.created_at, a.expires_at, a.status,
               a.answered_at, a.approver, a.granted_scopes, a.grant_lifetime"""
 _FROM = "approvals a LEFT JOIN clients c ON c.client_id = a.client_id"
 
 
-def _row(r: sqlite3.Row | tuple[object, ...]) -> PendingApproval:
+def _row(r: Any) -> PendingApproval:
     return PendingApproval(
-        approval_id=str(r[0]), match_code=str(r[1]), client_id=str(r[2]),
-        client_name=str(r[3]) or "(unnamed client)", client_info=dict(json.loads(str(r[4]))),
-        request=dict(json.loads(str(r[5]))), scopes=tuple(str(r[6]).split()), redirect_uri=str(r[7]),
-        listener=str(r[8]), created_at=float(r[9]), expires_at=float(r[10]), status=str(r[11]),  # type: ignore[arg-type]
-        answered_at=None if r[12] is None else float(r[12]),  # type: ignore[arg-type]
-        approver=None if r[13] is None else str(r[13]),
-        granted_scopes=tuple(str(r[14] or "").split()),
-        grant_lifetime=None if r[15] is None else float(r[15]),  # type: ignore[arg-type]
+        approval_id=str(r["approval_id"]), match_code=str(r["match_code"]), client_id=str(r["client_id"]),
+        client_name=str(r["client_name"]) or "(unnamed client)", client_info=dict(json.loads(str(r["info_json"]))),
+        request=dict(json.loads(str(r["request_json"]))), scopes=tuple(str(r["scopes"]).split()),
+        redirect_uri=str(r["redirect_uri"]), listener=str(r["listener"]), created_at=float(r["created_at"]),
+        expires_at=float(r["expires_at"]), status=str(r["status"]),
+        answered_at=None if r["answered_at"] is None else float(r["answered_at"]),
+        approver=None if r["approver"] is None else str(r["approver"]),
+        granted_scopes=tuple(str(r["granted_scopes"] or "").split()),
+        grant_lifetime=None if r["grant_lifetime"] is None else float(r["grant_lifetime"]),
     )
 
 
-def expire(conn: sqlite3.Connection, now: float) -> int:
+def expire(conn: Conn, now: float) -> int:
     """Mark requests nobody answered in time as expired; returns how many."""
     return conn.execute(
         "UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?", (now,)
@@ -61,7 +64,7 @@ def expire(conn: sqlite3.Connection, now: float) -> int:
 
 
 def create(
-    conn: sqlite3.Connection,
+    conn: Conn,
     *,
     client_id: str,
     request: dict[str, object],
@@ -75,6 +78,7 @@ def create(
     A client's oldest waiting requests are superseded so it never has more than PER_CLIENT_PENDING,
     and TooManyPendingError is raised when TOTAL_PENDING requests of all clients already wait.
     """
+    serialize(conn, "approvals")  # the bounds below count, then insert: one creator at a time
     now = time.time()
     expire(conn, now)
     mine = conn.execute(
@@ -83,10 +87,10 @@ def create(
     ).fetchall()
     for (old_id,) in mine[: max(0, len(mine) - PER_CLIENT_PENDING + 1)]:
         conn.execute("UPDATE approvals SET status = 'superseded' WHERE approval_id = ?", (old_id,))
-    total = conn.execute("SELECT COUNT(*) FROM approvals WHERE status = 'pending'").fetchone()[0]
+    total = conn.execute("SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'").fetchone()["n"]
     if total >= TOTAL_PENDING:
         raise TooManyPendingError(f"{total} sign-in requests are already waiting")
-    taken = {r[0] for r in conn.execute("SELECT match_code FROM approvals WHERE status = 'pending'")}
+    taken = {r["match_code"] for r in conn.execute("SELECT match_code FROM approvals WHERE status = 'pending'")}
     code = new_match_code()
     while code in taken:
         code = new_match_code()
@@ -100,7 +104,7 @@ def create(
     return approval_id
 
 
-def get(conn: sqlite3.Connection, key: str) -> PendingApproval | None:
+def get(conn: Conn, key: str) -> PendingApproval | None:
     """One request by its id, or by the match code of a request still waiting."""
     r = conn.execute(f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.approval_id = ?", (key,)).fetchone()  # noqa: S608
     if r is None:
@@ -111,7 +115,7 @@ def get(conn: sqlite3.Connection, key: str) -> PendingApproval | None:
     return None if r is None else _row(r)
 
 
-def waiting(conn: sqlite3.Connection, now: float) -> list[PendingApproval]:
+def waiting(conn: Conn, now: float) -> list[PendingApproval]:
     """Requests still waiting for an answer, oldest first."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.status = 'pending' AND a.expires_at > ?"  # noqa: S608
@@ -122,7 +126,7 @@ def waiting(conn: sqlite3.Connection, now: float) -> list[PendingApproval]:
 
 
 def answer(
-    conn: sqlite3.Connection,
+    conn: Conn,
     approval_id: str,
     *,
     approve: bool,
@@ -140,7 +144,7 @@ def answer(
     ).rowcount == 1
 
 
-def mark_delivered(conn: sqlite3.Connection, approval_id: str, grant_id: str) -> bool:
+def mark_delivered(conn: Conn, approval_id: str, grant_id: str) -> bool:
     """Approved -> delivered, once; False when another request got there first."""
     return conn.execute(
         "UPDATE approvals SET status = 'delivered', grant_id = ? WHERE approval_id = ? AND status = 'approved'",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.store.db import Database
+from app.store.sql import Conn, dialect, serialize
 
 GENESIS = "0" * 64
 
@@ -101,8 +102,8 @@ def row_hash(prev_hash: str, row_id: int, e: AuditEntry) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def _row(r: sqlite3.Row | tuple[object, ...]) -> AuditRow:
-    return AuditRow(*r)
+def _row(r: Any) -> AuditRow:
+    return AuditRow(*r)  # every column, in _COLUMNS' order
 
 
 def _entry(r: AuditRow) -> AuditEntry:
@@ -119,11 +120,11 @@ class AuditTable:
     def append(self, entries: Sequence[AuditEntry]) -> list[int]:
         """Add rows in one transaction, chained onto the newest row; returns their ids."""
 
-        def run(conn: sqlite3.Connection) -> list[int]:
+        def run(conn: Conn) -> list[int]:
+            serialize(conn, "audit")  # the chain is read, then extended: one writer at a time
             last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-            prev = GENESIS if last is None else str(last[1])
-            seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-            next_id = max(int(last[0]) if last else 0, int(seq[0]) if seq else 0) + 1
+            prev = GENESIS if last is None else str(last["hash"])
+            next_id = max(int(last["id"]) if last else 0, _highest_id_ever(conn)) + 1
             ids: list[int] = []
             for e in entries:
                 e = AuditEntry(e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
@@ -136,6 +137,7 @@ class AuditTable:
                 )
                 ids.append(next_id)
                 prev, next_id = digest, next_id + 1
+            _note_highest_id(conn, next_id - 1)
             return ids
 
         return self.db.tx(run)
@@ -163,10 +165,10 @@ class AuditTable:
         """(client id, client name) pairs and names seen in the log, for the GUI's filters."""
         conn = self.db.conn
         clients = conn.execute(
-            "SELECT client_id, MAX(COALESCE(client_name, '')) FROM audit WHERE client_id IS NOT NULL"
+            "SELECT client_id, MAX(COALESCE(client_name, '')) AS client_name FROM audit WHERE client_id IS NOT NULL"
             " GROUP BY client_id ORDER BY 2, 1").fetchall()
         names = conn.execute("SELECT DISTINCT name FROM audit ORDER BY name").fetchall()
-        return [(str(c), str(n)) for c, n in clients], [str(n[0]) for n in names]
+        return [(str(c), str(n)) for c, n in clients], [str(n["name"]) for n in names]
 
     def verify(self) -> VerifyResult:
         """Walk the chain from the oldest kept row; the first row that does not match is broken."""
@@ -187,9 +189,9 @@ class AuditTable:
         """Apply retention: drop rows older than `max_days` and all but the newest `max_rows`."""
         cutoff = (time.time() if now is None else now) - max_days * 86400
 
-        def run(conn: sqlite3.Connection) -> int:
+        def run(conn: Conn) -> int:
             gone = conn.execute("DELETE FROM audit WHERE at < ?", (cutoff,)).rowcount
-            newest = conn.execute("SELECT MAX(id) FROM audit").fetchone()[0]
+            newest = conn.execute("SELECT MAX(id) AS id FROM audit").fetchone()["id"]
             if newest is not None:
                 gone += conn.execute("DELETE FROM audit WHERE id <= ?", (int(newest) - max_rows,)).rowcount
             return int(gone)
@@ -198,4 +200,19 @@ class AuditTable:
 
     def count(self) -> int:
         """How many rows are kept."""
-        return int(self.db.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+        return int(self.db.conn.execute("SELECT COUNT(*) AS n FROM audit").fetchone()["n"])
+
+
+def _highest_id_ever(conn: Conn) -> int:
+    """The highest id the audit table ever handed out (rows trimmed since included): ids never come back."""
+    if dialect(conn) == "sqlite":
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+        return int(seq["seq"]) if seq else 0
+    seq = conn.execute("SELECT last_value, is_called FROM audit_id_seq").fetchone()
+    return int(seq["last_value"]) if seq["is_called"] else 0
+
+
+def _note_highest_id(conn: Conn, highest: int) -> None:
+    """PostgreSQL: move the identity sequence past ids written explicitly (SQLite's AUTOINCREMENT does this itself)."""
+    if dialect(conn) == "postgres":
+        conn.execute("SELECT setval('audit_id_seq', GREATEST(?, (SELECT last_value FROM audit_id_seq)))", (highest,))

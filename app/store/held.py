@@ -9,11 +9,11 @@ waits, since the owner must see them to decide; the audit log keeps only a redac
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from app.store.db import Database
+from app.store.sql import Conn, serialize
 
 WAITING, ALLOWED, DENIED = "waiting", "allowed", "denied"
 ONCE, HOUR, ALWAYS = "once", "hour", "always"
@@ -65,6 +65,29 @@ class HeldTable:
             (call.call_id, call.at, client_id, client_name, grant_id, tool, arguments, WAITING, None)))
         return call
 
+    def hold_capped(self, client_id: str | None, client_name: str | None, grant_id: str, tool: str, arguments: str,
+                    cap: int, since: float) -> HeldCall | None:
+        """Record a waiting call unless its grant already has `cap` held since `since`, in any process.
+
+        The count and the insert run under the grant's lock (`serialize`), so workers answering the
+        same grant at once cannot both take the last place. Rows older than `since` are left by a
+        process that died while holding them (they cannot still be waiting) and do not count.
+        """
+        call = HeldCall(secrets.token_hex(3), time.time(), client_id, client_name, grant_id, tool, arguments,
+                        WAITING, None)
+
+        def run(conn: Conn) -> HeldCall | None:
+            serialize(conn, "held", grant_id)
+            row = conn.execute("SELECT COUNT(*) FROM held_calls WHERE grant_id = ? AND state = ? AND at > ?",
+                               (grant_id, WAITING, since)).fetchone()
+            if row is not None and int(row[0]) >= cap:
+                return None
+            conn.execute(f"INSERT INTO held_calls ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                         (call.call_id, call.at, client_id, client_name, grant_id, tool, arguments, WAITING, None))
+            return call
+
+        return self.db.tx(run)
+
     def get(self, call_id: str) -> HeldCall | None:
         """One held call by id."""
         r = self.db.conn.execute(f"SELECT {_COLUMNS} FROM held_calls WHERE call_id = ?",  # noqa: S608
@@ -86,7 +109,7 @@ class HeldTable:
         if answer_for not in ANSWERS:
             raise ValueError(f"{answer_for!r} is not one of {', '.join(ANSWERS)}")
 
-        def run(conn: sqlite3.Connection) -> HeldCall | None:
+        def run(conn: Conn) -> HeldCall | None:
             now = time.time()
             cur = conn.execute(
                 "UPDATE held_calls SET state = ?, answer_for = ?, answered_at = ?, answered_by = ?,"
@@ -99,8 +122,9 @@ class HeldTable:
             call = HeldCall(*r)
             if allow and answer_for != ONCE and call.client_id is not None:
                 until = None if answer_for == ALWAYS else now + HOUR_SECONDS
-                conn.execute("INSERT OR REPLACE INTO tool_allowances (client_id, tool, until, created_at)"
-                             " VALUES (?, ?, ?, ?)", (call.client_id, call.tool, until, now))
+                conn.execute("INSERT INTO tool_allowances (client_id, tool, until, created_at) VALUES (?, ?, ?, ?)"
+                             " ON CONFLICT (client_id, tool) DO UPDATE SET until = excluded.until,"
+                             " created_at = excluded.created_at", (call.client_id, call.tool, until, now))
             return call
 
         return self.db.tx(run)
@@ -108,7 +132,7 @@ class HeldTable:
     def state(self, call_id: str) -> str | None:
         """waiting, allowed or denied; None when the row is gone."""
         r = self.db.conn.execute("SELECT state FROM held_calls WHERE call_id = ?", (call_id,)).fetchone()
-        return None if r is None else str(r[0])
+        return None if r is None else str(r["state"])
 
     def release(self, call_id: str) -> None:
         """The call ended (answered, timed out, or its client left): forget it."""

@@ -9,12 +9,12 @@ The thread starts with the first write and sleeps on a condition while there is 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 
 from app.store import activity
 from app.store.db import Database
+from app.store.sql import Conn
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class LaterWrites:
                     self._cond.notify_all()
 
     def _write(self, touches: dict[str, float], events: list[tuple[str, str | None, str]]) -> None:
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: Conn) -> None:
             for token_hash, at in touches.items():
                 conn.execute("UPDATE tokens SET last_used_at = ? WHERE token_hash = ?", (at, token_hash))
             for kind, client_id, detail in events:

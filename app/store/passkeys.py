@@ -10,14 +10,14 @@ UPDATE, so two requests racing with the same secret cannot both win.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from app.store import activity
 from app.store.db import Database
 from app.store.hashing import hash_secret
+from app.store.sql import INTEGRITY_ERRORS, Conn
 
 ENROL_TTL = 300.0  # seconds an enrolment link can be used
 CHALLENGE_TTL = 120.0  # seconds a passkey step may take on the waiting page
@@ -67,9 +67,10 @@ def clean_name(name: str) -> str:
 _COLUMNS = "id, name, rp_id, credential_id, public_key, sign_count, created_at, last_used_at"
 
 
-def _row(r: sqlite3.Row | tuple[object, ...]) -> PasskeyRow:
-    return PasskeyRow(str(r[0]), str(r[1]), str(r[2]), bytes(r[3]), bytes(r[4]),  # type: ignore[arg-type]
-                      int(r[5]), float(r[6]), None if r[7] is None else float(r[7]))  # type: ignore[arg-type]
+def _row(r: Any) -> PasskeyRow:
+    return PasskeyRow(str(r["id"]), str(r["name"]), str(r["rp_id"]), bytes(r["credential_id"]),
+                      bytes(r["public_key"]), int(r["sign_count"]), float(r["created_at"]),
+                      None if r["last_used_at"] is None else float(r["last_used_at"]))
 
 
 class PasskeyStore:
@@ -86,7 +87,7 @@ class PasskeyStore:
         token = secrets.token_urlsafe(32)
         now = time.time()
 
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: Conn) -> None:
             conn.execute("DELETE FROM passkey_enrolments WHERE expires_at < ?", (now - 86400,))
             conn.execute("INSERT INTO passkey_enrolments (token_hash, name, origin, created_at, expires_at)"
                          " VALUES (?, ?, ?, ?, ?)", (hash_secret(token), name, origin, now, now + ttl))
@@ -102,13 +103,13 @@ class PasskeyStore:
             (hash_secret(token),)).fetchone()
         if r is None:
             raise PasskeyError("this enrolment link is not valid; start again with “Add a passkey…”")
-        if r[4] is not None:
+        if r["used_at"] is not None:
             raise PasskeyError("this enrolment link was already used; start again with “Add a passkey…”")
-        if float(r[3]) <= time.time():
+        if float(r["expires_at"]) <= time.time():
             raise PasskeyError("this enrolment link has expired (links last 5 minutes); start again")
-        if str(r[2]) != origin:
-            raise PasskeyError(f"this enrolment link is for {r[2]}, not for {origin}")
-        return Enrolment(str(r[0]), str(r[1]), str(r[2]), float(r[3]))
+        if str(r["origin"]) != origin:
+            raise PasskeyError(f"this enrolment link is for {r['origin']}, not for {origin}")
+        return Enrolment(str(r["token_hash"]), str(r["name"]), str(r["origin"]), float(r["expires_at"]))
 
     # -- passkeys ------------------------------------------------------------------------------------
 
@@ -118,7 +119,7 @@ class PasskeyStore:
         now = time.time()
         passkey_id = secrets.token_hex(4)
 
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: Conn) -> None:
             used = conn.execute("UPDATE passkey_enrolments SET used_at = ? WHERE token_hash = ? AND used_at IS NULL"
                                 " AND expires_at > ?", (now, enrolment.token_hash, now)).rowcount
             if used != 1:
@@ -126,7 +127,7 @@ class PasskeyStore:
             try:
                 conn.execute(f"INSERT INTO passkeys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",  # noqa: S608
                              (passkey_id, enrolment.name, rp_id, credential_id, public_key, sign_count, now))
-            except sqlite3.IntegrityError:
+            except INTEGRITY_ERRORS:
                 raise PasskeyError("this passkey is already registered") from None
             _event(conn, "passkey added", f"{enrolment.name} for {rp_id}")
 
@@ -161,7 +162,7 @@ class PasskeyStore:
         if found is None:
             return None
 
-        def run(conn: sqlite3.Connection) -> bool:
+        def run(conn: Conn) -> bool:
             gone = conn.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,)).rowcount == 1
             conn.execute("DELETE FROM passkey_challenges WHERE passkey_id = ?", (passkey_id,))
             if gone:
@@ -183,7 +184,7 @@ class PasskeyStore:
         value = secret if secret is not None else secrets.token_bytes(32)
         now = time.time()
 
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: Conn) -> None:
             conn.execute("DELETE FROM passkey_challenges WHERE expires_at < ?", (now - 3600,))
             conn.execute("INSERT INTO passkey_challenges (secret_hash, purpose, subject, passkey_id, created_at,"
                          " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -201,14 +202,17 @@ class PasskeyStore:
         now = time.time()
         key = hash_secret(secret.hex())
 
-        def run(conn: sqlite3.Connection) -> str | None:
+        def run(conn: Conn) -> str | None:
             r = conn.execute("SELECT passkey_id FROM passkey_challenges WHERE secret_hash = ? AND purpose = ?"
                              " AND subject = ? AND used_at IS NULL AND expires_at > ?",
                              (key, purpose, subject, now)).fetchone()
             if r is None:
                 return None
-            conn.execute("UPDATE passkey_challenges SET used_at = ? WHERE secret_hash = ?", (now, key))
-            return "" if r[0] is None else str(r[0])
+            # Conditional: of two requests racing with the same secret (two transactions on PostgreSQL), one wins.
+            if conn.execute("UPDATE passkey_challenges SET used_at = ? WHERE secret_hash = ? AND used_at IS NULL",
+                            (now, key)).rowcount != 1:
+                return None
+            return "" if r["passkey_id"] is None else str(r["passkey_id"])
 
         return self.db.tx(run)
 
@@ -218,8 +222,8 @@ class PasskeyStore:
             "SELECT passkey_id FROM passkey_challenges WHERE secret_hash = ? AND purpose = ? AND subject = ?"
             " AND used_at IS NULL AND expires_at > ?", (hash_secret(secret.hex()), purpose, subject, time.time()),
         ).fetchone()
-        return None if r is None else ("" if r[0] is None else str(r[0]))
+        return None if r is None else ("" if r["passkey_id"] is None else str(r["passkey_id"]))
 
 
-def _event(conn: sqlite3.Connection, kind: str, detail: str) -> None:
+def _event(conn: Conn, kind: str, detail: str) -> None:
     activity.record(conn, kind, None, detail)

@@ -25,13 +25,15 @@ class BusyError(RuntimeError):
 class QuickReads:
     """One connection per thread with a zero busy timeout."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: PostgreSQL, where every read is a network round trip: always a worker thread
         self._lock = threading.Lock()
         self._by_thread: dict[int, sqlite3.Connection] = {}
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(conn)` on this thread's no-wait connection; BusyError instead of waiting."""
+        if self.path is None:
+            raise BusyError("a PostgreSQL read does not belong on the event loop")
         ident = threading.get_ident()
         conn = self._by_thread.get(ident)
         if conn is None:

@@ -1,4 +1,4 @@
-"""Clients, grants, codes and tokens over SQLite: the one source of truth, shared across processes.
+"""Clients, grants, codes and tokens over SQLite or PostgreSQL: the one source of truth, shared across processes.
 
 Tokens, codes and client secrets are stored as SHA-256 hashes only. A grant (one approval of one
 client) owns its code and tokens; revoking the grant revokes all of them. Every state change is one transaction.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from app.store import activity, approvals, later, token_rules
 from app.store.approvals import TooManyPendingError
 from app.store.audit import AuditTable
-from app.store.db import DB_NAME, Database
+from app.store.db import Database, SqliteDatabase, open_database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
 from app.store.held import HeldTable
 from app.store.passkeys import PasskeyStore
@@ -33,6 +32,7 @@ from app.store.rows import (
     TokenCheck,
     TokenRow,
 )
+from app.store.sql import Conn, serialize
 from app.store.token_rules import Audience, Refused, anywhere
 
 PENDING_TTL = 24 * 3600.0  # seconds a registration that was never approved is kept
@@ -48,22 +48,29 @@ def _scopes(text: str) -> tuple[str, ...]:
 
 
 class Store:
-    """Typed operations over the database file in `data_dir`."""
+    """Typed operations over the database: the SQLite file in `data_dir`, or PostgreSQL at `database`.
 
-    def __init__(self, data_dir: Path) -> None:
+    `database` None: $MCP_TRAY_DATABASE_URL if set, else SQLite (app/store/db.py).
+    """
+
+    def __init__(self, data_dir: Path, database: str | None = None) -> None:
         self.data_dir = data_dir
-        self.db = Database(data_dir / DB_NAME)
+        self.db: Database = open_database(data_dir, database)
         self.passkeys = PasskeyStore(self.db)
         self.audit = AuditTable(self.db)
         self.held = HeldTable(self.db)
         self.later = later.LaterWrites(self.db)
-        self.quick = QuickReads(self.db.path)
+        self.quick = QuickReads(self.db.path if isinstance(self.db, SqliteDatabase) else None)
 
     def close(self) -> None:
         """Write what waits to be written, then close the database connections."""
         self.later.close()
         self.quick.close()
         self.db.close()
+
+    def schema_problem(self) -> str | None:
+        """None when the database answers with the schema this version expects, else the reason (/ready)."""
+        return self.db.schema_problem()
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -73,7 +80,7 @@ class Store:
         secret_hash = hash_secret(secret) if isinstance(secret, str) and secret else None
         record = {**info, "client_secret": None}
 
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: Conn) -> None:
             conn.execute(
                 "INSERT INTO clients (client_id, client_name, redirect_uris, info_json, created_at, secret_hash)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -92,7 +99,8 @@ class Store:
         restored (its old grants stay revoked). A registered client's row is never overwritten.
         """
 
-        def run(conn: sqlite3.Connection) -> bool:
+        def run(conn: Conn) -> bool:
+            serialize(conn, "client", client_id)  # read, then insert or update
             row = conn.execute(
                 "SELECT document_fetched_at, removed_at, redirect_uris FROM clients WHERE client_id = ?",
                 (client_id,),
@@ -106,17 +114,17 @@ class Store:
                 )
                 self._event(conn, "registered", client_id, "metadata document: " + ", ".join(redirect_uris))
                 return True
-            if row[0] is None:
+            if row["document_fetched_at"] is None:
                 raise ValueError(f"client {client_id} registered itself; it is not a metadata-document client")
             conn.execute(
                 "UPDATE clients SET client_name = ?, redirect_uris = ?, info_json = ?, document_fetched_at = ?,"
                 " removed_at = NULL WHERE client_id = ?",
                 (name, uris, json.dumps(info), fetched_at, client_id),
             )
-            if row[1] is not None:
+            if row["removed_at"] is not None:
                 self._event(conn, "registered", client_id, "metadata document (again): " + ", ".join(redirect_uris))
                 return True
-            if row[2] != uris:
+            if row["redirect_uris"] != uris:
                 self._event(conn, "client updated", client_id, "metadata document: " + ", ".join(redirect_uris))
             return False
 
@@ -127,14 +135,14 @@ class Store:
         row = self.db.conn.execute(
             "SELECT info_json FROM clients WHERE client_id = ? AND removed_at IS NULL", (client_id,)
         ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else dict(json.loads(row["info_json"]))
 
     def client_secret_hash(self, client_id: str) -> str | None:
         """The hash of a confidential client's secret (None: a public client, or no such client)."""
         row = self.db.conn.execute(
             "SELECT secret_hash FROM clients WHERE client_id = ? AND removed_at IS NULL", (client_id,)
         ).fetchone()
-        return None if row is None else row[0]
+        return None if row is None else row["secret_hash"]
 
     def list_clients(self) -> list[ClientRow]:
         """Every client not removed, newest first, with its count of live tokens."""
@@ -149,7 +157,8 @@ class Store:
             (now,),
         ).fetchall()
         return [
-            ClientRow(r[0], r[1] or "(unnamed)", tuple(json.loads(r[2])), r[3], r[4], bool(r[5])) for r in rows
+            ClientRow(r["client_id"], r["client_name"] or "(unnamed)", tuple(json.loads(r["redirect_uris"])),
+                      r["created_at"], r["active"], bool(r["verified"])) for r in rows
         ]
 
     def client_groups(self) -> list[ClientGroup]:
@@ -184,7 +193,7 @@ class Store:
         never_granted = ("NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)"
                          " AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.client_id = clients.client_id)")
 
-        def run(conn: sqlite3.Connection) -> int:
+        def run(conn: Conn) -> int:
             approvals.expire(conn, time.time())
             conn.execute("DELETE FROM approvals WHERE status != 'pending' AND created_at < ?", (cutoff,))
             gone = conn.execute(
@@ -205,7 +214,7 @@ class Store:
     def remove_client(self, client_id: str) -> bool:
         """Forget a client and revoke everything it holds; False if there was no such client."""
 
-        def run(conn: sqlite3.Connection) -> bool:
+        def run(conn: Conn) -> bool:
             cur = conn.execute(
                 "UPDATE clients SET removed_at = ? WHERE client_id = ? AND removed_at IS NULL",
                 (time.time(), client_id),
@@ -231,7 +240,7 @@ class Store:
     ) -> PendingApproval:
         """A new sign-in request that waits for the owner (TooManyPendingError when the queue is full)."""
 
-        def run(conn: sqlite3.Connection) -> str:
+        def run(conn: Conn) -> str:
             approval_id = approvals.create(conn, client_id=client_id, request=request, scopes=scopes,
                                            redirect_uri=redirect_uri, listener=listener)
             self._event(conn, "sign-in requested", client_id, " ".join(scopes))
@@ -264,7 +273,7 @@ class Store:
         many seconds the grant lasts (None: until revoked).
         """
 
-        def run(conn: sqlite3.Connection) -> bool:
+        def run(conn: Conn) -> bool:
             found = approvals.get(conn, approval_id)
             if found is None:
                 return False
@@ -285,7 +294,8 @@ class Store:
     def deliver(self, approval_id: str, code_ttl: float) -> Delivery | None:
         """What the waiting page sends the browser on with; mints the grant and its code exactly once."""
 
-        def run(conn: sqlite3.Connection) -> Delivery | None:
+        def run(conn: Conn) -> Delivery | None:
+            serialize(conn, "approval", approval_id)  # read the status, then deliver: once
             now = time.time()
             approvals.expire(conn, now)
             found = approvals.get(conn, approval_id)
@@ -311,7 +321,7 @@ class Store:
                  found.redirect_uri, int(bool(req.get("redirect_explicit"))), now + code_ttl),
             )
             if not approvals.mark_delivered(conn, found.approval_id, grant_id):
-                raise RuntimeError("approval delivered twice")  # cannot happen inside one IMMEDIATE tx
+                raise RuntimeError("approval delivered twice")  # cannot happen: serialized above
             return Delivery("approved", found, code)
 
         return self.db.tx(run)
@@ -348,7 +358,7 @@ class Store:
 
         With `wait=False` (on an event loop) the read never waits for a lock: BusyError instead.
         """
-        def run(conn: sqlite3.Connection) -> TokenCheck | Refused:
+        def run(conn: Conn) -> TokenCheck | Refused:
             return token_rules.check_access(conn, token, audience, time.time())
 
         return run(self.db.conn) if wait else self.quick.run(run)
@@ -376,17 +386,18 @@ class Store:
             "WHERE t.revoked_at IS NULL AND g.revoked_at IS NULL AND t.expires_at > :now"
         )
         rows = self.db.conn.execute(
-            f"""SELECT t.token_id, t.kind, t.grant_id, t.client_id, COALESCE(c.client_name, ''),
+            f"""SELECT t.token_id, t.kind, t.grant_id, t.client_id, COALESCE(c.client_name, '') AS client_name,
                        t.scopes, t.resource, t.created_at, t.expires_at, t.last_used_at,
-                       COALESCE(t.revoked_at, g.revoked_at), g.remote, g.approver
+                       COALESCE(t.revoked_at, g.revoked_at) AS revoked_at, g.remote, g.approver
                 FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                 LEFT JOIN clients c ON c.client_id = t.client_id
                 {where} ORDER BY t.created_at DESC, t.kind""",  # noqa: S608 - fixed text, no input
             {"now": time.time()},
         ).fetchall()
         return [
-            TokenRow(r[0], r[1], r[2], r[3], r[4] or "(unnamed)", _scopes(r[5]), r[6], r[7], r[8], r[9], r[10],
-                     bool(r[11]), r[12])
+            TokenRow(r["token_id"], r["kind"], r["grant_id"], r["client_id"], r["client_name"] or "(unnamed)",
+                     _scopes(r["scopes"]), r["resource"], r["created_at"], r["expires_at"], r["last_used_at"],
+                     r["revoked_at"], bool(r["remote"]), r["approver"])
             for r in rows
         ]
 
@@ -398,13 +409,13 @@ class Store:
         """Revoke the grants that own these token ids; returns the ids that were found."""
         ids = list(token_ids)
 
-        def run(conn: sqlite3.Connection) -> list[str]:
+        def run(conn: Conn) -> list[str]:
             found: list[str] = []
             for token_id in ids:
                 row = conn.execute("SELECT grant_id FROM tokens WHERE token_id = ?", (token_id,)).fetchone()
                 if row is not None:
                     found.append(token_id)
-                    self._revoke_grants(conn, "grant_id = ?", (row[0],), reason)
+                    self._revoke_grants(conn, "grant_id = ?", (row["grant_id"],), reason)
             return found
 
         return self.db.tx(run)
@@ -424,21 +435,23 @@ class Store:
     def remote_grant_count(self) -> int:
         """How many live grants were made through the public URL."""
         row = self.db.conn.execute(
-            "SELECT COUNT(*) FROM grants WHERE remote = 1 AND revoked_at IS NULL"
+            "SELECT COUNT(*) AS n FROM grants WHERE remote = 1 AND revoked_at IS NULL"
         ).fetchone()
-        return int(row[0])
+        return int(row["n"])
+
     def extend_grant(self, grant_id: str, scopes: Sequence[str]) -> tuple[str, ...] | None:
         """Add scopes to a live grant and to its live tokens, so the client's next request has them.
 
         Returns the grant's scopes afterwards; None when there is no such live grant.
         """
 
-        def run(conn: sqlite3.Connection) -> tuple[str, ...] | None:
+        def run(conn: Conn) -> tuple[str, ...] | None:
+            serialize(conn, "grant", grant_id)  # read the scopes, then write them
             row = conn.execute("SELECT client_id, scopes FROM grants WHERE grant_id = ? AND revoked_at IS NULL",
                                (grant_id,)).fetchone()
             if row is None:
                 return None
-            had = _scopes(row[1])
+            had = _scopes(row["scopes"])
             added = [s for s in dict.fromkeys(scopes) if s not in had]
             if not added:
                 return had
@@ -449,7 +462,7 @@ class Store:
                 current = _scopes(token_scopes)
                 conn.execute("UPDATE tokens SET scopes = ? WHERE token_id = ?",
                              (" ".join([*current, *(s for s in added if s not in current)]), token_id))
-            self._event(conn, "scope extended", row[0], " ".join(added))
+            self._event(conn, "scope extended", row["client_id"], " ".join(added))
             return (*had, *added)
 
         return self.db.tx(run)
@@ -460,7 +473,7 @@ class Store:
         if conn.execute("SELECT 1 FROM grants WHERE grant_id = ?", (grant_or_token_id,)).fetchone():
             return grant_or_token_id
         row = conn.execute("SELECT grant_id FROM tokens WHERE token_id = ?", (grant_or_token_id,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(row["grant_id"])
 
     def revoked_among(self, token_hashes: Iterable[str], wait: bool = True) -> set[str]:
         """Which of these token hashes can no longer be used (for cutting live connections).
@@ -472,7 +485,7 @@ class Store:
             return set()
         marks = ",".join("?" * len(hashes))
 
-        def run(conn: sqlite3.Connection) -> set[str]:
+        def run(conn: Conn) -> set[str]:
             rows = conn.execute(
                 f"""SELECT t.token_hash FROM tokens t JOIN grants g ON g.grant_id = t.grant_id
                     WHERE t.token_hash IN ({marks})
@@ -483,7 +496,7 @@ class Store:
 
         return run(self.db.conn) if wait else self.quick.run(run)
 
-    def _revoke_grants(self, conn: sqlite3.Connection, where: str, args: tuple[Any, ...], reason: str) -> int:
+    def _revoke_grants(self, conn: Conn, where: str, args: tuple[Any, ...], reason: str) -> int:
         return token_rules.revoke_grants(conn, where, args, reason, time.time())
 
     # -- activity ----------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ Whether a token's resource fits the way a request came in is the caller's knowle
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,6 +23,7 @@ from app.store import activity
 from app.store.hashing import hash_secret
 from app.store.rows import CodeRow, IssuedTokens, TokenCheck
 from app.store.sealed import SealedPair, seal, unseal
+from app.store.sql import Conn, serialize
 
 ACCESS_PREFIX = "mcpat_"
 REFRESH_PREFIX = "mcprt_"
@@ -67,28 +67,32 @@ def _scopes(text: str) -> tuple[str, ...]:
 # -- grants ------------------------------------------------------------------------------------
 
 
-def revoke_grants(conn: sqlite3.Connection, where: str, args: tuple[Any, ...], reason: str, now: float) -> int:
+def revoke_grants(conn: Conn, where: str, args: tuple[Any, ...], reason: str, now: float) -> int:
     """Revoke the live grants matching `where` and every token they issued; returns how many."""
     grants = conn.execute(
         f"SELECT grant_id, client_id FROM grants WHERE revoked_at IS NULL AND {where}", args  # noqa: S608
     ).fetchall()
+    changed = 0
     for grant in grants:
-        conn.execute("UPDATE grants SET revoked_at = ?, revoke_reason = ? WHERE grant_id = ?",
-                     (now, reason, grant["grant_id"]))
+        # Conditional: of two revocations racing on PostgreSQL, one changes the grant and logs it.
+        if conn.execute("UPDATE grants SET revoked_at = ?, revoke_reason = ? WHERE grant_id = ? AND revoked_at IS NULL",
+                        (now, reason, grant["grant_id"])).rowcount == 0:
+            continue
         conn.execute("UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL",
                      (now, grant["grant_id"]))
         activity.record(conn, "revoked", grant["client_id"], reason)
-    return len(grants)
+        changed += 1
+    return changed
 
 
-def _replayed(conn: sqlite3.Connection, grant_id: str, client_id: str, what: str, kind: str, now: float) -> Refused:
+def _replayed(conn: Conn, grant_id: str, client_id: str, what: str, kind: str, now: float) -> Refused:
     """A spent secret came back: whoever holds it is not (only) the client that spent it."""
     if revoke_grants(conn, "grant_id = ?", (grant_id,), f"{what} replayed", now):
         activity.record(conn, kind, client_id, "grant revoked")
     return Refused(Reason.REPLAYED)
 
 
-def mint(conn: sqlite3.Connection, grant_id: str, client_id: str, scopes: Sequence[str], resource: str | None,
+def mint(conn: Conn, grant_id: str, client_id: str, scopes: Sequence[str], resource: str | None,
          access_ttl: int, refresh_ttl: int, now: float) -> IssuedTokens:
     """A new access and refresh token of a grant; neither outlives a grant given for a while."""
     access = ACCESS_PREFIX + secrets.token_urlsafe(32)
@@ -112,13 +116,13 @@ CODE_QUERY = """SELECT c.code_hash, c.grant_id, c.client_id, c.code_challenge, c
            FROM codes c JOIN grants g ON g.grant_id = c.grant_id WHERE c.code_hash = ?"""
 
 
-def code_row(r: sqlite3.Row) -> CodeRow:
+def code_row(r: Any) -> CodeRow:
     return CodeRow(r["code_hash"], r["grant_id"], r["client_id"], r["code_challenge"], r["redirect_uri"],
                    bool(r["redirect_explicit"]), r["expires_at"], r["used_at"], _scopes(r["scopes"]), r["resource"],
                    r["grant_revoked_at"] is not None)
 
 
-def find_code(conn: sqlite3.Connection, code_hash: str, client_id: str | None, audience: Audience,
+def find_code(conn: Conn, code_hash: str, client_id: str | None, audience: Audience,
               now: float) -> CodeRow | Refused:
     """A code this client may spend here; a spent one revokes its grant. Expiry is judged when it is spent."""
     r = conn.execute(CODE_QUERY, (code_hash,)).fetchone()
@@ -136,9 +140,10 @@ def find_code(conn: sqlite3.Connection, code_hash: str, client_id: str | None, a
     return code_row(r)
 
 
-def redeem_code(conn: sqlite3.Connection, code_hash: str, client_id: str | None, access_ttl: int, refresh_ttl: int,
+def redeem_code(conn: Conn, code_hash: str, client_id: str | None, access_ttl: int, refresh_ttl: int,
                 now: float) -> IssuedTokens | Refused:
     """Spend a code once for the grant's first pair."""
+    serialize(conn, "code", code_hash)
     found = find_code(conn, code_hash, client_id, anywhere, now)
     if isinstance(found, Refused):
         return found
@@ -158,24 +163,24 @@ _TOKEN = """SELECT t.token_id, t.token_hash, t.kind, t.grant_id, t.client_id, t.
             FROM tokens t JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = ?"""
 
 
-def _lookup(conn: sqlite3.Connection, token_hash: str, now: float) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(_TOKEN, (now, now, token_hash)).fetchone()
+def _lookup(conn: Conn, token_hash: str, now: float) -> Any:
+    row: Any = conn.execute(_TOKEN, (now, now, token_hash)).fetchone()
     return row
 
 
-def _check(r: sqlite3.Row) -> TokenCheck:
+def _check(r: Any) -> TokenCheck:
     return TokenCheck(r["token_id"], r["token_hash"], r["kind"], r["grant_id"], r["client_id"], _scopes(r["scopes"]),
                       r["resource"], r["expires_at"], r["last_used_at"], r["rotated_at"], bool(r["revoked"]),
                       bool(r["remote"]))
 
 
-def look_up(conn: sqlite3.Connection, token: str, now: float) -> TokenCheck | None:
+def look_up(conn: Conn, token: str, now: float) -> TokenCheck | None:
     """A presented token of either kind, judged by nobody (for the owner's tools and tests)."""
     r = _lookup(conn, hash_secret(token), now)
     return None if r is None else _check(r)
 
 
-def check_access(conn: sqlite3.Connection, token: str, audience: Audience, now: float) -> TokenCheck | Refused:
+def check_access(conn: Conn, token: str, audience: Audience, now: float) -> TokenCheck | Refused:
     """An access token that may be used here now (read only: one indexed lookup)."""
     r = _lookup(conn, hash_secret(token), now)
     if r is None or r["kind"] != "access":
@@ -190,7 +195,7 @@ def check_access(conn: sqlite3.Connection, token: str, audience: Audience, now: 
     return _check(r)
 
 
-def check_refresh(conn: sqlite3.Connection, token: str, client_id: str, audience: Audience,
+def check_refresh(conn: Conn, token: str, client_id: str, audience: Audience,
                   now: float) -> TokenCheck | Refused:
     """A refresh token this client may spend here, or retry within its window; reuse revokes the grant.
 
@@ -217,12 +222,14 @@ def check_refresh(conn: sqlite3.Connection, token: str, client_id: str, audience
     return _check(r)
 
 
-def rotate_refresh(conn: sqlite3.Connection, token: str, client_id: str, audience: Audience, scopes: Sequence[str],
+def rotate_refresh(conn: Conn, token: str, client_id: str, audience: Audience, scopes: Sequence[str],
                    access_ttl: int, refresh_ttl: int, now: float) -> IssuedTokens | Refused:
     """Spend a refresh token for a new pair, or hand a retry within the window the pair it already got.
 
-    Run inside one write transaction, so of any number of concurrent refreshes exactly one mints.
+    Run inside one write transaction, so of any number of concurrent refreshes exactly one mints (on
+    PostgreSQL the token's advisory lock makes them take turns; each then sees the one before).
     """
+    serialize(conn, "refresh", hash_secret(token))
     found = check_refresh(conn, token, client_id, audience, now)
     if isinstance(found, Refused):
         return found
@@ -237,7 +244,7 @@ def rotate_refresh(conn: sqlite3.Connection, token: str, client_id: str, audienc
     return issued
 
 
-def _retry(conn: sqlite3.Connection, token: str, spent: TokenCheck, now: float) -> IssuedTokens | Refused:
+def _retry(conn: Conn, token: str, spent: TokenCheck, now: float) -> IssuedTokens | Refused:
     """The pair a refresh within the window minted, while that pair is itself unused and live."""
     row = conn.execute("SELECT retry_box FROM tokens WHERE token_hash = ?", (spent.token_hash,)).fetchone()
     pair = unseal(token, spent.token_hash, bytes(row["retry_box"])) if row["retry_box"] is not None else None

@@ -191,12 +191,13 @@ class OAuthClient:
         return self.http.post("/mcp", content=content, headers=sent)
 
     def session(self, token: str) -> str:
-        """Initialize an MCP session and return its id."""
+        """Initialize an MCP session and return its id ("" from a stateless server: `serve --workers`)."""
         answer = self.mcp(token)
         if answer.status_code != 200:
             raise AssertionError(f"initialize answered {answer.status_code}: {answer.text}")
-        session_id = answer.headers["mcp-session-id"]
-        self.mcp(token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{"Mcp-Session-Id": session_id})
+        session_id = answer.headers.get("mcp-session-id", "")
+        self.mcp(token, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                 **({"Mcp-Session-Id": session_id} if session_id else {}))
         return str(session_id)
 
     def call_add(self, token: str | None, session_id: str, a: object = 2, b: object = 3) -> httpx.Response:
@@ -205,7 +206,7 @@ class OAuthClient:
             token,
             {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
              "params": {"name": "add", "arguments": {"a": a, "b": b}}},
-            **{"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"},
+            **({"Mcp-Session-Id": session_id} if session_id else {}), **{"MCP-Protocol-Version": "2025-06-18"},
         )
 
 

@@ -25,15 +25,19 @@ REPO = Path(__file__).resolve().parents[2]
 # Child processes of a test (a $BROWSER script, say) find the servers through this file.
 SERVERS_FILE_ENV = "MCP_TRAY_TEST_SERVERS"
 _SERVERS: dict[int, Path] = {}
+_DATABASES: dict[Path, str] = {}  # data dirs whose server keeps its store in PostgreSQL: the URL
 
 
-def remember(port: int, data_dir: Path) -> None:
-    """Note which data dir the server on `port` uses (also for child processes, see SERVERS_FILE_ENV)."""
+def remember(port: int, data_dir: Path, database: str | None = None) -> None:
+    """Note which data dir (and PostgreSQL URL, if any) the server on `port` uses (also for child
+    processes, see SERVERS_FILE_ENV); the owner's commands for that data dir then pass `--database`."""
     _SERVERS[port] = Path(data_dir).resolve()
+    if database:
+        _DATABASES[_SERVERS[port]] = database
     shared = os.environ.get(SERVERS_FILE_ENV)
     if shared:
         with open(shared, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"port": port, "data_dir": str(_SERVERS[port])}) + "\n")
+            f.write(json.dumps({"port": port, "data_dir": str(_SERVERS[port]), "database": database}) + "\n")
 
 
 def data_dir_for(url: str) -> Path:
@@ -48,6 +52,8 @@ def data_dir_for(url: str) -> Path:
             for line in f:
                 entry = json.loads(line)
                 _SERVERS[int(entry["port"])] = Path(entry["data_dir"])  # the newest entry for a port wins
+                if entry.get("database"):
+                    _DATABASES[Path(entry["data_dir"])] = str(entry["database"])
         if port in _SERVERS:
             return _SERVERS[port]
     env = os.environ.get("MCP_TRAY_DATA_DIR")
@@ -65,20 +71,26 @@ class CliResult:
     err: str
 
 
-OWNER_COMMAND_ENV = "MCP_TRAY_OWNER_COMMAND"
-_CLI_LOCK = threading.Lock()  # e.g. the frozen bundle's executable, for its smoke test
+OWNER_COMMAND_ENV = "MCP_TRAY_OWNER_COMMAND"  # e.g. the frozen bundle's executable, for its smoke test
+_CLI_LOCK = threading.Lock()
+
+
+def _where(data_dir: Path) -> list[str]:
+    """`--data-dir DIR`, and `--database URL` when that data dir's server keeps its store in PostgreSQL."""
+    database = _DATABASES.get(Path(data_dir).resolve())
+    return ["--data-dir", str(data_dir), *(["--database", database] if database else [])]
 
 
 def owner_cli(data_dir: Path, *argv: str) -> CliResult:
-    """Run `mcp-tray ARGV --data-dir DATA_DIR` in this process (or with $MCP_TRAY_OWNER_COMMAND, as that program)."""
+    """Run `mcp-tray ARGV --data-dir DATA_DIR [--database URL]` in this process (or with
+    $MCP_TRAY_OWNER_COMMAND, as that program)."""
     command = os.environ.get(OWNER_COMMAND_ENV)
     if command:
-        done = subprocess.run([command, *argv, "--data-dir", str(data_dir)], capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run([command, *argv, *_where(data_dir)], capture_output=True, text=True, timeout=60)
         return CliResult(done.returncode, done.stdout, done.stderr)
     from app.main import build_parser
 
-    args = build_parser().parse_args([*argv, "--data-dir", str(data_dir)])
+    args = build_parser().parse_args([*argv, *_where(data_dir)])
     out, err = io.StringIO(), io.StringIO()
     # sys.stdout is one per process: clients signing in from several threads answer one at a time.
     with _CLI_LOCK, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -87,8 +99,8 @@ def owner_cli(data_dir: Path, *argv: str) -> CliResult:
 
 
 def owner_cli_process(data_dir: Path, *argv: str, user: str | None = None) -> CliResult:
-    """Run `python -m app ARGV --data-dir DATA_DIR` as a separate process (as `user` with runuser)."""
-    command = [sys.executable, "-m", "app", *argv, "--data-dir", str(data_dir)]
+    """Run `python -m app ARGV --data-dir DATA_DIR [--database URL]` as a separate process (as `user` with runuser)."""
+    command = [sys.executable, "-m", "app", *argv, *_where(data_dir)]
     if user is not None:
         command = ["runuser", "-u", user, "--", *command]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60,

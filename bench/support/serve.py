@@ -33,12 +33,12 @@ class ServeProcess:
 
     `env` is the child's whole environment (default: this one). With `public_url` it serves remote
     access too (`--public-url URL --auto-off never`) and waits for both ready lines; `extra` are more
-    `serve` options. Its stderr goes to a log file next to the data dir, so a long run never blocks on
-    a full pipe; `stop()` returns it.
+    `serve` options, `database` a PostgreSQL URL for its store. Its stderr goes to a log file next to
+    the data dir, so a long run never blocks on a full pipe; `stop()` returns it.
     """
 
     def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None, *,
-                 public_url: str | None = None, extra: Sequence[str] = ()) -> None:
+                 public_url: str | None = None, extra: Sequence[str] = (), database: str | None = None) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.public_url = public_url
@@ -47,7 +47,8 @@ class ServeProcess:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir.parent / f"serve-{self.port}-{time.time_ns()}.log"
         self._log = self.log_path.open("w", encoding="utf-8")
-        args = ["serve", "--port", str(self.port), "--data-dir", str(data_dir)]
+        args = ["serve", "--port", str(self.port), "--data-dir", str(data_dir),
+                *(["--database", database] if database else [])]
         if public_url is not None:
             args += ["--public-url", public_url, "--auto-off", "never"]
         args += list(extra)
@@ -56,7 +57,7 @@ class ServeProcess:
             stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
         assert self.proc.stdout is not None
-        owner.remember(self.port, data_dir)
+        owner.remember(self.port, data_dir, database)
         self.ready_line = self.proc.stdout.readline().strip()
         expected = [f"MCP server ready at {self.base}/mcp"]
         lines = [self.ready_line]

@@ -22,6 +22,7 @@ from app.store.store import Store, hash_secret
 from tests.conftest import parts_of, start_runner
 from tests.support.consent import answer_consent, query_of
 from tests.support.oauth import REDIRECT, authorize_url, pkce_pair
+from tests.support.postgres import everything_stored
 
 
 def register_confidential(base: str, method: str) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def register_confidential(base: str, method: str) -> dict[str, Any]:
 
 def database_bytes(data_dir: Path) -> bytes:
     """Everything on disk of the database: the file, its write-ahead log and shared memory."""
-    return b"".join(p.read_bytes() for p in data_dir.glob(DB_NAME + "*"))
+    return everything_stored(data_dir)
 
 
 def code_for(base: str, client_id: str) -> tuple[str, str]:
@@ -110,6 +111,7 @@ def test_token_and_revoke_check_the_secret_against_its_hash(server: ServerRunner
     assert (check := parts_of(server).store.check_token(access)) is not None and check.revoked is True
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL: tests/store/test_postgres.py
 def test_plaintext_secrets_of_an_old_database_are_hashed_by_the_migration(data_dir: Path) -> None:
     # A database as schema 1 left it: the secret inside the client's record.
     conn = sqlite3.connect(data_dir / DB_NAME, isolation_level=None)

@@ -36,7 +36,7 @@ def _burst(client: OAuthClient, issued: list[dict[str, str]], stop: threading.Ev
             return  # the server died under us; what it answered before counts
 
 
-def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
+def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path, backend: str) -> None:
     port = free_port()
     server = ServeProcess(data_dir, port)
     steady = OAuthClient(server.base, name="Steady client")
@@ -62,9 +62,10 @@ def test_kill_9_during_burst_loses_no_committed_grant(data_dir: Path) -> None:
     responses = [r for out in issued for r in out]
     assert len(responses) >= WORKERS, "the burst never got going"
 
-    with sqlite3.connect(data_dir / DB_NAME) as raw:
-        assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+    if backend == "sqlite":  # (PostgreSQL's own recovery is its business; what matters is below)
+        with sqlite3.connect(data_dir / DB_NAME) as raw:
+            assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
 
     restarted = ServeProcess(data_dir, port)
     store = Store(data_dir)

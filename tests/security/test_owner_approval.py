@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -95,8 +94,7 @@ def test_a_grant_for_one_hour_ends_after_one_hour_with_its_refresh_token(server:
         refresh_row = next(t for t in parts_of(server).store.list_tokens() if t.kind == "refresh")
         assert refresh_row.expires_at <= time.time() + 3600 + 1  # not the usual 30 days
         assert client.mcp(tokens["access_token"]).status_code == 200
-        with sqlite3.connect(data_dir / "mcp-tray.sqlite3") as db:  # an hour later
-            db.execute("UPDATE grants SET expires_at = ?", (time.time() - 1,))
+        server.parts.store.db.conn.execute("UPDATE grants SET expires_at = ?", (time.time() - 1,))  # an hour later
         assert client.mcp(tokens["access_token"]).status_code == 401
         assert client.refresh(tokens["refresh_token"]).status_code == 400
     finally:

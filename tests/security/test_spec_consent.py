@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 from app.auth.scopes import describe
 from app.server.runner import ServerRunner
 from app.store.approvals import PER_CLIENT_PENDING, TOTAL_PENDING
+from app.store.store import Store
 from tests.support import owner
 from tests.support.consent import collect, match_code, open_waiting_page, query_of
 from tests.support.oauth import REDIRECT, OAuthClient, pkce_pair
@@ -134,8 +134,9 @@ def test_C5_no_form_and_no_button_and_it_works_without_javascript(client: OAuthC
 
 def test_an_unanswered_request_expires_and_the_page_then_refuses(client: OAuthClient, data_dir: Path) -> None:
     url, page = waiting_page(client)
-    with sqlite3.connect(data_dir / "mcp-tray.sqlite3") as db:  # ten minutes later
-        db.execute("UPDATE approvals SET expires_at = ?", (time.time() - 1,))
+    store = Store(data_dir)  # ten minutes later:
+    store.db.conn.execute("UPDATE approvals SET expires_at = ?", (time.time() - 1,))
+    store.close()
     assert owner.pending(data_dir) == []
     late = owner.owner_cli(data_dir, "approve", match_code(page))
     assert late.code == 1 and "no longer waiting" in late.err

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from app.store.approvals import PER_CLIENT_PENDING
-from app.store.db import DB_NAME, SCHEMA_VERSION, SchemaTooNewError
+from app.store.db import DB_NAME, SCHEMA_VERSION, SchemaTooNewError, database_url
 from app.store.rows import IssuedTokens
 from app.store.store import Store, hash_secret
 from app.store.token_rules import RETRY_WINDOW, Reason, Refused
+from tests.support.postgres import everything_stored, set_schema_version
 
 
 def _pending(store: Store, client_id: str = "c1") -> str:
@@ -38,7 +39,7 @@ def test_only_hashes_are_stored(data_dir: Path) -> None:
     issued = store.redeem_code(row.code_hash, 3600, 7200)
     assert isinstance(issued, IssuedTokens)
     store.close()
-    raw = (data_dir / DB_NAME).read_bytes() + b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}-*"))
+    raw = everything_stored(data_dir)
     for secret in (code, issued.access_token, issued.refresh_token):
         assert secret.encode() not in raw
     assert hash_secret(issued.access_token).encode() in raw
@@ -117,6 +118,7 @@ def test_revocation_seen_by_another_connection(data_dir: Path) -> None:
     assert after is not None and after.revoked
 
 
+@pytest.mark.sqlite_only
 def test_schema_version_and_newer_file_refused(data_dir: Path) -> None:
     Store(data_dir).close()
     conn = sqlite3.connect(data_dir / DB_NAME)
@@ -125,6 +127,19 @@ def test_schema_version_and_newer_file_refused(data_dir: Path) -> None:
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(SchemaTooNewError):
+        Store(data_dir)
+
+
+@pytest.mark.postgres_only
+def test_postgres_schema_version_and_newer_schema_refused(data_dir: Path) -> None:
+    url = database_url()
+    assert url is not None
+    store = Store(data_dir)
+    assert store.db.kind == "postgres" and store.db.url == url
+    assert store.db.conn.execute("SELECT version FROM mcp_tray_schema").fetchone()["version"] == SCHEMA_VERSION
+    store.close()
+    set_schema_version(url, SCHEMA_VERSION + 1)
+    with pytest.raises(SchemaTooNewError, match="newer than this MCP Tray understands"):
         Store(data_dir)
 
 
@@ -155,6 +170,7 @@ def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
         assert errors == []
 
 
+@pytest.mark.sqlite_only
 def test_a_second_store_in_one_process_keeps_the_first_ones_locks(data_dir: Path) -> None:
     """Opening the file again (a second Store: the audit writer, the tray's approval desk) must not drop
     the first connection's SQLite locks; else another process's close deletes the WAL under it."""
