@@ -11,12 +11,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import anyio
 import psycopg
 import pytest
 
+from app.store.audit import AuditEntry
 from app.store.db import SCHEMA_VERSION, URL_ENV, database_url
 from app.store.migrations import MIGRATIONS, postgres_ddl, statements
 from app.store.rows import IssuedTokens
@@ -198,6 +200,18 @@ def test_serve_with_a_database_url_signs_in_and_calls_add(
     assert (tmp_path / "logs").is_dir()  # ...while logs (and settings, the pid file) stay in the data dir
     store = Store(tmp_path, postgres_url)
     assert [t.client_name for t in store.list_tokens()] == ["hosted app", "hosted app"]
+    assert [r.name for r in store.audit.rows()] == ["add", "add"] and store.audit.verify().ok  # the audit writer's rows
+    store.close()
+
+
+def test_audit_ids_are_never_handed_out_twice_on_postgres(data_dir: Path) -> None:
+    store = Store(data_dir)
+    entry = AuditEntry(time.time(), "c1", "App", None, "tools/call", "add", "{}", "ok", "", 1.0)
+    assert store.audit.append([entry, entry]) == [1, 2]
+    assert store.audit.trim(max_days=0, max_rows=0, now=time.time() + 1) == 2  # every row gone
+    assert store.audit.append([entry]) == [3]  # as SQLite's AUTOINCREMENT: ids are never reused
+    assert store.db.conn.execute("INSERT INTO audit (at, method, name, arguments, outcome, duration_ms, prev_hash,"
+                                 " hash) VALUES (0, 'm', 'n', '', 'ok', 0, '', '') RETURNING id").fetchone()["id"] == 4
     store.close()
 
 
