@@ -26,7 +26,9 @@ from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.server.guard import drain
 from app.server.ratelimit import Limit, RateLimiter, too_many
+from app.store.kinds import EventKind
 from app.store.store import Store
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,25 @@ class _Tracked:
         self.scope = anyio.CancelScope()
         self.disconnect = anyio.Event()
         self.signalled = False
+        self.open_body = False  # a response started and its last body part not sent yet
+
+    def wrap_send(self, send: Send) -> Send:
+        """`send` that remembers whether the response is still open (a stream that a cut ended mid-way)."""
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.open_body = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.open_body = False
+            await send(message)
+
+        return tracking_send
+
+    async def finish(self, send: Send) -> None:
+        """After a cut: end a stream's response properly, so the server logs no half-sent response."""
+        if self.open_body and self.disconnect.is_set():
+            self.open_body = False
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def wrap(self, receive: Receive) -> Receive:
         """`receive` that answers `http.disconnect` once this connection is cut, even while waiting."""
@@ -147,7 +168,7 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
         elif hashes:
             revoked = store.revoked_among(hashes)
             if revoked:
-                log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
+                log.info("closing %s of revoked tokens", plural(live.cut(revoked), "connection"))
 
 
 def _audience_problem(way: WayIn, resource: str | None) -> str | None:
@@ -281,7 +302,8 @@ class BearerGuard:
         context = auth_context_var.set(user)
         try:
             with self.live.track(check.token_hash) as tracked:
-                await self.app(scope, tracked.wrap(receive), send)
+                await self.app(scope, tracked.wrap(receive), tracked.wrap_send(send))
+            await tracked.finish(send)  # a revoked SSE stream ends as a finished response, not an error
         finally:
             auth_context_var.reset(context)
 
@@ -296,7 +318,7 @@ class BearerGuard:
                 return False
         if self.limiter.take("remote-log", client_id, REMOTE_LOG) == 0.0:
             detail = f"{scope.get('method', '')} {self.path} through {way.origin} from {way.client_address}"
-            self.store.log_event("remote request", client_id, detail)
+            self.store.log_event(EventKind.REMOTE_REQUEST, client_id, detail)
         return True
     async def _forbid(self, send: Send, scopes: str) -> None:
         """403 insufficient_scope (RFC 6750 3.1, MCP 2025-11-25 step-up): the scopes the call needs."""

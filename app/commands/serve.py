@@ -112,6 +112,8 @@ def announce_held_calls(runner: Any) -> None:
 def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
+    from app.server.parts import build_parts
+    from app.server.port import choose_port
     from app.server.runner import PortInUseError, ServerRunner, ServerState
 
     remote = remote or RemoteOptions()
@@ -124,7 +126,9 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except PublicUrlError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True)
+    choice = choose_port(settings, port)
+    parts = build_parts(settings, data_dir, host=host, port=choice.port)
+    runner = ServerRunner(data_dir, host, choice, pid_file=True, parts=parts)
     runner.public.trusted = proxies
     stop = threading.Event()
     announce_held_calls(runner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from app.store.kinds import EventKind
 from app.store.rows import EventRow
 
 DETAIL_LIMIT = 500  # characters kept of a detail; client-chosen text must not bloat the file
@@ -12,7 +13,7 @@ KEEP = 10_000  # newest lines kept; older ones are pruned
 PRUNE_EVERY = 500  # lines added between prunes, so the bound holds without any timer
 
 
-def record(conn: sqlite3.Connection, kind: str, client_id: str | None, detail: str) -> None:
+def record(conn: sqlite3.Connection, kind: EventKind, client_id: str | None, detail: str) -> None:
     """Add one line, inside the caller's transaction (and every PRUNE_EVERY lines, drop the oldest)."""
     cur = conn.execute(
         "INSERT INTO events (at, kind, client_id, detail) VALUES (?, ?, ?, ?)",

@@ -18,6 +18,7 @@ from typing import Literal
 from app.store import activity
 from app.store.db import Database
 from app.store.hashing import hash_secret
+from app.store.kinds import EventKind
 
 ENROL_TTL = 300.0  # seconds an enrolment link can be used
 CHALLENGE_TTL = 120.0  # seconds a passkey step may take on the waiting page
@@ -90,7 +91,7 @@ class PasskeyStore:
             conn.execute("DELETE FROM passkey_enrolments WHERE expires_at < ?", (now - 86400,))
             conn.execute("INSERT INTO passkey_enrolments (token_hash, name, origin, created_at, expires_at)"
                          " VALUES (?, ?, ?, ?, ?)", (hash_secret(token), name, origin, now, now + ttl))
-            _event(conn, "passkey enrolment started", f"{name}, for {origin}")
+            _event(conn, EventKind.PASSKEY_ENROLMENT, f"{name}, for {origin}")
 
         self.db.tx(run)
         return token
@@ -128,7 +129,7 @@ class PasskeyStore:
                              (passkey_id, enrolment.name, rp_id, credential_id, public_key, sign_count, now))
             except sqlite3.IntegrityError:
                 raise PasskeyError("this passkey is already registered") from None
-            _event(conn, "passkey added", f"{enrolment.name} for {rp_id}")
+            _event(conn, EventKind.PASSKEY_ADDED, f"{enrolment.name} for {rp_id}")
 
         self.db.tx(run)
         found = self.get(passkey_id)
@@ -165,7 +166,7 @@ class PasskeyStore:
             gone = conn.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,)).rowcount == 1
             conn.execute("DELETE FROM passkey_challenges WHERE passkey_id = ?", (passkey_id,))
             if gone:
-                _event(conn, "passkey removed", found.name)
+                _event(conn, EventKind.PASSKEY_REMOVED, found.name)
             return gone
 
         return found if self.db.tx(run) else None
@@ -221,5 +222,5 @@ class PasskeyStore:
         return None if r is None else ("" if r[0] is None else str(r[0]))
 
 
-def _event(conn: sqlite3.Connection, kind: str, detail: str) -> None:
+def _event(conn: sqlite3.Connection, kind: EventKind, detail: str) -> None:
     activity.record(conn, kind, None, detail)

@@ -20,6 +20,7 @@ from app.store.audit import AuditTable
 from app.store.db import DB_NAME, Database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
 from app.store.held import HeldTable
+from app.store.kinds import EventKind
 from app.store.passkeys import PasskeyStore
 from app.store.rows import (
     ClientGroup,
@@ -76,7 +77,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (client_id, name, json.dumps(list(redirect_uris)), json.dumps(record), time.time(), secret_hash),
             )
-            self._event(conn, "registered", client_id, ", ".join(redirect_uris))
+            self._event(conn, EventKind.REGISTERED, client_id, ", ".join(redirect_uris))
 
         self.db.tx(run)
 
@@ -101,7 +102,7 @@ class Store:
                     " document_fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (client_id, name, uris, json.dumps(info), time.time(), fetched_at),
                 )
-                self._event(conn, "registered", client_id, "metadata document: " + ", ".join(redirect_uris))
+                self._event(conn, EventKind.REGISTERED, client_id, "metadata document: " + ", ".join(redirect_uris))
                 return True
             if row[0] is None:
                 raise ValueError(f"client {client_id} registered itself; it is not a metadata-document client")
@@ -111,10 +112,11 @@ class Store:
                 (name, uris, json.dumps(info), fetched_at, client_id),
             )
             if row[1] is not None:
-                self._event(conn, "registered", client_id, "metadata document (again): " + ", ".join(redirect_uris))
+                self._event(conn, EventKind.REGISTERED, client_id,
+                            "metadata document (again): " + ", ".join(redirect_uris))
                 return True
             if row[2] != uris:
-                self._event(conn, "client updated", client_id, "metadata document: " + ", ".join(redirect_uris))
+                self._event(conn, EventKind.CLIENT_UPDATED, client_id, "metadata document: " + ", ".join(redirect_uris))
             return False
 
         return self.db.tx(run)
@@ -210,7 +212,7 @@ class Store:
             if cur.rowcount == 0:
                 return False
             self._revoke_grants(conn, "client_id = ?", (client_id,), "client removed")
-            self._event(conn, "client removed", client_id, "")
+            self._event(conn, EventKind.CLIENT_REMOVED, client_id, "")
             return True
 
         return self.db.tx(run)
@@ -231,7 +233,7 @@ class Store:
         def run(conn: sqlite3.Connection) -> str:
             approval_id = approvals.create(conn, client_id=client_id, request=request, scopes=scopes,
                                            redirect_uri=redirect_uri, listener=listener)
-            self._event(conn, "sign-in requested", client_id, " ".join(scopes))
+            self._event(conn, EventKind.SIGN_IN_REQUESTED, client_id, " ".join(scopes))
             return approval_id
 
         created = self.get_approval(self.db.tx(run))
@@ -268,7 +270,7 @@ class Store:
             done = approvals.answer(conn, found.approval_id, approve=approve, scopes=scopes or (),
                                     lifetime=lifetime, approver=approver, now=time.time())
             if done:
-                kind = "authorized" if approve else "denied"
+                kind = EventKind.AUTHORIZED if approve else EventKind.DENIED
                 detail = f"{' '.join(scopes or ())} (by {approver})" if approve else f"by {approver}"
                 if found.request.get("remote"):
                     detail += "; remote, through the public URL"
@@ -352,7 +354,7 @@ class Store:
                 return None
             if cur.rowcount == 0:
                 self._revoke_grants(conn, "grant_id = ?", (row[0],), "authorization code replayed")
-                self._event(conn, "code replayed", row[3], "grant revoked")
+                self._event(conn, EventKind.CODE_REPLAYED, row[3], "grant revoked")
                 return None
             if row[4] is not None:
                 return None
@@ -409,7 +411,7 @@ class Store:
             grant_id, client_id, resource, rotated_at, revoked_at, grant_revoked, expires_at = row
             if rotated_at is not None:
                 self._revoke_grants(conn, "grant_id = ?", (grant_id,), "refresh token reused")
-                self._event(conn, "refresh reused", client_id, "grant revoked")
+                self._event(conn, EventKind.REFRESH_REUSED, client_id, "grant revoked")
                 return None
             if revoked_at is not None or grant_revoked is not None or expires_at <= now:
                 return None
@@ -418,7 +420,7 @@ class Store:
                 (now, now, refresh_hash),
             )
             issued = self._mint(conn, grant_id, client_id, tuple(scopes), resource, access_ttl, refresh_ttl, now)
-            self._event(conn, "refreshed", client_id, "")
+            self._event(conn, EventKind.REFRESHED, client_id, "")
             return issued
 
         return self.db.tx(run)
@@ -528,7 +530,7 @@ class Store:
                 current = _scopes(token_scopes)
                 conn.execute("UPDATE tokens SET scopes = ? WHERE token_id = ?",
                              (" ".join([*current, *(s for s in added if s not in current)]), token_id))
-            self._event(conn, "scope extended", row[0], " ".join(added))
+            self._event(conn, EventKind.SCOPE_EXTENDED, row[0], " ".join(added))
             return (*had, *added)
 
         return self.db.tx(run)
@@ -567,12 +569,12 @@ class Store:
             conn.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL", (now, grant_id)
             )
-            self._event(conn, "revoked", client_id, reason)
+            self._event(conn, EventKind.REVOKED, client_id, reason)
         return len(grants)
 
     # -- activity ----------------------------------------------------------------------------------
 
-    def log_event(self, kind: str, client_id: str | None = None, detail: str = "") -> None:
+    def log_event(self, kind: EventKind, client_id: str | None = None, detail: str = "") -> None:
         """Add a line to the activity log (failed logins, errors, ...)."""
         self.db.tx(lambda conn: self._event(conn, kind, client_id, detail))
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app import autostart
 from app.config import Settings
+from app.server.port import PortChoice, PortSource, entry_note
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
 from app.ui.other_clients import OtherClientsSection
@@ -45,6 +46,7 @@ class SettingsDialog(QDialog):
         claude_config: Path | None = None,
         parent: QWidget | None = None,
         client_paths: dict[str, Path] | None = None,
+        port_choice: Callable[[], PortChoice] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("MCP Tray settings")
@@ -52,6 +54,8 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self.data_dir = data_dir
         self.pool = pool
+        # The port in use and its source (--port, environment, settings); the settings' own without one.
+        self.port_choice = port_choice or (lambda: PortChoice(self.original.port, PortSource.SETTINGS))
 
         self.port = QSpinBox()
         self.port.setObjectName("port")
@@ -84,9 +88,13 @@ class SettingsDialog(QDialog):
         self.audit_rows.setSingleStep(10_000)
         self.audit_rows.setSuffix(" calls")
 
+        self.port_source = QLabel()
+        self.port_source.setObjectName("portSource")
+        self.port_source.setWordWrap(True)
         server = QGroupBox("Server")
         form = QFormLayout(server)
         form.addRow("Port", self.port)
+        form.addRow("", self.port_source)
         form.addRow("Access tokens last", self.access_minutes)
         form.addRow("Refresh tokens last", self.refresh_days)
         form.addRow("", self.start_on_launch)
@@ -97,8 +105,6 @@ class SettingsDialog(QDialog):
         )
         note.setObjectName("settingsNote")
         note.setWordWrap(True)
-        # A word-wrapped label in a form is measured one line tall; reserve the lines it needs.
-        note.setMinimumHeight(note.fontMetrics().lineSpacing() * 3)
         form.addRow(note)
 
         self.remote = RemoteSection()
@@ -111,7 +117,7 @@ class SettingsDialog(QDialog):
         calls_form.addRow("Keep the audit log for", self.audit_days)
         calls_form.addRow("…and at most", self.audit_rows)
 
-        self.claude = ClaudeSection(server_url, pool, claude_config)
+        self.claude = ClaudeSection(server_url, pool, claude_config, port_note=self.port_note)
         self.other_clients = OtherClientsSection(server_url, pool, client_paths)
         self.error = QLabel()
         self.error.setObjectName("settingsError")
@@ -138,7 +144,9 @@ class SettingsDialog(QDialog):
     def load(self, settings: Settings) -> None:
         """Show these settings (the dialog is kept and reused; this resets it to the saved state)."""
         self.original = settings
-        self.port.setValue(settings.port)
+        choice = self.port_choice()
+        self.port.setValue(choice.port or settings.port)  # the port in use, which saving keeps
+        self.port_source.setText(self.port_words(choice, settings.port))
         self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
         self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
         self.start_on_launch.setChecked(settings.start_server_on_launch)
@@ -152,6 +160,18 @@ class SettingsDialog(QDialog):
         self.error.hide()
         self.claude.refresh()
         self.other_clients.refresh()
+
+    @staticmethod
+    def port_words(choice: PortChoice, saved: int) -> str:
+        """Where the port shown comes from, and what saving does with it."""
+        text = choice.describe(saved)
+        if choice.for_this_run_only and choice.port != saved:
+            text += f" Saving these settings keeps port {choice.port} for later runs too."
+        return text
+
+    def port_note(self) -> str:
+        """Why a client entry written now may stop working after a restart ('' when it will not)."""
+        return entry_note(self.port_choice(), self.original.port)
 
     def edited(self) -> Settings:
         """The settings as the form shows them; ValueError when a remote-access field is wrong."""

@@ -19,6 +19,7 @@ from app.auth.register import MAX_BODY, MAX_DEPTH, MAX_ITEMS, MAX_STRING
 from app.server.ratelimit import RateLimits
 from app.server.runner import ServerRunner
 from app.store import activity
+from app.store.kinds import EventKind
 from app.store.store import PENDING_TTL, Store
 from tests.conftest import start_runner
 from tests.support.oauth import obtain_tokens
@@ -121,7 +122,7 @@ def test_activity_keeps_only_the_newest_rows(data_dir: Path) -> None:
         store.db.tx(lambda conn: conn.executemany(
             "INSERT INTO events (at, kind, client_id, detail) VALUES (?, 'unknown client', NULL, ?)",
             [(now, f"flood {i}") for i in range(activity.KEEP + activity.PRUNE_EVERY - 1)]))
-        store.log_event("newest", None, "the line that triggers the prune")
+        store.log_event(EventKind.REMOTE_REQUEST, None, "the line that triggers the prune")
         count = store.db.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         assert count == activity.KEEP
         assert store.recent_events(1)[0].kind == "newest"
