@@ -37,11 +37,10 @@ class ClaudeSection(QGroupBox):
         pool: QThreadPool,
         config_path: Path | None = None,
         parent: QWidget | None = None,
-        port_note: Callable[[], str] = lambda: "",
     ) -> None:
         super().__init__("Claude Desktop", parent)
         self.server_url = server_url
-        self.port_note = port_note  # why an entry written now may stop working after a restart
+        self.port_note = ""  # why an entry written now may stop working after a restart (set by Settings)
         self.pool = pool
         self.config_path = config_path
         self.state_label = QLabel("Checking…")
@@ -115,7 +114,7 @@ class ClaudeSection(QGroupBox):
         backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
         what = "Claude Desktop is configured." if result.changed else "Claude Desktop was already configured."
         after = CLAUDE.after_write(result.entry)
-        note = self.port_note()
+        note = self.port_note
         self.detail.setText(f"{what}{backup} {after if result.changed else ''}".strip())
         dialogs.tell(self, "Claude Desktop", f"{what}{backup}\n\n{after}" + (f"\n\n{note}" if note else ""))
         self.refresh()

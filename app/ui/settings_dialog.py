@@ -7,15 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QLabel,
-    QLayout,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -30,6 +31,9 @@ from app.ui.other_clients import OtherClientsSection
 from app.ui.passkeys_section import PasskeysSection
 from app.ui.remote_section import RemoteSection, save_ngrok_token
 from app.ui.tasks import run_task
+
+MIN_WIDTH, MIN_HEIGHT = 540, 420  # the form scrolls below this; its widest row still fits
+DEFAULT_HEIGHT = 720
 
 
 class SettingsDialog(QDialog):
@@ -55,7 +59,8 @@ class SettingsDialog(QDialog):
         self.data_dir = data_dir
         self.pool = pool
         # The port in use and its source (--port, environment, settings); the settings' own without one.
-        self.port_choice = port_choice or (lambda: PortChoice(self.original.port, PortSource.SETTINGS))
+        # (No lambda over self here: a dialog in a reference cycle may be collected on a worker thread.)
+        self._port_choice = port_choice
 
         self.port = QSpinBox()
         self.port.setObjectName("port")
@@ -117,7 +122,7 @@ class SettingsDialog(QDialog):
         calls_form.addRow("Keep the audit log for", self.audit_days)
         calls_form.addRow("…and at most", self.audit_rows)
 
-        self.claude = ClaudeSection(server_url, pool, claude_config, port_note=self.port_note)
+        self.claude = ClaudeSection(server_url, pool, claude_config)
         self.other_clients = OtherClientsSection(server_url, pool, client_paths)
         self.error = QLabel()
         self.error.setObjectName("settingsError")
@@ -128,17 +133,27 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
+        # The sections scroll; the error line and Save/Cancel stay in view. The whole form is taller
+        # than a laptop screen, and a word-wrapped label gets its full height inside a scroll area.
+        content = QWidget()
+        content.setObjectName("settingsContent")
+        sections = QVBoxLayout(content)
+        sections.setContentsMargins(0, 0, 6, 0)
+        for section in (server, self.remote, calls, self.claude, self.other_clients):
+            sections.addWidget(section)
+        sections.addStretch(1)
+        self.scroller = QScrollArea()
+        self.scroller.setObjectName("settingsScroll")
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(content)
         layout = QVBoxLayout(self)
-        # Never shorter than the wrapped notes need (a word-wrapped QLabel in a form gets squeezed).
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
-        layout.addWidget(server)
-        layout.addWidget(self.remote)
-        layout.addWidget(calls)
-        layout.addWidget(self.claude)
-        layout.addWidget(self.other_clients)
+        layout.addWidget(self.scroller, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.setMinimumWidth(520)
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
+        self.resize(max(MIN_WIDTH, content.sizeHint().width() + 30), DEFAULT_HEIGHT)
         self.load(settings)
 
     def load(self, settings: Settings) -> None:
@@ -147,6 +162,7 @@ class SettingsDialog(QDialog):
         choice = self.port_choice()
         self.port.setValue(choice.port or settings.port)  # the port in use, which saving keeps
         self.port_source.setText(self.port_words(choice, settings.port))
+        self.claude.port_note = self.port_note()
         self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
         self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
         self.start_on_launch.setChecked(settings.start_server_on_launch)
@@ -160,6 +176,11 @@ class SettingsDialog(QDialog):
         self.error.hide()
         self.claude.refresh()
         self.other_clients.refresh()
+
+    def port_choice(self) -> PortChoice:
+        """The port in use and where it comes from."""
+        given = self._port_choice
+        return given() if given is not None else PortChoice(self.original.port, PortSource.SETTINGS)
 
     @staticmethod
     def port_words(choice: PortChoice, saved: int) -> str:
@@ -217,5 +238,6 @@ class SettingsDialog(QDialog):
 
     def focus_port(self) -> None:
         """Put the cursor in the port field (after the port turned out to be taken)."""
+        self.scroller.ensureWidgetVisible(self.port)
         self.port.setFocus()
         self.port.selectAll()

@@ -154,8 +154,7 @@ class TrayApp(QObject):
 
     def open_approvals(self) -> None:
         """Show the sign-in requests waiting for an answer."""
-        self.approvals.refresh()
-        self.approvals.bring_up()
+        self.approvals.refresh(bring_up=True)
 
     def pending_count(self) -> int:
         """How many sign-in requests wait (as of the approval window's last look)."""
