@@ -72,7 +72,7 @@ def widget_shots(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        runner = ServerRunner(data_dir, "127.0.0.1", 0, Settings(), secret=Secret(b"s" * 32, persistent=False))
+        runner = ServerRunner(data_dir, "127.0.0.1", 0, Settings(), secret=Secret(b"s" * 32, persistent=True))
         app = TrayApp(data_dir, runner, use_tray=False, claude_config=Path(tmp) / "claude.json")
         app.dashboard.quit_requested.disconnect(app.quit)
         app.start(start_server=True)
@@ -90,12 +90,12 @@ def widget_shots(out: Path) -> list[Path]:
         saved += _shoot(dashboard, out, "dashboard", (860, 600))
         app.open_settings()
         assert app.settings_dialog is not None
-        saved += _shoot(app.settings_dialog, out, "settings", (640, app.settings_dialog.sizeHint().height()))
+        saved += _shoot(app.settings_dialog, out, "settings", (660, 760))
         app.settings_dialog.hide()
         client_id = register(runner.base_url, "Cursor")
         _verifier, challenge = pkce_pair()
         httpx.get(authorize_url(runner.base_url, client_id, challenge, scope="mcp tools:files"), timeout=10)
         _wait(qt, app.approvals.isVisible)
-        saved += _shoot(app.approvals, out, "approval-window", (560, app.approvals.sizeHint().height()))
+        saved += _shoot(app.approvals, out, "approval-window", (720, app.approvals.sizeHint().height()))
         app.shutdown()
     return saved

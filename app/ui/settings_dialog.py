@@ -152,8 +152,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.scroller, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
-        self.resize(max(MIN_WIDTH, content.sizeHint().width() + 30), DEFAULT_HEIGHT)
+        margins = layout.contentsMargins()
+        # As wide as the widest row, plus the scroll bar: the form never hides under it.
+        needed = (content.minimumSizeHint().width() + self.scroller.verticalScrollBar().sizeHint().width()
+                  + margins.left() + margins.right() + 2)
+        self.setMinimumSize(max(MIN_WIDTH, needed), MIN_HEIGHT)
+        self.resize(max(self.minimumWidth(), content.sizeHint().width() + 40), DEFAULT_HEIGHT)
         self.load(settings)
 
     def load(self, settings: Settings) -> None:
