@@ -46,11 +46,14 @@ class _Tracked:
         self.open_body = False  # a response started and its last body part not sent yet
 
     def wrap_send(self, send: Send) -> Send:
-        """`send` that remembers whether the response is still open (a stream that a cut ended mid-way)."""
+        """`send` that remembers whether an event stream's response is still open (a cut may end it mid-way)."""
 
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.open_body = True
+                # Only an event stream may end early as a finished response: its events are whole.
+                # A cut JSON answer must stay visibly broken, or it would read as a complete 200.
+                types = [v for k, v in message.get("headers", ()) if k.lower() == b"content-type"]
+                self.open_body = any(t.startswith(b"text/event-stream") for t in types)
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 self.open_body = False
             await send(message)
@@ -303,7 +306,8 @@ class BearerGuard:
         try:
             with self.live.track(check.token_hash) as tracked:
                 await self.app(scope, tracked.wrap(receive), tracked.wrap_send(send))
-            await tracked.finish(send)  # a revoked SSE stream ends as a finished response, not an error
+            if scope.get("method") == "GET":  # a long-lived stream (/sse, /mcp's GET), never a call's answer
+                await tracked.finish(send)  # a revoked stream ends as a finished response, not an error
         finally:
             auth_context_var.reset(context)
 
