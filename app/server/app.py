@@ -46,6 +46,7 @@ from app.resources import resource_path
 from app.server.audit_middleware import AuditMiddleware
 from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard, Refusal
+from app.server.mcp_server import build_mcp_server
 from app.server.parts import ServerParts
 from app.server.public import PublicEntry
 from app.server.ratelimit import Limit, limit_register, limit_token
@@ -53,7 +54,6 @@ from app.server.session_quota import SessionQuota
 from app.server.step_up import StepUp
 from app.server.tool_events import ToolEvents
 from app.server.tool_gate import ToolGate
-from app.server.tools import build_mcp_server
 from app.store.kinds import EventKind
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from app.server.audit_writer import Retention
 from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
 from app.server.parts import KeyringSigner, ServerParts, build_parts, extra_hosts
 from app.server.port import PortChoice
-from app.server.state import ServerState
+from app.server.server_state import ServerState
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.config import DEFAULT_HOST, Settings
-from app.server.state import ServerState
+from app.server.server_state import ServerState
 from app.ui.icons import app_icon, state_icon
 from app.ui.single_instance import InstanceServer, ask_running_to_show
 

@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from app.server.mcp_server import build_mcp_server
 from app.server.runner import bind_socket
-from app.server.tools import build_mcp_server
 from app.tools.registry import ToolRegistry
 
 
