@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner, ServerState
+from app.store.kinds import EventKind
 from app.store.store import Store, hash_secret
 from app.ui.tray_app import TrayApp
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def one_refresh(i: int) -> None:
         if i % 10 == 0:
-            writer.log_event("bench", "bench-client-0", f"refresh {i}")
+            writer.log_event(EventKind.REFRESHED, "bench-client-0", f"refresh {i}")
         count = got[0]
         service.refresh()
         _spin_until(lambda: got[0] > count)

@@ -240,7 +240,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--display", type=int, default=92, help="X display number to use (default 92)")
     parser.add_argument("--no-consent", action="store_true", help="skip the chromium consent page shot")
+    parser.add_argument("--widgets", action="store_true",
+                        help="only the offscreen window shots at minimum and normal size (no X server needed)")
     args = parser.parse_args()
+    if args.widgets:
+        from scripts.widget_shots import widget_shots
+
+        widget_shots(OUT)
+        return 0
     missing = missing_tools()
     if missing:
         print(f"screenshots: missing {', '.join(missing)}", file=sys.stderr)

@@ -12,7 +12,7 @@ import pytest
 
 from app.config import Settings
 from app.secrets.keyring_store import Secret
-from app.server.app import ServerParts
+from app.server.parts import ServerParts
 from app.server.runner import ServerRunner
 from app.store.db import URL_ENV
 from app.store.pg import PostgresDatabase

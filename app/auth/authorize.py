@@ -28,6 +28,7 @@ from app.auth.origins import LOOPBACK_HOSTS
 from app.auth.pages import message_page
 from app.auth.provider import StoreProvider, one_lookup_per_request
 from app.server.ratelimit import RateLimiter
+from app.store.kinds import EventKind
 from app.store.store import Store
 
 
@@ -54,7 +55,7 @@ class AuthorizeEndpoint:
         self.limiter = limiter or RateLimiter()
         self.sdk = AuthorizationHandler(provider)
 
-    def _note(self, kind: str, client_id: str | None, detail: str) -> None:
+    def _note(self, kind: EventKind, client_id: str | None, detail: str) -> None:
         """An activity row, unless this kind of refusal has been written too often lately."""
         limits = self.limiter.limits
         if not limits.enabled or not self.limiter.take("activity", kind, limits.authorize_activity):
@@ -73,7 +74,7 @@ class AuthorizeEndpoint:
                                 status=400)
         problem = await self.provider.document_problem(client_id)
         if problem is not None:
-            self._note("bad client document", None, f"{client_id[:200]}: {problem.message}")
+            self._note(EventKind.BAD_CLIENT_DOCUMENT, None, f"{client_id[:200]}: {problem.message}")
             return message_page(
                 "This app's identity cannot be checked",
                 f"The app says it is described by the document at {client_id[:200]}, but MCP Tray cannot "
@@ -83,7 +84,7 @@ class AuthorizeEndpoint:
             )
         client = await self.provider.get_client(client_id)
         if client is None:
-            self._note("unknown client", None, f"/authorize for unknown client_id {client_id[:64]}")
+            self._note(EventKind.UNKNOWN_CLIENT, None, f"/authorize for unknown client_id {client_id[:64]}")
             return message_page("Unknown app", "This app is not registered with this server (or was removed). "
                                 "Start connecting from your app again so it can register.", status=400)
         raw_redirect = params.get("redirect_uri")
@@ -91,13 +92,13 @@ class AuthorizeEndpoint:
             redirect = AnyUrl(raw_redirect) if isinstance(raw_redirect, str) else None
             client.validate_redirect_uri(redirect)
         except (ValidationError, ValueError, InvalidRedirectUriError) as exc:
-            self._note("bad redirect", client_id, str(raw_redirect)[:200])
+            self._note(EventKind.BAD_REDIRECT, client_id, str(raw_redirect)[:200])
             detail = getattr(exc, "message", None) or "The redirect URI is not one this app registered."
             return message_page("Redirect not allowed", str(detail), status=400)
         limits = self.limiter.limits
         wait = self.limiter.take("authorize", client_id, limits.authorize_per_client) if limits.enabled else 0.0
         if wait:
-            self._note("sign-in requests limited", client_id, "too many sign-in requests from this app")
+            self._note(EventKind.SIGN_INS_LIMITED, client_id, "too many sign-in requests from this app")
             page = message_page("Too many sign-in requests", "This app started too many sign-ins in a short time. "
                                 f"Wait {max(1, math.ceil(wait))} s and try again.", status=429)
             page.headers["Retry-After"] = str(max(1, math.ceil(wait)))
@@ -106,7 +107,7 @@ class AuthorizeEndpoint:
         bounced = external_error_redirect(answer)
         if bounced is not None and not self.store.has_granted(client_id):
             host, error, description = bounced
-            self._note("refused redirect", client_id, f"{error} not sent to {host[:100]}")
+            self._note(EventKind.REFUSED_REDIRECT, client_id, f"{error} not sent to {host[:100]}")
             return message_page(
                 "This request cannot continue",
                 f"The app's request was refused ({error}{': ' + description if description else ''}). "

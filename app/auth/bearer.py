@@ -25,10 +25,12 @@ from app.auth.metadata import resource_metadata_url
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.server.guard import drain
 from app.server.ratelimit import Limit, RateLimiter, too_many
+from app.store.kinds import EventKind
 from app.store.quick import BusyError
 from app.store.rows import TokenCheck
 from app.store.store import Store
 from app.store.token_rules import Reason, Refused
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +46,34 @@ class _Tracked:
         self.cut_off = False
         self.signalled = False
         self._receiving: set[anyio.CancelScope] = set()
+        self.open_body = False  # a response started and its last body part not sent yet
 
     def disconnect(self) -> None:
         """From now on, and in any `receive` waiting now, the client has gone (call on the event loop)."""
         self.cut_off = True
         for waiting in list(self._receiving):
             waiting.cancel()
+
+    def wrap_send(self, send: Send) -> Send:
+        """`send` that remembers whether an event stream's response is still open (a cut may end it mid-way)."""
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # Only an event stream may end early as a finished response: its events are whole.
+                # A cut JSON answer must stay visibly broken, or it would read as a complete 200.
+                types = [v for k, v in message.get("headers", ()) if k.lower() == b"content-type"]
+                self.open_body = any(t.startswith(b"text/event-stream") for t in types)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.open_body = False
+            await send(message)
+
+        return tracking_send
+
+    async def finish(self, send: Send) -> None:
+        """After a cut: end a stream's response properly, so the server logs no half-sent response."""
+        if self.open_body and self.cut_off:
+            self.open_body = False
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def wrap(self, receive: Receive) -> Receive:
         """`receive` that answers `http.disconnect` once this connection is cut, even while waiting."""
@@ -158,7 +182,7 @@ async def watch_revocations(store: Store, live: LiveConnections, interval: float
             except BusyError:
                 continue  # the next round looks again; the loop never waits for a lock
             if revoked:
-                log.info("closing %d connection(s) of revoked token(s)", live.cut(revoked))
+                log.info("closing %s of revoked tokens", plural(live.cut(revoked), "connection"))
 
 
 def _audience_problem(way: WayIn, resource: str | None) -> str | None:
@@ -272,7 +296,9 @@ class BearerGuard:
         context = auth_context_var.set(user)
         try:
             with self.live.track(check.token_hash) as tracked:
-                await self.app(scope, tracked.wrap(receive), send)
+                await self.app(scope, tracked.wrap(receive), tracked.wrap_send(send))
+            if scope.get("method") == "GET":  # a long-lived stream (/sse, /mcp's GET), never a call's answer
+                await tracked.finish(send)  # a revoked stream ends as a finished response, not an error
         finally:
             auth_context_var.reset(context)
 
@@ -287,7 +313,7 @@ class BearerGuard:
                 return False
         if self.limiter.take("remote-log", client_id, REMOTE_LOG) == 0.0:
             detail = f"{scope.get('method', '')} {self.path} through {way.origin} from {way.client_address}"
-            self.store.later.event("remote request", client_id, detail)  # written off the event loop
+            self.store.later.event(EventKind.REMOTE_REQUEST, client_id, detail)  # written off the event loop
         return True
 
     async def _check(self, token: str, way: WayIn) -> TokenCheck | Refused:

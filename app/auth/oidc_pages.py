@@ -38,6 +38,7 @@ from app.auth.passkey_pages import Refused, answer_choices
 from app.auth.sealed import seal, unseal
 from app.auth.user_grants import approver_label
 from app.server.ratelimit import RateLimiter
+from app.store.kinds import EventKind
 from app.store.rows import PendingApproval
 from app.store.store import Store
 
@@ -207,7 +208,7 @@ class OidcEndpoints:
         found = self._waiting(wait) if flow.get("k") == "approve" else None
         if not self.settings.may_approve(approver.email):
             log.info("OpenID sign-in of %s refused: not allowed to approve", approver.email)
-            self.store.log_event("oidc refused", found.client_id if found else None,
+            self.store.log_event(EventKind.OIDC_REFUSED, found.client_id if found else None,
                                  f"{approver.email} may not approve (signed in at {self.settings.provider_name})")
             raise Refused(403, f"You signed in as {approver.email}, who may not approve sign-ins on this server. "
                           "Nothing was approved. Ask the server's admin to add you.", "not_allowed")

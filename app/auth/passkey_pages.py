@@ -38,6 +38,7 @@ from app.auth.pages import message_page, render, security_headers
 from app.auth.passkeys import Ceremonies, RelyingParty, parse_json
 from app.auth.scopes import OPTIONAL_TOOL_SCOPES
 from app.server.ratelimit import RateLimiter
+from app.store.kinds import EventKind
 from app.store.passkeys import SESSION_TTL, Enrolment, PasskeyError
 from app.store.rows import PendingApproval
 from app.store.store import Store
@@ -214,7 +215,7 @@ class PasskeyEndpoints:
             try:
                 passkey = self.ceremonies.authenticate(rp, found.approval_id, body)
             except PasskeyError as exc:
-                self.store.log_event("passkey refused", found.client_id, str(exc))
+                self.store.log_event(EventKind.PASSKEY_REFUSED, found.client_id, str(exc))
                 raise Refused(400, str(exc), "passkey_refused") from None
         except Refused as exc:
             return _json_error(exc)

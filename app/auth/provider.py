@@ -36,6 +36,7 @@ from app.auth.consent_request import ConsentRequest, ConsentSigner
 from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, way_for
 from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import DEFAULT_SCOPE, SUPPORTED_SCOPES
+from app.store.kinds import EventKind
 from app.store.store import Store, TooManyPendingError, hash_secret
 from app.store.token_rules import Audience, Reason, Refused
 
@@ -217,7 +218,8 @@ class StoreProvider:
         origin = way.origin
         scopes = params.scopes or (client.scope.split() if client.scope else [DEFAULT_SCOPE])
         if way.remote:
-            self.store.log_event("remote sign-in", client.client_id, f"through {origin} from {way.client_address}")
+            self.store.log_event(EventKind.REMOTE_SIGN_IN, client.client_id,
+                                 f"through {origin} from {way.client_address}")
         consent = ConsentRequest.new(
             client_id=client.client_id,
             redirect_uri=str(params.redirect_uri),

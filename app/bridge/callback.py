@@ -9,16 +9,21 @@ receiver keeps waiting: a forged `error=access_denied` cannot end the sign-in.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import html
 import logging
 import socket
+from functools import cache
+from string import Template
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
 from anyio.abc import Listener, SocketStream
 from mcp.client.auth.exceptions import OAuthFlowError
 from mcp.shared.auth import AuthorizationCodeResult
+
+from app.resources import read_text
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +49,27 @@ def redirect_uri_for(port: int) -> str:
     return f"http://127.0.0.1:{port}{CALLBACK_PATH}"
 
 
+# The page carries its style and icon inline: this port closes once the answer is in, so a
+# stylesheet fetched afterwards would not load. Nothing else may run or load.
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
+
+
+@cache
+def _template() -> tuple[Template, str, str]:
+    icon = base64.b64encode(read_text("icons", "mcp-tray.svg").encode()).decode()
+    return Template(read_text("web", "bridge_message.html")), read_text("web", "page.css"), (
+        f"data:image/svg+xml;base64,{icon}")
+
+
 def _page(title: str, text: str, status: str = "200 OK") -> bytes:
-    body = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>").encode()
+    """The browser's answer, in the look of the server's own pages (the consent and waiting pages)."""
+    template, style, icon = _template()
+    tone = "ok" if status.startswith("200") and title == _DONE[0] else "error"
+    body = template.substitute(title=html.escape(title), message=html.escape(text), tone=tone, style=style,
+                               icon=icon).encode()
     head = (f"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n").encode()
+            f"Content-Security-Policy: {PAGE_POLICY}\r\nX-Content-Type-Options: nosniff\r\n"
+            "Referrer-Policy: no-referrer\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n").encode()
     return head + body
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.bridge.storage import SERVICE, canonical_url, url_spellings
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ class ResetResult:
 
     def summary(self) -> str:
         """One or two sentences for a person."""
-        parts = [f"Removed {len(self.keyring_entries)} bridge sign-in(s) from the keyring"]
-        parts.append(f"and {len(self.mcp_remote_files)} mcp-remote file(s).")
+        parts = [f"Removed {plural(len(self.keyring_entries), 'bridge sign-in')} from the keyring"]
+        parts.append(f"and {plural(len(self.mcp_remote_files), 'mcp-remote file')}.")
         text = " ".join(parts)
         if self.problems:
             text += " Problems: " + "; ".join(self.problems)

@@ -79,7 +79,8 @@ def status(path: Path, container: str, name: str, wanted: list[dict[str, Any]]) 
     if any(jsonfile.render(current) == jsonfile.render(w) for w in wanted):
         return EntryStatus(EntryState.CURRENT, snap.path, f'"{name}" is set up in {snap.path}.')
     return EntryStatus(EntryState.OUTDATED, snap.path,
-                       f'"{name}" in {snap.path} differs from what we would write: {describe(current)}')
+                       f'"{name}" in {snap.path} differs from what we would write.\n'
+                       f"It says: {describe(current)}\nWe would write: {describe(wanted[0])}")
 
 
 def describe(entry: Any) -> str:

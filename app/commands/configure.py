@@ -9,32 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from app.clients.catalogue import CLIENTS, ClientInfo, ClientKey
 from app.config import DEFAULT_HOST, Settings
 
 
-@dataclass(frozen=True)
-class Client:
-    """A client we can configure: its module under app.clients, display name, and what to do next."""
-
-    module: str
-    title: str
-    next_step: str
-
-
-CLIENTS: dict[str, Client] = {
-    "claude": Client("claude_desktop", "Claude Desktop", "Restart Claude Desktop to load the change."),
-    "cursor": Client("cursor", "Cursor", "Cursor loads the change by itself; if the server does not show up, "
-                     "restart Cursor."),
-    "vscode": Client("vscode", "VS Code", "VS Code loads the change by itself; start the server from "
-                     "'MCP: List Servers' and sign in when asked."),
-    "claude-code": Client("claude_code", "Claude Code", "New Claude Code sessions load the change; run /mcp "
-                          "there to sign in."),
-}
+def client_choices() -> list[str]:
+    """The client names `configure` accepts: the catalogue's keys."""
+    return sorted(c.key.value for c in CLIENTS)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -43,7 +27,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                             description="Add (or with --remove, take out) one entry for this server in an "
                             "MCP client's config. Everything else in the file is kept; the previous file is "
                             "saved beside it as <file>.bak-<UTC time>.")
-    parser.add_argument("client", choices=sorted(CLIENTS), help="which client to set up")
+    parser.add_argument("client", choices=client_choices(), help="which client to set up")
     parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: the client's own)")
     parser.add_argument("--name", default="mcp-tray", help="name of the server entry (default: mcp-tray)")
     parser.add_argument("--remove", action="store_true", help="take out our entry instead of adding it")
@@ -55,38 +39,52 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run_configure)
 
 
-def _module(client: Client) -> ModuleType:
-    import importlib
+def server_url(data_dir: Path) -> tuple[str, str]:
+    """The URL to write (the port the server serves: a running one's, else the next start's) and a note."""
+    from app.commands.panic_cli import answers_health
+    from app.server import pidfile
+    from app.server.port import for_clients
 
-    return importlib.import_module(f"app.clients.{client.module}")
+    record = pidfile.read(data_dir)
+    running = record.port if record is not None and pidfile.is_ours(record, answers_health) else None
+    port, note = for_clients(Settings.load(data_dir), running)
+    return f"http://{DEFAULT_HOST}:{port}/mcp", note
+
+
+def _write(client: ClientInfo, url: str, path: Path | None, name: str, dry_run: bool, via: str | None) -> Any:
+    if client.key is ClientKey.CLAUDE_DESKTOP:
+        from app.clients import claude_desktop
+
+        return claude_desktop.write_entry(url, path, name=name, dry_run=dry_run, via=via)
+    return client.writer.write_entry(url, path, name=name, dry_run=dry_run)
 
 
 def run_configure(args: argparse.Namespace, data_dir: Path) -> int:
     """Do what the command line asks, print what was done; errors are one line on stderr."""
+    from app.clients.catalogue import client as catalogue_entry
+    from app.clients.entries import EntryState
     from app.clients.errors import ConfigError, InvalidConfigError
 
-    client = CLIENTS[args.client]
-    if args.via and args.client != "claude":
+    client = catalogue_entry(args.client)
+    if args.via and client.key is not ClientKey.CLAUDE_DESKTOP:
         print("mcp-tray configure: --via applies to Claude Desktop only (the others speak HTTP themselves).",
               file=sys.stderr)
         return 2
-    module = _module(client)
-    url = args.url or f"http://{DEFAULT_HOST}:{Settings.load(data_dir).port}/mcp"
+    url, port_note = (args.url, "") if args.url else server_url(data_dir)
     path = args.config.expanduser() if args.config else None
     try:
         if args.remove:
-            result = module.remove_entry(path, name=args.name, dry_run=args.dry_run)
+            result = client.writer.remove_entry(path, name=args.name, dry_run=args.dry_run)
         else:
-            extra = {"via": args.via} if args.via else {}
-            before = module.entry_status(url, path, name=args.name)
-            result = module.write_entry(url, path, name=args.name, dry_run=args.dry_run, **extra)
+            before = client.writer.entry_status(url, path, name=args.name)
+            result = _write(client, url, path, args.name, args.dry_run, args.via)
     except InvalidConfigError as exc:
         print(f"mcp-tray: {exc} Fix it by hand, or move it aside and run this again.", file=sys.stderr)
         return 3
     except ConfigError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 1
-    for warning in result.warnings:
+    for warning in (*result.warnings, *([port_note] if port_note and not args.remove else [])):
         print(f"Note: {warning}", file=sys.stderr)
     if args.dry_run:
         sys.stdout.write(result.text)
@@ -100,10 +98,10 @@ def run_configure(args: argparse.Namespace, data_dir: Path) -> int:
     elif not result.changed:
         print(f'"{args.name}" is already set up in {result.path}; nothing changed.\n  "{args.name}": {entry}')
     else:
-        verb = "Updated" if before.state.value == "outdated" else "Added"
+        verb = "Updated" if before.state is EntryState.OUTDATED else "Added"
         print(f'{verb} "{args.name}" in {result.path}:\n  "{args.name}": {entry}')
     if result.backup is not None:
         print(f"The previous file is saved as {result.backup}")
-    if result.changed:
-        print(client.next_step)
+    if result.changed and not args.remove:
+        print(client.after_write(result.entry))
     return 0

@@ -219,6 +219,8 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
     from app.secrets.signing_key import SigningKeyError, hosted_signing_key, server_fallback_key
     from app.server.hosting import Hosting
+    from app.server.parts import build_parts
+    from app.server.port import choose_port
     from app.server.runner import PortInUseError, ServerRunner, ServerState
     from app.store.db import database_url
 
@@ -238,15 +240,16 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     except SigningKeyError as exc:
         print(f"mcp-tray: {exc}", file=sys.stderr)
         return 2
+    choice = choose_port(settings, port)
     if hosted.workers > 1:  # refused without a key: the workers must share one
         from app.commands.serve_workers import run_workers
 
-        return run_workers(data_dir, host, settings.port if port is None else port, remote, hosted, secret,
-                           oidc)
+        return run_workers(data_dir, host, choice.port, remote, hosted, secret, oidc)
     if secret is None and database_url(hosted.database) is not None:
         secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
-    runner = ServerRunner(data_dir, host, settings.port if port is None else port, settings, pid_file=True,
-                          secret=secret, hosting=Hosting(access_log=hosted.json_logs), database=database_url())
+    parts = build_parts(settings, data_dir, host=host, port=choice.port, secret=secret, database=database_url(),
+                        hosting=Hosting(access_log=hosted.json_logs))
+    runner = ServerRunner(data_dir, host, choice, pid_file=True, parts=parts)
     runner.public.trusted = proxies
     runner.oidc = oidc
     stop = StopSignal()

@@ -19,7 +19,9 @@ from app.auth.origins import PublicOrigin
 from app.remote.ingress import Ingress, IngressError
 from app.remote.schedule import AUTO_OFF_LABELS, auto_off_at
 from app.server.public import PublicEntry
+from app.store.kinds import EventKind
 from app.store.store import Store
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ class RemoteAccess:
                 ingress.stop()
                 log.warning("remote access through %s failed: %s", ingress.name, exc)
                 self._set(RemoteStatus(RemoteState.ERROR, ingress.name, error=str(exc)))
-                self._log("remote access", f"could not start {ingress.name}: {exc}")
+                self._log(EventKind.REMOTE_ACCESS, f"could not start {ingress.name}: {exc}")
                 raise
             self._ingress = ingress
             self.public.open(origin)
@@ -99,7 +101,7 @@ class RemoteAccess:
             self._arm(until)
             self._set(RemoteStatus(RemoteState.ON, ingress.name, f"{origin.origin}/mcp", until,
                                    warning=ingress.warning))
-            self._log("remote access", f"on at {origin.origin} through {ingress.name}; "
+            self._log(EventKind.REMOTE_ACCESS, f"on at {origin.origin} through {ingress.name}; "
                       f"turns off {AUTO_OFF_LABELS.get(auto_off, auto_off)}")
             return self._status
 
@@ -130,7 +132,7 @@ class RemoteAccess:
             if revoke and store is not None:
                 revoked = store.revoke_remote(reason)
             if was_on or revoked:
-                self._log("remote access", f"off ({reason}); {revoked} remote sign-in(s) revoked")
+                self._log(EventKind.REMOTE_ACCESS, f"off ({reason}); {plural(revoked, 'remote sign-in')} revoked")
             if self._status.state is not RemoteState.OFF:
                 self._set(RemoteStatus(RemoteState.OFF))
             return revoked
@@ -156,7 +158,7 @@ class RemoteAccess:
         log.info("remote access reached its end time; turning it off")
         self.stop("remote access turned itself off at its end time")
 
-    def _log(self, kind: str, detail: str) -> None:
+    def _log(self, kind: EventKind, detail: str) -> None:
         store = self._store()
         if store is not None:
             store.log_event(kind, None, detail)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -24,13 +23,11 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth.approval import ApprovalEvents
 from app.auth.authorize import AuthorizeEndpoint
-from app.auth.bearer import BearerGuard, LiveConnections, watch_revocations
-from app.auth.cimd_fetch import DocumentFetcher, FetchPolicy
+from app.auth.bearer import BearerGuard, watch_revocations
+from app.auth.cimd_fetch import DocumentFetcher
 from app.auth.client_auth import HashedSecretAuthenticator
 from app.auth.consent import ConsentEndpoint
-from app.auth.consent_request import ConsentSigner
 from app.auth.errors import oauth_error
 from app.auth.metadata import (
     RESOURCE_METADATA,
@@ -38,64 +35,36 @@ from app.auth.metadata import (
     resource_metadata_endpoint,
     server_metadata_endpoint,
 )
-from app.auth.oidc_settings import OidcSettings
 from app.auth.origins import PublicOrigin, ServerIdentity, current_origin
 from app.auth.pages import message_page
 from app.auth.passkey_pages import PasskeyEndpoints
-from app.auth.provider import StoreProvider, TokenLifetimes
+from app.auth.provider import StoreProvider
 from app.auth.register import RegisterEndpoint
 from app.auth.revoke import RevokeEndpoint
 from app.auth.token import TokenEndpoint
-from app.config import Settings
 from app.resources import resource_path
 from app.server.audit_middleware import AuditMiddleware
 from app.server.audit_writer import AuditWriter, Retention
 from app.server.guard import Guard, Refusal
 from app.server.health import health, ready_endpoint
-from app.server.held_calls import HeldCalls
-from app.server.hosting import Hosting
+from app.server.mcp_server import build_mcp_server
+from app.server.parts import ServerParts
 from app.server.public import PublicEntry
-from app.server.ratelimit import Limit, RateLimiter, limit_register, limit_token
+from app.server.ratelimit import Limit, limit_register, limit_token
 from app.server.request_log import RequestLog
 from app.server.revocation_listener import listen_revocations
 from app.server.session_quota import SessionQuota
 from app.server.sse_relay import MessagesRelay, RelayEntry
-from app.server.stats import ServerStats
 from app.server.step_up import StepUp
 from app.server.tool_events import ToolEvents
-from app.server.tool_gate import ScopeRefusal, ToolGate
-from app.server.tools import build_mcp_server
+from app.server.tool_gate import ToolGate
+from app.store.kinds import EventKind
 from app.store.store import Store
-from app.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
 REFUSED_LOG = Limit(5, 1 / 60)  # activity-log lines about refused public-host requests: 5, then 1 a minute
 AUDIT_OFF_ENV = "MCP_TRAY_BENCH_AUDIT_OFF"  # "1": no audit middleware (bench/audit.py's reference server)
-
-
-@dataclass
-class ServerParts:
-    """What one running server is made of, for the runner, the GUI and tests to reach."""
-
-    store: Store
-    identity: ServerIdentity
-    signer: ConsentSigner
-    lifetimes: TokenLifetimes
-    stats: ServerStats = field(default_factory=ServerStats)
-    live: LiveConnections = field(default_factory=LiveConnections)
-    tools: ToolRegistry = field(default_factory=lambda: ToolRegistry(plugins=False))
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-    approvals: ApprovalEvents = field(default_factory=ApprovalEvents)
-    documents: FetchPolicy = field(default_factory=FetchPolicy.from_env)
-    public: PublicEntry = field(default_factory=PublicEntry)
-    settings: Settings = field(default_factory=Settings)
-    audit: AuditWriter | None = None  # the running server's audit writer
-    held: HeldCalls = field(default_factory=HeldCalls)  # calls waiting for the owner (policy Ask)
-    gate: ToolGate | None = None  # the running server's scope and policy checks
-    scope_listeners: list[Callable[[ScopeRefusal], None]] = field(default_factory=list)  # the tray's offer
-    oidc: OidcSettings | None = None  # hosted mode: approvers sign in at this OpenID Connect provider
-    hosting: Hosting = field(default_factory=Hosting)  # this process's part in `serve --workers N`
 
 
 def _transport_security(identity: ServerIdentity, public: PublicEntry) -> TransportSecuritySettings:
@@ -271,7 +240,8 @@ def wrap(app: Starlette, parts: ServerParts) -> ASGIApp:
     def refused(refusal: Refusal, peer: str) -> None:
         # Public-host requests that did not come through the ingress, in the activity log (throttled).
         if parts.limiter.take("refused-log", refusal.error, REFUSED_LOG) == 0.0:
-            parts.store.log_event("remote refused", None, f"{refusal.error} from {peer or '?'}: {refusal.description}")
+            detail = f"{refusal.error} from {peer or '?'}: {refusal.description}"
+            parts.store.log_event(EventKind.REMOTE_REFUSED, None, detail)
 
     served = RequestLog(Guard(app, parts.identity, parts.stats, parts.public, refused, parts.limiter),
                         access=parts.hosting.access_log)

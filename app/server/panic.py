@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.store.kinds import EventKind
 from app.store.store import Store
+from app.wording import plural
 
 REASON = "revoke everything (panic)"
 STREAMS_GRACE = 1.0  # seconds the server gets to close the revoked streams before it is stopped
@@ -25,7 +27,7 @@ class PanicResult:
 
     def summary(self) -> str:
         """One sentence for the owner."""
-        return (f"Revoked {self.grants} sign-in(s), denied {self.held_calls} waiting call(s) and "
+        return (f"Revoked {plural(self.grants, 'sign-in')}, denied {plural(self.held_calls, 'waiting call')} and "
                 f"{self.sign_in_requests} waiting sign-in request(s), and dropped "
                 f"{self.allowances} standing permission(s).")
 
@@ -37,5 +39,5 @@ def revoke_everything(store: Store) -> PanicResult:
     allowances = store.held.forget_allowances()
     requests = sum(1 for a in store.pending_approvals()
                    if store.answer_pending(a.approval_id, approve=False, approver="panic") is not None)
-    store.log_event("panic", None, "every sign-in revoked; the server is being stopped")
+    store.log_event(EventKind.PANIC, None, "every sign-in revoked; the server is being stopped")
     return PanicResult(grants, held, allowances, requests)

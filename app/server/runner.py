@@ -18,30 +18,24 @@ from pathlib import Path
 
 import uvicorn
 
-from app.auth.approval import ApprovalEvents
-from app.auth.consent_request import ConsentSigner
 from app.auth.oidc_settings import OidcSettings
-from app.auth.origins import LOOPBACK_HOSTS, ServerIdentity, origin_for, parse_proxies
+from app.auth.origins import ServerIdentity, origin_for, parse_proxies
 from app.auth.provider import TokenLifetimes
 from app.config import Settings
 from app.remote.access import RemoteAccess
-from app.secrets.keyring_store import Secret, load_or_create
+from app.secrets.keyring_store import Secret
 from app.server import pidfile
-from app.server.app import ServerParts, build_app, wrap
+from app.server.app import build_app, wrap
+from app.server.audit_writer import Retention
 from app.server.connections import BACKLOG, connection_cap, guarded_protocol, raise_fd_limit
-from app.server.held_calls import HeldCalls
 from app.server.hosting import Hosting
-from app.server.public import PublicEntry
-from app.server.ratelimit import RateLimiter
-from app.server.shared_limits import SharedRateLimiter
-from app.server.state import ServerState
-from app.server.tool_gate import ScopeRefusal
-from app.store.store import Store
-from app.tools.registry import ToolRegistry
+from app.server.parts import KeyringSigner, ServerParts, build_parts, extra_hosts
+from app.server.port import PortChoice
+from app.server.server_state import ServerState
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PortInUseError", "ServerRunner", "ServerState", "bind_socket"]
+__all__ = ["PortChoice", "PortInUseError", "ServerRunner", "ServerState", "bind_socket"]
 
 SHUTDOWN_GRACE = 2.0  # seconds open streams get before they are closed on stop
 TICK = 1.0  # seconds between the server loop's housekeeping wake-ups (uvicorn's own loop wakes every 0.1 s)
@@ -113,44 +107,90 @@ class QuietServer(uvicorn.Server):
 
 
 class ServerRunner:
-    """One server: start it, wait until it accepts connections, stop it; safe to call from any thread."""
+    """One server: start it, wait until it accepts connections, stop it; safe to call from any thread.
 
-    def __init__(self, data_dir: Path, host: str, port: int, settings: Settings | None = None,
-                 secret: Secret | None = None, pid_file: bool = False, database: str | None = None,
-                 hosting: Hosting | None = None, listen: socket.socket | None = None) -> None:
+    A thread wrapper around parts built by `build_parts` (given, or built here from the settings).
+    The port, the settings and the state are read and written under one lock: the worker that
+    starts the server sets the bound port while the GUI reads it for display.
+    """
+
+    def __init__(self, data_dir: Path, host: str, port: int | PortChoice, settings: Settings | None = None,
+                 secret: Secret | None = None, pid_file: bool = False, parts: ServerParts | None = None,
+                 database: str | None = None, hosting: Hosting | None = None,
+                 listen: socket.socket | None = None) -> None:
         self.data_dir = data_dir
-        self.database = database  # a postgresql:// URL; None: $MCP_TRAY_DATABASE_URL, else the data dir's SQLite
-        self.hosting = hosting or Hosting()
         self._listen = listen  # a socket bound by the supervisor (serve --workers): start() binds none
         self.pid_file = pid_file  # write server.pid while serving (serve and the tray app: `mcp-tray panic`)
         self.host = host
-        self.requested_port = port
-        self.settings = settings or Settings.load(data_dir)
-        self._secret = secret
         self._lock = threading.Lock()
+        self._choice = port if isinstance(port, PortChoice) else PortChoice(port)
+        self._port = self._choice.port
+        if parts is None:
+            parts = build_parts(settings or Settings.load(data_dir), data_dir, host=host, port=self._port,
+                                secret=secret, database=database, hosting=hosting)
+        self.parts: ServerParts | None = parts  # None once closed
+        self._settings = parts.settings
         self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
         self._state = ServerState.STOPPED
         self.error: str | None = None
-        self.parts: ServerParts | None = None
-        self.port = port
-        self.tools = ToolRegistry(data_dir)  # outlives restarts; the GUI's Tools tab uses it while stopped
-        self.approval_events = ApprovalEvents()  # outlives restarts too: the tray subscribes once
+        self.tools = parts.tools  # outlives restarts; the GUI's Tools tab uses it while stopped
+        self.approval_events = parts.approvals  # outlives restarts too: the tray subscribes once
         # The public way in (closed until remote access starts); outlives restarts like the tools.
-        self.public = PublicEntry(parse_proxies(self.settings.trusted_proxies))
+        self.public = parts.public
         self.remote = RemoteAccess(self.public, lambda: self.parts.store if self.parts is not None else None)
-        self.held = HeldCalls()  # calls waiting for the owner; outlives restarts so the tray's prompt stays wired
-        self.scope_listeners: list[Callable[[ScopeRefusal], None]] = []  # "give this client access?" offers
-        self.oidc: OidcSettings | None = None  # hosted mode's OpenID Connect approvers (serve --oidc-issuer)
+        self.held = parts.held  # calls waiting for the owner; outlives restarts so the tray's prompt stays wired
+        self.scope_listeners = parts.scope_listeners  # "give this client access?" offers
+        self._signer = parts.signer
         # Called on the server thread as it ends (asked to or not), so a watcher needs no polling.
         self.on_thread_end: Callable[[], None] | None = None
 
     @property
     def secret(self) -> Secret:
-        """The consent-signing key, loaded from the keyring once."""
-        if self._secret is None:
-            self._secret = load_or_create("consent-signing-key", self.data_dir)
-        return self._secret
+        """The consent-signing key, loaded from the keyring once (on the thread that first asks)."""
+        signer = self._signer
+        if isinstance(signer, KeyringSigner):
+            return signer.secret
+        return Secret(b"", persistent=True)  # a signer given with its key: nothing to load
+
+    @property
+    def oidc(self) -> OidcSettings | None:
+        """Hosted mode's OpenID Connect approvers (serve --oidc-issuer), None on the desk."""
+        return self.parts.oidc if self.parts is not None else None
+
+    @oidc.setter
+    def oidc(self, value: OidcSettings | None) -> None:
+        if self.parts is not None:
+            self.parts.oidc = value
+
+    @property
+    def hosting(self) -> Hosting:
+        """This process's part in `serve --workers N` (one process: the defaults)."""
+        return self.parts.hosting if self.parts is not None else Hosting()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the server runs with."""
+        with self._lock:
+            return self._settings
+
+    @property
+    def port_choice(self) -> PortChoice:
+        """The port in use (bound, else asked for) and where it came from (--port, environment, settings)."""
+        with self._lock:
+            return PortChoice(self._port, self._choice.source) if self._port else self._choice
+
+    @property
+    def requested_port(self) -> int:
+        """The port the next start binds (0: any free one)."""
+        with self._lock:
+            return self._choice.port
+
+    @property
+    def port(self) -> int:
+        """The port bound (while running), else the one asked for."""
+        with self._lock:
+            return self._port
 
     @property
     def state(self) -> ServerState:
@@ -172,44 +212,47 @@ class ServerRunner:
         """The streamable-HTTP endpoint."""
         return f"{self.base_url}/mcp"
 
+    def reconfigure(self, settings: Settings, port: PortChoice | None = None) -> None:
+        """Apply saved settings: what needs no restart at once; a new port or lifetimes at the next start."""
+        with self._lock:
+            self._settings = settings
+            if port is not None:
+                self._choice = port
+                if self._state is not ServerState.RUNNING:
+                    self._port = port.port
+            parts = self.parts
+            if parts is not None:
+                parts.settings = settings
+                parts.lifetimes = TokenLifetimes(settings.access_token_ttl, settings.refresh_token_ttl)
+                if parts.audit is not None:
+                    parts.audit.retention = Retention(settings.audit_max_days, settings.audit_max_rows)
+            self.public.trusted = parse_proxies(settings.trusted_proxies)
+
     def start(self) -> None:
         """Bind and start serving in a thread; raises PortInUseError or OSError when it cannot bind."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            parts = self.parts
+            if parts is None:
+                raise RuntimeError("the server was closed")
             self._state = ServerState.STARTING
             self.error = None
+            requested = self._choice.port
         try:
-            sock = self._listen if self._listen is not None else bind_socket(self.host, self.requested_port)
+            sock = self._listen if self._listen is not None else bind_socket(self.host, requested)
             self._listen = None  # uvicorn closes it when it stops; a later start binds afresh
         except OSError as exc:
             with self._lock:
                 self._state = ServerState.ERROR
                 self.error = str(exc.strerror if isinstance(exc, PortInUseError) else exc)
             raise
-        self.port = sock.getsockname()[1]
-        extra = frozenset() if self.host in LOOPBACK_HOSTS or self.host in ("0.0.0.0", "::") else {self.host}  # noqa: S104
-        if self.parts is None or self.parts.identity.port != self.port:
-            store = self.parts.store if self.parts is not None else Store(self.data_dir, self.database)
-            self.parts = ServerParts(
-                store=store,
-                identity=ServerIdentity(self.port, frozenset(extra)),
-                signer=ConsentSigner(self.secret.value),
-                lifetimes=TokenLifetimes(self.settings.access_token_ttl, self.settings.refresh_token_ttl),
-                tools=self.tools,
-                approvals=self.approval_events,
-                public=self.public,
-                settings=self.settings,
-                held=self.held,
-                scope_listeners=self.scope_listeners,
-                oidc=self.oidc,
-                hosting=self.hosting,
-                limiter=SharedRateLimiter(store.db) if store.db.kind == "postgres" else RateLimiter(),
-            )
-        self.parts.settings = self.settings  # a restart after Settings were saved uses the new ones
+        with self._lock:
+            self._port = sock.getsockname()[1]
+            parts.identity = ServerIdentity(self._port, extra_hosts(self.host))
         cap = connection_cap(raise_fd_limit())
         config = uvicorn.Config(
-            wrap(build_app(self.parts), self.parts),
+            wrap(build_app(parts), parts),
             http=guarded_protocol(cap),  # a deadline for request heads, and room for real clients
             backlog=BACKLOG,  # asyncio re-listens with this; it bounds one accept() batch too
             log_config=None,
@@ -223,9 +266,9 @@ class ServerRunner:
         )
         server = QuietServer(config)
         self._server = server
-        self.parts.stats.started_at = time.time()
+        parts.stats.started_at = time.time()
         sockets = [sock]
-        relay = self.hosting.relay_socket(self.hosting.index)
+        relay = parts.hosting.relay_socket(parts.hosting.index)
         if relay is not None:  # another worker passes this one's SSE posts here (app/server/sse_relay.py)
             sockets.append(bind_unix_socket(relay))
         thread = threading.Thread(target=self._serve, args=(server, sockets), name="mcp-server", daemon=True)

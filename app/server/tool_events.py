@@ -18,7 +18,7 @@ from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.subscriptions import ToolsListChanged
 
-from app.server.tools import TrayMCPServer
+from app.server.mcp_server import TrayMCPServer
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from app.store.kinds import EventKind
 from app.store.rows import EventRow
 from app.store.sql import Conn
 
@@ -12,7 +13,7 @@ KEEP = 10_000  # newest lines kept; older ones are pruned
 PRUNE_EVERY = 500  # lines added between prunes, so the bound holds without any timer
 
 
-def record(conn: Conn, kind: str, client_id: str | None, detail: str) -> None:
+def record(conn: Conn, kind: EventKind, client_id: str | None, detail: str) -> None:
     """Add one line, inside the caller's transaction (and every PRUNE_EVERY lines, drop the oldest)."""
     row_id = conn.execute(
         "INSERT INTO events (at, kind, client_id, detail) VALUES (?, ?, ?, ?) RETURNING id",

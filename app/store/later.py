@@ -14,6 +14,7 @@ import time
 
 from app.store import activity
 from app.store.db import Database
+from app.store.kinds import EventKind
 from app.store.sql import Conn
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class LaterWrites:
         self.db = db
         self._cond = threading.Condition()
         self._touches: dict[str, float] = {}  # token hash -> when it was used, waiting to be written
-        self._events: list[tuple[str, str | None, str]] = []
+        self._events: list[tuple[EventKind, str | None, str]] = []
         self._written: dict[str, float] = {}  # token hash -> when its last_used_at was last queued
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -50,7 +51,7 @@ class LaterWrites:
             self._touches[token_hash] = now
             self._wake()
 
-    def event(self, kind: str, client_id: str | None, detail: str) -> None:
+    def event(self, kind: EventKind, client_id: str | None, detail: str) -> None:
         """Add a line to the activity log, soon."""
         with self._cond:
             self._events.append((kind, client_id, detail))
@@ -103,7 +104,7 @@ class LaterWrites:
                     self._busy = False
                     self._cond.notify_all()
 
-    def _write(self, touches: dict[str, float], events: list[tuple[str, str | None, str]]) -> None:
+    def _write(self, touches: dict[str, float], events: list[tuple[EventKind, str | None, str]]) -> None:
         def run(conn: Conn) -> None:
             for token_hash, at in touches.items():
                 conn.execute("UPDATE tokens SET last_used_at = ? WHERE token_hash = ?", (at, token_hash))

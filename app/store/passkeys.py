@@ -17,6 +17,7 @@ from typing import Any, Literal
 from app.store import activity
 from app.store.db import Database
 from app.store.hashing import hash_secret
+from app.store.kinds import EventKind
 from app.store.sql import INTEGRITY_ERRORS, Conn
 
 ENROL_TTL = 300.0  # seconds an enrolment link can be used
@@ -91,7 +92,7 @@ class PasskeyStore:
             conn.execute("DELETE FROM passkey_enrolments WHERE expires_at < ?", (now - 86400,))
             conn.execute("INSERT INTO passkey_enrolments (token_hash, name, origin, created_at, expires_at)"
                          " VALUES (?, ?, ?, ?, ?)", (hash_secret(token), name, origin, now, now + ttl))
-            _event(conn, "passkey enrolment started", f"{name}, for {origin}")
+            _event(conn, EventKind.PASSKEY_ENROLMENT, f"{name}, for {origin}")
 
         self.db.tx(run)
         return token
@@ -129,7 +130,7 @@ class PasskeyStore:
                              (passkey_id, enrolment.name, rp_id, credential_id, public_key, sign_count, now))
             except INTEGRITY_ERRORS:
                 raise PasskeyError("this passkey is already registered") from None
-            _event(conn, "passkey added", f"{enrolment.name} for {rp_id}")
+            _event(conn, EventKind.PASSKEY_ADDED, f"{enrolment.name} for {rp_id}")
 
         self.db.tx(run)
         found = self.get(passkey_id)
@@ -166,7 +167,7 @@ class PasskeyStore:
             gone = conn.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,)).rowcount == 1
             conn.execute("DELETE FROM passkey_challenges WHERE passkey_id = ?", (passkey_id,))
             if gone:
-                _event(conn, "passkey removed", found.name)
+                _event(conn, EventKind.PASSKEY_REMOVED, found.name)
             return gone
 
         return found if self.db.tx(run) else None
@@ -225,5 +226,5 @@ class PasskeyStore:
         return None if r is None else ("" if r["passkey_id"] is None else str(r["passkey_id"]))
 
 
-def _event(conn: Conn, kind: str, detail: str) -> None:
+def _event(conn: Conn, kind: EventKind, detail: str) -> None:
     activity.record(conn, kind, None, detail)

@@ -19,6 +19,7 @@ from app.store.audit import AuditTable
 from app.store.db import Database, SqliteDatabase, open_database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
 from app.store.held import HeldTable
+from app.store.kinds import EventKind
 from app.store.passkeys import PasskeyStore
 from app.store.quick import QuickReads
 from app.store.rows import (
@@ -86,7 +87,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (client_id, name, json.dumps(list(redirect_uris)), json.dumps(record), time.time(), secret_hash),
             )
-            self._event(conn, "registered", client_id, ", ".join(redirect_uris))
+            self._event(conn, EventKind.REGISTERED, client_id, ", ".join(redirect_uris))
 
         self.db.tx(run)
 
@@ -112,7 +113,7 @@ class Store:
                     " document_fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (client_id, name, uris, json.dumps(info), time.time(), fetched_at),
                 )
-                self._event(conn, "registered", client_id, "metadata document: " + ", ".join(redirect_uris))
+                self._event(conn, EventKind.REGISTERED, client_id, "metadata document: " + ", ".join(redirect_uris))
                 return True
             if row["document_fetched_at"] is None:
                 raise ValueError(f"client {client_id} registered itself; it is not a metadata-document client")
@@ -122,10 +123,11 @@ class Store:
                 (name, uris, json.dumps(info), fetched_at, client_id),
             )
             if row["removed_at"] is not None:
-                self._event(conn, "registered", client_id, "metadata document (again): " + ", ".join(redirect_uris))
+                self._event(conn, EventKind.REGISTERED, client_id,
+                            "metadata document (again): " + ", ".join(redirect_uris))
                 return True
             if row["redirect_uris"] != uris:
-                self._event(conn, "client updated", client_id, "metadata document: " + ", ".join(redirect_uris))
+                self._event(conn, EventKind.CLIENT_UPDATED, client_id, "metadata document: " + ", ".join(redirect_uris))
             return False
 
         return self.db.tx(run)
@@ -222,7 +224,7 @@ class Store:
             if cur.rowcount == 0:
                 return False
             self._revoke_grants(conn, "client_id = ?", (client_id,), "client removed")
-            self._event(conn, "client removed", client_id, "")
+            self._event(conn, EventKind.CLIENT_REMOVED, client_id, "")
             return True
 
         return self.db.tx(run)
@@ -243,7 +245,7 @@ class Store:
         def run(conn: Conn) -> str:
             approval_id = approvals.create(conn, client_id=client_id, request=request, scopes=scopes,
                                            redirect_uri=redirect_uri, listener=listener)
-            self._event(conn, "sign-in requested", client_id, " ".join(scopes))
+            self._event(conn, EventKind.SIGN_IN_REQUESTED, client_id, " ".join(scopes))
             return approval_id
 
         created = self.get_approval(self.db.tx(run))
@@ -280,7 +282,7 @@ class Store:
             done = approvals.answer(conn, found.approval_id, approve=approve, scopes=scopes or (),
                                     lifetime=lifetime, approver=approver, now=time.time())
             if done:
-                kind = "authorized" if approve else "denied"
+                kind = EventKind.AUTHORIZED if approve else EventKind.DENIED
                 detail = f"{' '.join(scopes or ())} (by {approver})" if approve else f"by {approver}"
                 if found.request.get("remote"):
                     detail += "; remote, through the public URL"
@@ -462,7 +464,7 @@ class Store:
                 current = _scopes(token_scopes)
                 conn.execute("UPDATE tokens SET scopes = ? WHERE token_id = ?",
                              (" ".join([*current, *(s for s in added if s not in current)]), token_id))
-            self._event(conn, "scope extended", row["client_id"], " ".join(added))
+            self._event(conn, EventKind.SCOPE_EXTENDED, row["client_id"], " ".join(added))
             return (*had, *added)
 
         return self.db.tx(run)
@@ -501,7 +503,7 @@ class Store:
 
     # -- activity ----------------------------------------------------------------------------------
 
-    def log_event(self, kind: str, client_id: str | None = None, detail: str = "") -> None:
+    def log_event(self, kind: EventKind, client_id: str | None = None, detail: str = "") -> None:
         """Add a line to the activity log (failed logins, errors, ...)."""
         self.db.tx(lambda conn: self._event(conn, kind, client_id, detail))
 

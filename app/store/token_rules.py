@@ -21,6 +21,7 @@ from typing import Any
 
 from app.store import activity
 from app.store.hashing import hash_secret
+from app.store.kinds import EventKind
 from app.store.rows import CodeRow, IssuedTokens, TokenCheck
 from app.store.sealed import SealedPair, seal, unseal
 from app.store.sql import Conn, serialize
@@ -80,12 +81,12 @@ def revoke_grants(conn: Conn, where: str, args: tuple[Any, ...], reason: str, no
             continue
         conn.execute("UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL",
                      (now, grant["grant_id"]))
-        activity.record(conn, "revoked", grant["client_id"], reason)
+        activity.record(conn, EventKind.REVOKED, grant["client_id"], reason)
         changed += 1
     return changed
 
 
-def _replayed(conn: Conn, grant_id: str, client_id: str, what: str, kind: str, now: float) -> Refused:
+def _replayed(conn: Conn, grant_id: str, client_id: str, what: str, kind: EventKind, now: float) -> Refused:
     """A spent secret came back: whoever holds it is not (only) the client that spent it."""
     if revoke_grants(conn, "grant_id = ?", (grant_id,), f"{what} replayed", now):
         activity.record(conn, kind, client_id, "grant revoked")
@@ -134,7 +135,7 @@ def find_code(conn: Conn, code_hash: str, client_id: str | None, audience: Audie
     if problem is not None:
         return Refused(Reason.WRONG_RESOURCE, problem)
     if r["used_at"] is not None:
-        return _replayed(conn, r["grant_id"], r["client_id"], "authorization code", "code replayed", now)
+        return _replayed(conn, r["grant_id"], r["client_id"], "authorization code", EventKind.CODE_REPLAYED, now)
     if r["grant_revoked_at"] is not None:
         return Refused(Reason.REVOKED)
     return code_row(r)
@@ -207,7 +208,7 @@ def check_refresh(conn: Conn, token: str, client_id: str, audience: Audience,
         return Refused(Reason.UNKNOWN)
     if r["rotated_at"] is not None:
         if r["client_id"] != client_id or now - r["rotated_at"] > RETRY_WINDOW:
-            return _replayed(conn, r["grant_id"], r["client_id"], "refresh token", "refresh reused", now)
+            return _replayed(conn, r["grant_id"], r["client_id"], "refresh token", EventKind.REFRESH_REUSED, now)
         if r["grant_ended"]:
             return Refused(Reason.REVOKED)
     elif r["client_id"] != client_id:
@@ -240,7 +241,7 @@ def rotate_refresh(conn: Conn, token: str, client_id: str, audience: Audience, s
                                                    now + issued.access_expires_in, issued.scopes))
     conn.execute("UPDATE tokens SET rotated_at = ?, revoked_at = ?, retry_box = ? WHERE token_hash = ?",
                  (now, now, box, found.token_hash))
-    activity.record(conn, "refreshed", found.client_id, "")
+    activity.record(conn, EventKind.REFRESHED, found.client_id, "")
     return issued
 
 
@@ -251,7 +252,7 @@ def _retry(conn: Conn, token: str, spent: TokenCheck, now: float) -> IssuedToken
     successor = None if pair is None else _lookup(conn, hash_secret(pair.refresh_token), now)
     if pair is None or successor is None or successor["rotated_at"] is not None:
         # The new refresh token was spent already: the answer was not lost, so this is a replay.
-        return _replayed(conn, spent.grant_id, spent.client_id, "refresh token", "refresh reused", now)
+        return _replayed(conn, spent.grant_id, spent.client_id, "refresh token", EventKind.REFRESH_REUSED, now)
     if successor["revoked"]:
         return Refused(Reason.REVOKED)
     return IssuedTokens(pair.access_token, pair.refresh_token, max(0, int(pair.access_expires_at - now)), pair.scopes)

@@ -17,11 +17,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 
 from app.tools.builtins import builtin_tools
+from app.tools.choices import FILE_NAME, ToolsState
 from app.tools.groups import GROUPS, allowed
 from app.tools.loader import ENTRY_POINT_GROUP, Discovered, PluginProblem, load_entry_points, load_folder
 from app.tools.policy import POLICIES
 from app.tools.spec import ToolSpec
-from app.tools.state import FILE_NAME, ToolsState
 from app.tools.workspace import ensure_tools_folder, folder_signature
 
 log = logging.getLogger(__name__)

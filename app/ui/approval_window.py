@@ -15,7 +15,7 @@ import html
 import logging
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,10 +44,12 @@ from app.auth.scopes import OPTIONAL_TOOL_SCOPES
 from app.store.rows import PendingApproval
 from app.tools.groups import TOOL_SCOPES
 from app.ui.icons import app_icon
+from app.ui.tasks import run_task
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 1000
+MIN_WIDTH = 460  # at least; wider when the tool groups' lines need it (a check box does not wrap)
 
 
 class ApprovalSignals(QObject):
@@ -83,7 +85,11 @@ class ApprovalWindow(QDialog):
         self.setWindowTitle("Approve sign-in · MCP Tray")
         self.setWindowIcon(app_icon())
         self.setObjectName("approvalWindow")
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(MIN_WIDTH)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one read of the queue at a time
+        self._reading = False
+        self._bring_up_after = False
 
         self.position = _label(name="position")
         self.title = _label(rich=True, name="approvalTitle")
@@ -165,8 +171,7 @@ class ApprovalWindow(QDialog):
 
     def on_arrived(self, approval: PendingApproval) -> None:
         """A new request: re-read the queue and come to the front."""
-        self.refresh()
-        self.bring_up()
+        self.refresh(bring_up=True)
 
     def bring_up(self) -> None:
         """Show, raise and focus the window (if anything waits)."""
@@ -177,22 +182,36 @@ class ApprovalWindow(QDialog):
         self.activateWindow()
         self.allow_button.setFocus()
 
-    def refresh(self) -> None:
-        """Re-read what waits; show the oldest; hide when nothing is left."""
-        try:
-            queue = self.desk.waiting()
-        except Exception as exc:  # the database is busy or gone: say so, keep what we have
+    def refresh(self, bring_up: bool = False) -> None:
+        """Re-read what waits (off the GUI thread); show the oldest; hide when nothing is left."""
+        self._bring_up_after = self._bring_up_after or bring_up
+        if self._reading:
+            return
+        self._reading = True
+
+        def failed(exc: Exception) -> None:  # the database is busy or gone: say so, keep what we have
+            self._reading = False
             log.warning("could not read waiting sign-in requests: %s", exc)
+
+        run_task(self._pool, self.desk.waiting, self._show_queue, failed, self)
+
+    def _show_queue(self, queue: object) -> None:
+        self._reading = False
+        if not isinstance(queue, list):
             return
         self._queue = queue
         self.queue_changed.emit(len(queue))
         if not queue:
             self.current = None
+            self._bring_up_after = False
             self.hide()
             return
         if self.current is None or self.current.approval_id not in {a.approval_id for a in queue}:
             self._show(queue[0])
         self._update_position()
+        if self._bring_up_after:
+            self._bring_up_after = False
+            self.bring_up()
 
     def _update_position(self) -> None:
         if self.current is None:
@@ -222,6 +241,9 @@ class ApprovalWindow(QDialog):
             box.setChecked(False)  # never pre-granted, whatever the client asked for
             base = TOOL_SCOPES[scope].description
             box.setText(f"{base}  (asked for)" if scope in asked else base)
+        margins = self.contentsMargins()
+        widest = self.groups.sizeHint().width() + 40 + margins.left() + margins.right()
+        self.setMinimumWidth(max(MIN_WIDTH, widest))
         self.lifetime.setCurrentIndex(list(LIFETIMES).index(DEFAULT_LIFETIME))
 
     # -- answers -------------------------------------------------------------------------------

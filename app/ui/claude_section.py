@@ -10,10 +10,11 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.clients import claude_desktop as cd
+from app.clients.catalogue import ClientKey, client
 from app.ui import dialogs
 from app.ui.tasks import run_task
 
-RESTART_HINT = "Restart Claude Desktop (quit it fully, not just close its window) to pick up the change."
+CLAUDE = client(ClientKey.CLAUDE_DESKTOP)
 
 STATE_TEXT = {
     cd.EntryState.CURRENT: ("✔ Claude Desktop is set up to use this server.", "#1e7e45"),
@@ -39,6 +40,7 @@ class ClaudeSection(QGroupBox):
     ) -> None:
         super().__init__("Claude Desktop", parent)
         self.server_url = server_url
+        self.port_note = ""  # why an entry written now may stop working after a restart (set by Settings)
         self.pool = pool
         self.config_path = config_path
         self.state_label = QLabel("Checking…")
@@ -111,8 +113,10 @@ class ClaudeSection(QGroupBox):
     def _written(self, result: Any) -> None:
         backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
         what = "Claude Desktop is configured." if result.changed else "Claude Desktop was already configured."
-        self.detail.setText(f"{what}{backup} {RESTART_HINT if result.changed else ''}".strip())
-        dialogs.tell(self, "Claude Desktop", f"{what}{backup}\n\n{RESTART_HINT}")
+        after = CLAUDE.after_write(result.entry)
+        note = self.port_note
+        self.detail.setText(f"{what}{backup} {after if result.changed else ''}".strip())
+        dialogs.tell(self, "Claude Desktop", f"{what}{backup}\n\n{after}" + (f"\n\n{note}" if note else ""))
         self.refresh()
 
     def _write_failed(self, exc: Exception) -> None:
@@ -137,11 +141,12 @@ class ClaudeSection(QGroupBox):
             return backup, cd.write_entry(url, path, via=via)
 
         def done(value: Any) -> None:
-            backup, _ = value
+            backup, written = value
             dialogs.tell(
                 self,
                 "Claude Desktop",
-                f"The old file is kept as {backup}.\nA fresh config was written.\n\n{RESTART_HINT}",
+                f"The old file is kept as {backup}.\nA fresh config was written.\n\n"
+                + CLAUDE.after_write(written.entry),
             )
             self.refresh()
 

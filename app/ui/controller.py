@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.config import Settings
 from app.remote.access import RemoteStatus
 from app.remote.ingress import Ingress
+from app.server.port import PortChoice
 from app.server.runner import PortInUseError, ServerRunner, ServerState
 from app.server.stats import StatsSnapshot
 from app.ui.tasks import run_task
@@ -47,6 +48,7 @@ class ServerStatus:
     url: str | None
     base_url: str | None
     port: int
+    port_choice: PortChoice  # the port asked for and its source (--port, environment, settings)
     error: str | None
     stats: StatsSnapshot | None
     open_connections: int
@@ -111,6 +113,7 @@ class ServerController(QObject):
             url=runner.mcp_url if running else None,
             base_url=runner.base_url if running else None,
             port=runner.port if running else runner.requested_port,
+            port_choice=runner.port_choice,
             error=runner.error,
             stats=parts.stats.snapshot() if parts is not None else None,
             open_connections=parts.live.count() if parts is not None and running else 0,
@@ -171,18 +174,16 @@ class ServerController(QObject):
             return
         self._run(self.runner.stop)
 
-    def restart(self, settings: Settings, port: int) -> None:
-        """Apply new settings: stop, rebuild the server's parts with them, start on `port`."""
+    def restart(self, settings: Settings, port: PortChoice) -> None:
+        """Apply new settings: stop, reconfigure the runner with them, start on `port`."""
         if self._busy:
             return
         # A server that failed (say its port was taken) is started again: that is why the user changed it.
         should_start = self.runner.state is not ServerState.STOPPED
 
         def job() -> None:
-            self.runner.close()  # drops the parts, so the new token lifetimes apply
-            self.runner.settings = settings
-            self.runner.requested_port = port
-            self.runner.port = port
+            self.runner.stop()
+            self.runner.reconfigure(settings, port)  # new token lifetimes apply to the next tokens
             if should_start:
                 self._start_and_wait()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QShowEvent
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.server.runner import ServerState
+from app.tools.registry import ToolRegistry
 from app.ui.audit_view import AuditView
 from app.ui.controller import ServerController
 from app.ui.icons import app_icon
@@ -32,6 +33,8 @@ from app.ui.tools_tab import ToolsTab
 
 STATUS_MS = 1000
 TIMES_MS = 20_000
+MIN_SIZE = QSize(640, 460)  # below this the status card and the tabs' buttons no longer fit
+SIGN_INS_TAB = "Sign-ins"
 
 
 class Banner(QLabel):
@@ -74,7 +77,8 @@ class Dashboard(QMainWindow):
     approvals_requested = Signal()
 
     def __init__(
-        self, controller: ServerController, store: StoreService, *, quit_on_close: bool = False
+        self, controller: ServerController, store: StoreService, tools: ToolRegistry, *,
+        quit_on_close: bool = False,
     ) -> None:
         super().__init__()
         self.controller = controller
@@ -100,12 +104,12 @@ class Dashboard(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.tokens, "Active tokens")
+        self.tabs.addTab(self.tokens, SIGN_INS_TAB)
         self.tabs.addTab(self.clients, "Clients")
         self.tabs.addTab(self.activity, "Recent activity")
         self.audit = AuditView()
         self.tabs.addTab(self.audit, "Tool calls")
-        self.tools_tab = ToolsTab(controller.runner.tools)
+        self.tools_tab = ToolsTab(tools)
         self.tabs.addTab(self.tools_tab, "Tools")
         self.status_panel.settings_clicked.connect(self.settings_requested)
         self.keyring_note = QLabel()
@@ -123,7 +127,11 @@ class Dashboard(QMainWindow):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.keyring_note)
         self.setCentralWidget(body)
+        self.setMinimumSize(MIN_SIZE.expandedTo(body.minimumSizeHint()))
         self.resize(860, 600)
+        # Made now, not at the first message: a status bar that appears later pushes the buttons up.
+        self.statusBar().setSizeGripEnabled(True)
+        self._shortcuts()
 
         self.status_panel.start_clicked.connect(controller.start)
         self.status_panel.stop_clicked.connect(controller.stop)
@@ -154,6 +162,32 @@ class Dashboard(QMainWindow):
         self.update_status()
         if store.last is not None:
             self.show_snapshot(store.last)
+
+    def _shortcuts(self) -> None:
+        """Delete revokes (after asking), Esc and Ctrl+W close the window, Ctrl+Q quits MCP Tray."""
+        def add(keys: QKeySequence | QKeySequence.StandardKey | str, slot: object) -> None:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+
+        add(QKeySequence.StandardKey.Delete, self._delete_pressed)
+        add("Esc", self._close_pressed)
+        add("Ctrl+W", self._close_pressed)
+        add("Ctrl+Q", self.quit_requested)
+
+    def _delete_pressed(self) -> None:
+        current = self.tabs.currentWidget()
+        if current is self.tokens:
+            self.tokens.ask_revoke_selected()
+        elif current is self.clients:
+            self.clients.ask_remove()
+
+    def _close_pressed(self) -> None:
+        # Without a tray, closing quits; Esc and Ctrl+W then only put the window away.
+        if self.quit_on_close:
+            self.showMinimized()
+        else:
+            self.close()
 
     @property
     def refreshing(self) -> bool:
@@ -196,13 +230,13 @@ class Dashboard(QMainWindow):
         self.banner.say(f"The server could not start: {message}.{hint}", "error", "server")
 
     def show_snapshot(self, snapshot: object) -> None:
-        """Put a store snapshot into the three tabs."""
+        """Put a store snapshot into the three tabs (sign-ins counted as sign-ins, not tokens)."""
         if not isinstance(snapshot, StoreSnapshot):
             return
         self.tokens.set_rows(snapshot.tokens)
-        self.clients.model.set_rows(snapshot.clients)
-        self.activity.model.set_rows(snapshot.events)
-        self.tabs.setTabText(0, f"Active tokens ({len(snapshot.tokens)})")
+        self.clients.set_rows(snapshot.clients)
+        self.activity.set_rows(snapshot.events)
+        self.tabs.setTabText(0, f"{SIGN_INS_TAB} ({self.tokens.model.sign_in_count()})")
         self.tabs.setTabText(1, f"Clients ({len(snapshot.clients)})")
 
     def show_pending(self, count: int) -> None:

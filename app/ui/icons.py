@@ -7,7 +7,7 @@ from functools import cache
 from PySide6.QtGui import QIcon
 
 from app.resources import resource_path
-from app.server.state import ServerState
+from app.server.server_state import ServerState
 
 STATE_ICONS = {
     ServerState.RUNNING: "tray-running",

@@ -14,7 +14,7 @@ from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.config import DEFAULT_HOST, Settings
-from app.server.state import ServerState
+from app.server.server_state import ServerState
 from app.ui.icons import app_icon, state_icon
 from app.ui.single_instance import InstanceServer, ask_running_to_show
 
@@ -89,11 +89,15 @@ def run_gui(data_dir: Path, port: int | None) -> int:
         early_icon.show()
         qt_app.processEvents()
 
+    from app.server.parts import build_parts
+    from app.server.port import choose_port
     from app.server.runner import ServerRunner
     from app.ui.tray_app import TrayApp
 
     settings = Settings.load(data_dir)
-    runner = ServerRunner(data_dir, DEFAULT_HOST, settings.port if port is None else port, settings, pid_file=True)
+    choice = choose_port(settings, port)
+    parts = build_parts(settings, data_dir, host=DEFAULT_HOST, port=choice.port)
+    runner = ServerRunner(data_dir, DEFAULT_HOST, choice, pid_file=True, parts=parts)
     app = TrayApp(data_dir, runner, tray_icon=early_icon)
     instance.show_requested.connect(app.open_dashboard)
     waker = SignalWaker(app)

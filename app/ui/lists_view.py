@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
@@ -9,15 +10,30 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.store.rows import ClientGroup
+from app.store.rows import ClientGroup, EventRow
 from app.ui import dialogs
 from app.ui.table_models import ROW_ROLE, SORT_ROLE, ClientsModel, EventsModel, RowsModel
+from app.wording import plural
+
+CLIENTS_EMPTY = ("No client has registered yet. Set one up under Settings (Claude Desktop, Cursor, VS Code, "
+                 "Claude Code) or point any MCP client at the server URL above; it appears here once it "
+                 "registers.")
+ACTIVITY_EMPTY = "Nothing has happened yet. Registrations, sign-ins, refreshes and revocations are listed here."
+
+
+def empty_hint(text: str) -> QLabel:
+    """The line a tab shows instead of an empty table."""
+    label = QLabel(text)
+    label.setObjectName("emptyHint")
+    label.setWordWrap(True)
+    return label
 
 
 def make_table(
@@ -68,7 +84,7 @@ class ClientsView(QWidget):
         self.remove_button = QPushButton("Remove client…")
         self.remove_button.setObjectName("removeClient")
         self.remove_button.setToolTip("Forget this client's registrations and revoke its tokens.")
-        self.remove_button.clicked.connect(self._remove)
+        self.remove_button.clicked.connect(self.ask_remove)
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self.remove_button.setEnabled(self.selected() is not None)
         )
@@ -76,9 +92,16 @@ class ClientsView(QWidget):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.remove_button)
+        self.empty = empty_hint(CLIENTS_EMPTY)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
+
+    def set_rows(self, rows: Sequence[ClientGroup]) -> None:
+        """Show these clients (or the empty-state line)."""
+        self.model.set_rows(rows)
+        self.empty.setVisible(not rows)
 
     def selected(self) -> ClientGroup | None:
         """The selected client group."""
@@ -88,15 +111,16 @@ class ClientsView(QWidget):
         row = rows[0].data(ROW_ROLE)
         return row if isinstance(row, ClientGroup) else None
 
-    def _remove(self) -> None:
+    def ask_remove(self) -> None:
+        """Remove the selected client once the user confirms (the button, or the Delete key)."""
         group = self.selected()
         if group is None:
             return
         if dialogs.ask(
             self,
             "Remove this client?",
-            f"Remove “{group.client_name}” ({len(group.client_ids)} registration(s)) and revoke its "
-            f"{group.active_tokens} active token(s)?\n\nIf it connects again it registers anew and "
+            f"Remove “{group.client_name}” ({plural(len(group.client_ids), 'registration')}) and revoke its "
+            f"{plural(group.active_tokens, 'active token')}?\n\nIf it connects again it registers anew and "
             "you will be asked to approve it.",
         ):
             self.remove_clients.emit(list(group.client_ids), group.client_name)
@@ -116,5 +140,12 @@ class ActivityView(QWidget):
             Qt.SortOrder.DescendingOrder,
         )
         self.table.setObjectName("activityTable")
+        self.empty = empty_hint(ACTIVITY_EMPTY)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+
+    def set_rows(self, rows: Sequence[EventRow]) -> None:
+        """Show these events (or the empty-state line)."""
+        self.model.set_rows(rows)
+        self.empty.setVisible(not rows)

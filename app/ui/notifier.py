@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import enum
+
 from PySide6.QtCore import QObject, Signal
 
+from app.store.kinds import EventKind
 from app.ui.store_service import StoreSnapshot
+
+
+class NotifyTarget(enum.StrEnum):
+    """What clicking a notification opens."""
+
+    DASHBOARD = "dashboard"
+    SETTINGS = "settings"
+    APPROVALS = "approvals"
 
 
 class Notifier(QObject):
@@ -28,7 +39,7 @@ class Notifier(QObject):
         if self.last_event_id is None:
             self.last_event_id = newest
             return
-        fresh = [e for e in snapshot.events if e.id > self.last_event_id and e.kind == "authorized"]
+        fresh = [e for e in snapshot.events if e.id > self.last_event_id and e.kind == EventKind.AUTHORIZED]
         self.last_event_id = max(self.last_event_id, newest)
         for event in sorted(fresh, key=lambda e: e.id):
             name = event.client_name or event.client_id or "A client"
@@ -36,7 +47,7 @@ class Notifier(QObject):
             self.message.emit(
                 "New client granted access",
                 f"{name} can now use your MCP server{scopes}.",
-                "dashboard",
+                NotifyTarget.DASHBOARD,
                 False,
                 "access",
             )
@@ -47,19 +58,19 @@ class Notifier(QObject):
             self.message.emit(
                 "MCP Tray cannot start",
                 f"{message[:1].upper()}{message[1:]}. Click here to choose another port.",
-                "settings",
+                NotifyTarget.SETTINGS,
                 True,
                 "server",
             )
         else:
-            self.message.emit("MCP Tray cannot start", message, "dashboard", True, "server")
+            self.message.emit("MCP Tray cannot start", message, NotifyTarget.DASHBOARD, True, "server")
 
     def on_stopped_unexpectedly(self, message: str) -> None:
         """The server thread ended without being asked to."""
         self.message.emit(
             "MCP server stopped",
             f"The server stopped unexpectedly: {message}. Click to open the dashboard.",
-            "dashboard",
+            NotifyTarget.DASHBOARD,
             True,
             "server",
         )

@@ -7,16 +7,14 @@ These clients speak remote HTTP and OAuth themselves, so their entry is just our
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QWidget
 
-from app.clients import claude_code, cursor, vscode
-from app.clients.entries import EntryState
+from app.clients.catalogue import CLIENTS as CATALOGUE
+from app.clients.catalogue import ClientInfo, ClientKey
+from app.clients.entries import EntryState, EntryStatus, WriteResult
 from app.ui import dialogs
 from app.ui.tasks import run_task
 
@@ -29,21 +27,7 @@ STATE_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class ClientKind:
-    """One client: its name, its writer module and what to tell the user afterwards."""
-
-    key: str
-    title: str
-    writer: ModuleType
-    after: str
-
-
-CLIENTS = (
-    ClientKind("cursor", "Cursor", cursor, "Cursor picks the change up by itself; sign in when it asks."),
-    ClientKind("vscode", "VS Code", vscode, "In VS Code, start the server from the MCP view and sign in."),
-    ClientKind("claude-code", "Claude Code", claude_code, "Start a new Claude Code session; /mcp signs in."),
-)
+CLIENTS = tuple(c for c in CATALOGUE if c.key is not ClientKey.CLAUDE_DESKTOP)  # Claude has its own box
 
 
 class OtherClientsSection(QGroupBox):
@@ -66,14 +50,14 @@ class OtherClientsSection(QGroupBox):
         for row, kind in enumerate(CLIENTS):
             grid.addWidget(QLabel(kind.title), row, 0)
             state = QLabel("Checking…")
-            state.setObjectName(f"state-{kind.key}")
+            state.setObjectName(f"state-{kind.key.value}")
             state.setWordWrap(True)
             button = QPushButton("Set up")
-            button.setObjectName(f"setup-{kind.key}")
+            button.setObjectName(f"setup-{kind.key.value}")
             button.clicked.connect(lambda _=False, k=kind: self.configure(k))
             grid.addWidget(state, row, 1)
             grid.addWidget(button, row, 2)
-            self.states[kind.key], self.buttons[kind.key] = state, button
+            self.states[kind.key.value], self.buttons[kind.key.value] = state, button
         grid.setColumnStretch(1, 1)
 
     def refresh(self) -> None:
@@ -82,38 +66,42 @@ class OtherClientsSection(QGroupBox):
         for kind in CLIENTS:
             self._check(kind, url)
 
-    def _check(self, kind: ClientKind, url: str) -> None:
-        path = self.paths.get(kind.key)
+    def _check(self, kind: ClientInfo, url: str) -> None:
+        path = self.paths.get(kind.key.value)
 
-        def shown(status: Any) -> None:
-            self._show(kind, status)
+        def shown(status: object) -> None:
+            if isinstance(status, EntryStatus):
+                self._show(kind, status)
 
         def failed(exc: Exception) -> None:
             self._failed(kind, exc)
 
         run_task(self.pool, lambda: kind.writer.entry_status(url, path), shown, failed, self)
 
-    def _show(self, kind: ClientKind, status: Any) -> None:
+    def _show(self, kind: ClientInfo, status: EntryStatus) -> None:
         words, colour = STATE_WORDS[status.state]
-        label = self.states[kind.key]
+        label = self.states[kind.key.value]
         label.setText(words)
         label.setToolTip(f"{status.detail}\n{status.path}".strip())
         label.setStyleSheet(f"color: {colour};")
-        self.buttons[kind.key].setEnabled(status.state is not EntryState.INVALID)
+        self.buttons[kind.key.value].setEnabled(status.state is not EntryState.INVALID)
 
-    def _failed(self, kind: ClientKind, exc: Exception) -> None:
-        self.states[kind.key].setText(f"could not check: {exc}")
-        self.states[kind.key].setStyleSheet("color: #c0241c;")
+    def _failed(self, kind: ClientInfo, exc: Exception) -> None:
+        self.states[kind.key.value].setText(f"could not check: {exc}")
+        self.states[kind.key.value].setStyleSheet("color: #c0241c;")
 
-    def configure(self, kind: ClientKind) -> None:
+    def configure(self, kind: ClientInfo) -> None:
         """Write this client's entry (everything else in its file stays as it was)."""
-        url, path = self.server_url(), self.paths.get(kind.key)
-        self.buttons[kind.key].setEnabled(False)
+        url, path = self.server_url(), self.paths.get(kind.key.value)
+        self.buttons[kind.key.value].setEnabled(False)
 
-        def done(result: Any) -> None:
+        def done(result: object) -> None:
+            if not isinstance(result, WriteResult):
+                return
             backup = f" The previous file is kept as {result.backup.name}." if result.backup else ""
             what = "is set up" if result.changed else "was already set up"
-            dialogs.tell(self, kind.title, f"{kind.title} {what} to use this server.{backup}\n\n{kind.after}")
+            after = kind.after_write(result.entry)
+            dialogs.tell(self, kind.title, f"{kind.title} {what} to use this server.{backup}\n\n{after}")
             self.refresh()
 
         def failed(exc: Exception) -> None:

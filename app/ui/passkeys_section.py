@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.auth.passkey_enrol import enrolment_link
-from app.store.passkeys import ENROL_TTL, PasskeyError
+from app.store.passkeys import ENROL_TTL, PasskeyError, PasskeyRow
 from app.store.store import Store
+from app.ui.tasks import run_task
 
 
 def _open_in_browser(url: str) -> bool:
@@ -42,6 +43,8 @@ class PasskeysSection(QWidget):
         self.data_dir = data_dir
         self.public_url = public_url
         self.open_url: Callable[[str], bool] = _open_in_browser
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
         self.list = QListWidget()
         self.list.setObjectName("passkeyList")
         self.list.setMaximumHeight(self.list.fontMetrics().lineSpacing() * 5)
@@ -70,12 +73,22 @@ class PasskeysSection(QWidget):
         self.remove_button.setEnabled(bool(self.list.selectedItems()))
 
     def refresh(self) -> None:
-        """Read the passkeys again."""
-        store = Store(self.data_dir)
-        try:
-            keys = store.passkeys.list()
-        finally:
-            store.close()
+        """Read the passkeys again (off the GUI thread; the list fills in when the read is done)."""
+        data_dir = self.data_dir
+
+        def read() -> list[PasskeyRow]:
+            store = Store(data_dir)
+            try:
+                return store.passkeys.list()
+            finally:
+                store.close()
+
+        def failed(exc: Exception) -> None:
+            self.status.setText(f"Could not read the passkeys: {exc}")
+
+        run_task(self._pool, read, self._show, failed, self)
+
+    def _show(self, keys: list[PasskeyRow]) -> None:
         self.list.clear()
         for key in keys:
             used = time.strftime("%Y-%m-%d", time.localtime(key.last_used_at)) if key.last_used_at else "never"

@@ -7,15 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QLabel,
-    QLayout,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -23,12 +24,16 @@ from PySide6.QtWidgets import (
 
 from app import autostart
 from app.config import Settings
+from app.server.port import PortChoice, PortSource, entry_note
 from app.ui.claude_section import ClaudeSection
 from app.ui.icons import app_icon
 from app.ui.other_clients import OtherClientsSection
 from app.ui.passkeys_section import PasskeysSection
 from app.ui.remote_section import RemoteSection, save_ngrok_token
 from app.ui.tasks import run_task
+
+MIN_WIDTH, MIN_HEIGHT = 540, 420  # the form scrolls below this; its widest row still fits
+DEFAULT_HEIGHT = 720
 
 
 class SettingsDialog(QDialog):
@@ -45,6 +50,7 @@ class SettingsDialog(QDialog):
         claude_config: Path | None = None,
         parent: QWidget | None = None,
         client_paths: dict[str, Path] | None = None,
+        port_choice: Callable[[], PortChoice] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("MCP Tray settings")
@@ -52,6 +58,9 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self.data_dir = data_dir
         self.pool = pool
+        # The port in use and its source (--port, environment, settings); the settings' own without one.
+        # (No lambda over self here: a dialog in a reference cycle may be collected on a worker thread.)
+        self._port_choice = port_choice
 
         self.port = QSpinBox()
         self.port.setObjectName("port")
@@ -84,9 +93,13 @@ class SettingsDialog(QDialog):
         self.audit_rows.setSingleStep(10_000)
         self.audit_rows.setSuffix(" calls")
 
+        self.port_source = QLabel()
+        self.port_source.setObjectName("portSource")
+        self.port_source.setWordWrap(True)
         server = QGroupBox("Server")
         form = QFormLayout(server)
         form.addRow("Port", self.port)
+        form.addRow("", self.port_source)
         form.addRow("Access tokens last", self.access_minutes)
         form.addRow("Refresh tokens last", self.refresh_days)
         form.addRow("", self.start_on_launch)
@@ -97,8 +110,6 @@ class SettingsDialog(QDialog):
         )
         note.setObjectName("settingsNote")
         note.setWordWrap(True)
-        # A word-wrapped label in a form is measured one line tall; reserve the lines it needs.
-        note.setMinimumHeight(note.fontMetrics().lineSpacing() * 3)
         form.addRow(note)
 
         self.remote = RemoteSection()
@@ -122,23 +133,40 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
+        # The sections scroll; the error line and Save/Cancel stay in view. The whole form is taller
+        # than a laptop screen, and a word-wrapped label gets its full height inside a scroll area.
+        content = QWidget()
+        content.setObjectName("settingsContent")
+        sections = QVBoxLayout(content)
+        sections.setContentsMargins(0, 0, 6, 0)
+        for section in (server, self.remote, calls, self.claude, self.other_clients):
+            sections.addWidget(section)
+        sections.addStretch(1)
+        self.scroller = QScrollArea()
+        self.scroller.setObjectName("settingsScroll")
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(content)
         layout = QVBoxLayout(self)
-        # Never shorter than the wrapped notes need (a word-wrapped QLabel in a form gets squeezed).
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
-        layout.addWidget(server)
-        layout.addWidget(self.remote)
-        layout.addWidget(calls)
-        layout.addWidget(self.claude)
-        layout.addWidget(self.other_clients)
+        layout.addWidget(self.scroller, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.setMinimumWidth(520)
+        margins = layout.contentsMargins()
+        # As wide as the widest row, plus the scroll bar: the form never hides under it.
+        needed = (content.minimumSizeHint().width() + self.scroller.verticalScrollBar().sizeHint().width()
+                  + margins.left() + margins.right() + 2)
+        self.setMinimumSize(max(MIN_WIDTH, needed), MIN_HEIGHT)
+        self.resize(max(self.minimumWidth(), content.sizeHint().width() + 40), DEFAULT_HEIGHT)
         self.load(settings)
 
     def load(self, settings: Settings) -> None:
         """Show these settings (the dialog is kept and reused; this resets it to the saved state)."""
         self.original = settings
-        self.port.setValue(settings.port)
+        choice = self.port_choice()
+        self.port.setValue(choice.port or settings.port)  # the port in use, which saving keeps
+        self.port_source.setText(self.port_words(choice, settings.port))
+        self.claude.port_note = self.port_note()
         self.access_minutes.setValue(max(1, settings.access_token_ttl // 60))
         self.refresh_days.setValue(max(1, settings.refresh_token_ttl // 86400))
         self.start_on_launch.setChecked(settings.start_server_on_launch)
@@ -152,6 +180,23 @@ class SettingsDialog(QDialog):
         self.error.hide()
         self.claude.refresh()
         self.other_clients.refresh()
+
+    def port_choice(self) -> PortChoice:
+        """The port in use and where it comes from."""
+        given = self._port_choice
+        return given() if given is not None else PortChoice(self.original.port, PortSource.SETTINGS)
+
+    @staticmethod
+    def port_words(choice: PortChoice, saved: int) -> str:
+        """Where the port shown comes from, and what saving does with it."""
+        text = choice.describe(saved)
+        if choice.for_this_run_only and choice.port != saved:
+            text += f" Saving these settings keeps port {choice.port} for later runs too."
+        return text
+
+    def port_note(self) -> str:
+        """Why a client entry written now may stop working after a restart ('' when it will not)."""
+        return entry_note(self.port_choice(), self.original.port)
 
     def edited(self) -> Settings:
         """The settings as the form shows them; ValueError when a remote-access field is wrong."""
@@ -197,5 +242,6 @@ class SettingsDialog(QDialog):
 
     def focus_port(self) -> None:
         """Put the cursor in the port field (after the port turned out to be taken)."""
+        self.scroller.ensureWidgetVisible(self.port)
         self.port.setFocus()
         self.port.selectAll()

@@ -25,6 +25,7 @@ from app.store.db import DB_NAME
 from app.store.rows import ClientGroup, EventRow, TokenRow
 from app.store.store import Store
 from app.ui.tasks import run_task
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +206,12 @@ class StoreService(QObject):
     def revoke_tokens(self, token_ids: Sequence[str]) -> None:
         """Revoke the grants that own these tokens (an access token and its refresh token go together)."""
         ids = list(token_ids)
-        self._act(lambda s: f"Revoked {len(s.revoke_tokens(ids))} sign-in(s).")
+        self._act(lambda s: f"Revoked {plural(len(s.revoke_tokens(ids)), 'sign-in')}.")
 
     def revoke_clients(self, client_ids: Sequence[str], name: str) -> None:
         """Revoke every grant of these client ids (one app that registered several times)."""
         ids = list(client_ids)
-        self._act(lambda s: f"Revoked {sum(s.revoke_client(c) for c in ids)} sign-in(s) of {name}.")
+        self._act(lambda s: f"Revoked {plural(sum(s.revoke_client(c) for c in ids), 'sign-in')} of {name}.")
 
     def remove_clients(self, client_ids: Sequence[str], name: str) -> None:
         """Forget these registrations and revoke what they hold."""

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.store.audit import AuditRow
+from app.store.kinds import EventKind
 from app.store.rows import ClientGroup, EventRow
 from app.ui.format import absolute, clock, relative
 
@@ -119,22 +120,41 @@ class ClientsModel(RowsModel[ClientGroup]):
         return "Client ids: " + ", ".join(row.client_ids)
 
 
-EVENT_LABELS = {
-    "registered": "Registered",
-    "authorized": "Access granted",
-    "denied": "Access denied",
-    "refreshed": "Token refreshed",
-    "revoked": "Revoked",
-    "client removed": "Client removed",
-    "code replayed": "Code replayed (grant revoked)",
-    "scope extended": "Access extended",
-    "panic": "Revoked everything",
-    "refresh reused": "Refresh token reused (grant revoked)",
-    "remote sign-in": "Remote sign-in started",
-    "remote request": "Remote request",
-    "remote refused": "Remote request refused",
-    "remote access": "Remote access",
+EVENT_LABELS: dict[EventKind, str] = {
+    EventKind.REGISTERED: "Registered",
+    EventKind.CLIENT_UPDATED: "Client updated",
+    EventKind.CLIENT_REMOVED: "Client removed",
+    EventKind.SIGN_IN_REQUESTED: "Sign-in requested",
+    EventKind.AUTHORIZED: "Access granted",
+    EventKind.DENIED: "Access denied",
+    EventKind.REFRESHED: "Token refreshed",
+    EventKind.REVOKED: "Revoked",
+    EventKind.CODE_REPLAYED: "Code replayed (grant revoked)",
+    EventKind.REFRESH_REUSED: "Refresh token reused (grant revoked)",
+    EventKind.SCOPE_EXTENDED: "Access extended",
+    EventKind.PANIC: "Revoked everything",
+    EventKind.BAD_CLIENT_DOCUMENT: "Bad client metadata document",
+    EventKind.UNKNOWN_CLIENT: "Unknown client",
+    EventKind.BAD_REDIRECT: "Bad redirect address",
+    EventKind.REFUSED_REDIRECT: "Redirect refused",
+    EventKind.SIGN_INS_LIMITED: "Sign-in requests limited",
+    EventKind.REMOTE_ACCESS: "Remote access",
+    EventKind.REMOTE_SIGN_IN: "Remote sign-in started",
+    EventKind.REMOTE_REQUEST: "Remote request",
+    EventKind.REMOTE_REFUSED: "Remote request refused",
+    EventKind.PASSKEY_ENROLMENT: "Passkey enrolment started",
+    EventKind.PASSKEY_ADDED: "Passkey added",
+    EventKind.PASSKEY_REMOVED: "Passkey removed",
+    EventKind.PASSKEY_REFUSED: "Passkey refused",
 }
+
+
+def event_label(kind: str) -> str:
+    """The words for an activity row's kind (an unknown kind, from a newer version, as it is stored)."""
+    try:
+        return EVENT_LABELS[EventKind(kind)]
+    except ValueError:
+        return kind.capitalize()
 
 
 class EventsModel(RowsModel[EventRow]):
@@ -147,7 +167,7 @@ class EventsModel(RowsModel[EventRow]):
         """Cell text."""
         return (
             clock(row.at, self._now()),
-            EVENT_LABELS.get(row.kind, row.kind.capitalize()),
+            event_label(row.kind),
             row.client_name or row.client_id or "",
             row.detail,
         )[col]

@@ -1,8 +1,8 @@
-"""Active tokens grouped by client: a two-level model (client, then its tokens), usable without widgets.
+"""Active sign-ins: a two-level model (a sign-in, then its access and refresh token), usable without widgets.
 
-Groups are keyed by client name, so an app that registered several times (mcp-remote does after
-its cache is cleared) shows as one client; each group remembers all its client ids, which is what
-"Revoke all for this client" acts on.
+One top-level row per sign-in (grant), named after its client; "Revoke all for this client"
+acts on every sign-in of that client name, since an app that registered several times (mcp-remote
+does after its cache is cleared) is still one app to the user.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
+from app.store.kinds import TokenKind
 from app.store.rows import TokenRow
 from app.ui.format import absolute, relative
 
@@ -26,6 +27,9 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 CLIENT_IDS_ROLE = Qt.ItemDataRole.UserRole + 3
 CLIENT_NAME_ROLE = Qt.ItemDataRole.UserRole + 4
+GRANT_ID_ROLE = Qt.ItemDataRole.UserRole + 5
+
+TOKEN_WORDS: dict[str, str] = {TokenKind.ACCESS: "Access token", TokenKind.REFRESH: "Refresh token"}
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = 0  # internalId of a group row; token rows carry their group's row + 1
@@ -33,21 +37,23 @@ _ROOT = 0  # internalId of a group row; token rows carry their group's row + 1
 
 @dataclass(frozen=True)
 class TokenGroup:
-    """All live tokens of one client (by name)."""
+    """One sign-in (grant): its client and its live tokens (an access and a refresh token, usually)."""
 
     client_name: str
     client_ids: tuple[str, ...]
     tokens: tuple[TokenRow, ...]
+    grant_id: str = ""
 
 
 def group_tokens(rows: Sequence[TokenRow]) -> list[TokenGroup]:
-    """Group rows by client name, in order of first appearance (the store gives newest first)."""
+    """Group rows by sign-in, in order of first appearance (the store gives newest first), access first."""
     groups: dict[str, list[TokenRow]] = {}
     for row in rows:
-        groups.setdefault(row.client_name, []).append(row)
+        groups.setdefault(row.grant_id, []).append(row)
     return [
-        TokenGroup(name, tuple(dict.fromkeys(r.client_id for r in members)), tuple(members))
-        for name, members in groups.items()
+        TokenGroup(members[0].client_name, tuple(dict.fromkeys(r.client_id for r in members)),
+                   tuple(sorted(members, key=lambda r: r.kind != TokenKind.ACCESS)), grant)
+        for grant, members in groups.items()
     ]
 
 
@@ -99,6 +105,14 @@ class TokensModel(QAbstractItemModel):
     def token_count(self) -> int:
         """How many token rows there are."""
         return len(self._rows)
+
+    def sign_in_count(self) -> int:
+        """How many sign-ins (top-level rows) there are."""
+        return len(self._groups)
+
+    def client_ids_named(self, client_name: str) -> list[str]:
+        """Every client id of every sign-in of this client name (what "Revoke all for client" revokes)."""
+        return list(dict.fromkeys(c for g in self._groups if g.client_name == client_name for c in g.client_ids))
 
     # -- the item model --------------------------------------------------------------------------
 
@@ -160,6 +174,8 @@ class TokensModel(QAbstractItemModel):
             return list(group.client_ids)
         if role == CLIENT_NAME_ROLE:
             return group.client_name
+        if role == GRANT_ID_ROLE:
+            return group.grant_id
         if role == TOKEN_ID_ROLE:
             return None if token is None else token.token_id
         col = index.column()
@@ -187,7 +203,7 @@ class TokensModel(QAbstractItemModel):
         remote = [t.remote for t in tokens]
         text = {
             COL_CLIENT: group.client_name,
-            COL_ID: f"{len(tokens)} token{'s' if len(tokens) != 1 else ''}",
+            COL_ID: f"sign-in {group.grant_id[:8]}",
             COL_SCOPES: " ".join(dict.fromkeys(s for t in tokens for s in t.scopes)),
             COL_VIA: REMOTE_TEXT if all(remote) else LOCAL_TEXT if not any(remote) else f"both ({REMOTE_TEXT})",
         }[col]
@@ -195,8 +211,8 @@ class TokensModel(QAbstractItemModel):
             return text.lower() if role == SORT_ROLE and col == COL_CLIENT else text
         if role == Qt.ItemDataRole.FontRole and col == COL_CLIENT:
             return _bold()
-        if role == Qt.ItemDataRole.ToolTipRole and col == COL_CLIENT:
-            return "Client ids: " + ", ".join(group.client_ids)
+        if role == Qt.ItemDataRole.ToolTipRole and col in (COL_CLIENT, COL_ID):
+            return f"Sign-in {group.grant_id} of client " + ", ".join(group.client_ids)
         return None
 
     def _token_data(self, token: TokenRow, col: int, role: int) -> Any:
@@ -206,7 +222,7 @@ class TokensModel(QAbstractItemModel):
                 role
             )
         text = {
-            COL_CLIENT: f"{token.kind.capitalize()} token",
+            COL_CLIENT: TOKEN_WORDS.get(token.kind, f"{token.kind.capitalize()} token"),
             COL_ID: token.token_id,
             COL_SCOPES: " ".join(token.scopes) or "(none)",
             COL_VIA: REMOTE_TEXT if token.remote else LOCAL_TEXT,

@@ -1,4 +1,4 @@
-"""The Active tokens tab: tokens grouped by client, sortable; Revoke selected, Revoke all for a client."""
+"""The Sign-ins tab: a row per sign-in, its tokens under it, sortable; Revoke selected, Revoke all for a client."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
 
 from app.store.rows import TokenRow
 from app.ui import dialogs
-from app.ui.tokens_model import COL_CLIENT, COL_ISSUED, COL_SCOPES, SORT_ROLE, TokenGroup, TokensModel
+from app.ui.tokens_model import COL_CLIENT, COL_ISSUED, COL_SCOPES, GRANT_ID_ROLE, SORT_ROLE, TokenGroup, TokensModel
+from app.wording import plural
 
 
 class TokensView(QWidget):
-    """A tree of clients and their tokens; asks (by signals) to revoke."""
+    """A tree of sign-ins and their tokens; asks (by signals) to revoke."""
 
     revoke_tokens = Signal(list)  # token ids
     revoke_client = Signal(list, str)  # client ids, client name
@@ -45,16 +46,16 @@ class TokensView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_SCOPES, QHeaderView.ResizeMode.Stretch)
         self.empty = QLabel(
-            "No active tokens. When an MCP client signs in and you approve it on the "
-            "consent page, its tokens appear here."
+            "No one is signed in. When an MCP client signs in and you approve it, its sign-in "
+            "appears here, with its access and refresh token under it."
         )
         self.empty.setObjectName("emptyHint")
         self.empty.setWordWrap(True)
         self.revoke_selected_button = QPushButton("Revoke selected")
         self.revoke_selected_button.setObjectName("revokeSelected")
         self.revoke_selected_button.setToolTip(
-            "Revoke the sign-in each selected token belongs to "
-            "(its access and refresh token); the client must sign in again."
+            "Revoke the selected sign-ins (each with its access and refresh token); "
+            "the client must sign in again. Key: Delete."
         )
         self.revoke_client_button = QPushButton("Revoke all for client…")
         self.revoke_client_button.setObjectName("revokeClient")
@@ -78,7 +79,7 @@ class TokensView(QWidget):
         self._restore()
 
     def _name(self, proxy_index: QModelIndex) -> str:
-        return str(proxy_index.data(Qt.ItemDataRole.UserRole + 4) or "")
+        return str(proxy_index.data(GRANT_ID_ROLE) or "")
 
     def set_rows(self, rows: list[TokenRow] | tuple[TokenRow, ...]) -> None:
         """Show these tokens, keeping the selection and collapsed groups."""
@@ -105,13 +106,19 @@ class TokensView(QWidget):
         self._update_buttons()
 
     def selected_tokens(self) -> list[TokenRow]:
-        """Tokens on selected rows (a selected client row is not a token)."""
+        """Tokens on selected rows; a selected sign-in row stands for all its tokens."""
         found: dict[str, TokenRow] = {}
         for index in self.tree.selectionModel().selectedRows(COL_CLIENT):
-            token = self.model.token_at(self.proxy.mapToSource(index))
-            if token is not None:
-                found[token.token_id] = token
+            source = self.proxy.mapToSource(index)
+            token = self.model.token_at(source)
+            group = self.model.group_at(source)
+            for row in (token,) if token is not None else (group.tokens if group is not None else ()):
+                found[row.token_id] = row
         return list(found.values())
+
+    def selected_sign_ins(self) -> int:
+        """How many sign-ins the selection revokes."""
+        return len({t.grant_id for t in self.selected_tokens()})
 
     def current_group(self) -> TokenGroup | None:
         """The client of the current (or first selected) row."""
@@ -133,14 +140,30 @@ class TokensView(QWidget):
         if tokens:
             self.revoke_tokens.emit([t.token_id for t in tokens])
 
+    def ask_revoke_selected(self) -> None:
+        """The Delete key: revoke the selected sign-ins once the user confirms."""
+        tokens = self.selected_tokens()
+        if not tokens:
+            return
+        names = sorted({t.client_name for t in tokens})
+        if dialogs.ask(
+            self,
+            "Revoke the selected sign-ins?",
+            f"Revoke {plural(self.selected_sign_ins(), 'sign-in')} of {', '.join(f'“{n}”' for n in names)}?\n\n"
+            "Each loses access at once and must sign in again, and you approve it again.",
+        ):
+            self.revoke_tokens.emit([t.token_id for t in tokens])
+
     def _revoke_client(self) -> None:
         group = self.current_group()
         if group is None:
             return
+        ids = self.model.client_ids_named(group.client_name)
+        count = sum(1 for g in self.model.groups if g.client_name == group.client_name)
         if dialogs.ask(
             self,
-            "Revoke all tokens of this client?",
-            f"Revoke every token of “{group.client_name}” ({len(group.tokens)} token(s))?\n\n"
-            "It loses access at once and must sign in again (you will see the consent page).",
+            "Revoke every sign-in of this client?",
+            f"Revoke every sign-in of “{group.client_name}” ({plural(count, 'sign-in')})?\n\n"
+            "It loses access at once and must sign in again, and you approve it again.",
         ):
-            self.revoke_client.emit(list(group.client_ids), group.client_name)
+            self.revoke_client.emit(ids, group.client_name)

@@ -1,9 +1,11 @@
 """The Tools tab: every tool with its source, permission and state; a toggle each; Reload; Open tools folder;
 and the folders shared with the read-only folder tools.
 
-It only talks to a ToolRegistry (no Qt in there). The registry may change on another thread (the
-server reloads the tools folder when a file changes), so its change callback is bounced onto the
-GUI thread through a queued signal before anything is redrawn.
+It only talks to a ToolRegistry (no Qt in there). Reloads (which import plugins) and choices (which
+write tools.json) run on the tab's own one-thread pool, in the order they were made; the result
+comes back to the GUI thread. The registry may also change on another thread (the server reloads the
+tools folder when a file changes), so its change callback is bounced onto the GUI thread through a
+queued signal before anything is redrawn.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.tools.groups import FILES
 from app.tools.policy import POLICIES
 from app.tools.registry import ToolRegistry
+from app.ui.tasks import run_task
 from app.ui.tools_model import COL_ABOUT, COL_ON, COL_POLICY, POLICY_TIPS, POLICY_WORDS, ToolsTableModel
 
 
@@ -56,6 +59,8 @@ class ToolsTab(QWidget):
                  choose_folder: Callable[[QWidget], str] = _ask_for_folder) -> None:
         super().__init__(parent)
         self.registry = registry
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # choices are written in the order they were made
         self._open_folder = open_folder
         self._choose_folder = choose_folder
 
@@ -159,34 +164,43 @@ class ToolsTab(QWidget):
         self.policy_boxes[name] = box
         return box
 
-    def _set_policy(self, name: str, policy: str) -> None:
-        problem = None
-        try:
-            self.registry.set_policy(name, policy)
-        except KeyError:
-            problem = f"The tool {name} is gone (its plugin changed); the list was reloaded."
-        except OSError as exc:
-            problem = f"Could not save the choice in tools.json: {exc}"
-        if problem:
+    def _in_background(self, work: Callable[[], object], what: str, name: str = "") -> None:
+        """Run a registry change on the pool; redraw when it is done, or say what went wrong."""
+
+        def failed(exc: Exception) -> None:
             self.refresh()
-            self.status.setText(problem)
+            if isinstance(exc, KeyError):
+                self.status.setText(f"The tool {name} is gone (its plugin changed); the list was reloaded.")
+            elif isinstance(exc, OSError):
+                self.status.setText(f"Could not save {what} in tools.json: {exc}")
+            else:
+                self.status.setText(f"Could not {what}: {exc}")
+
+        run_task(self.pool, work, lambda _result: self.refresh(), failed, self)
+
+    def _set_policy(self, name: str, policy: str) -> None:
+        self._in_background(lambda: self.registry.set_policy(name, policy), "the choice", name)
 
     def _reload(self) -> None:
         # Not connected straight to registry.reload: `clicked` would pass its bool as `notify`.
-        self.registry.reload()
-        self.refresh()
+        self.reload_button.setEnabled(False)
+
+        def work() -> None:
+            self.registry.reload()
+
+        def done(_result: object) -> None:
+            self.reload_button.setEnabled(True)
+            self.refresh()
+
+        def failed(exc: Exception) -> None:
+            self.reload_button.setEnabled(True)
+            self.refresh()
+            self.status.setText(f"Could not reload the tools: {exc}")
+
+        run_task(self.pool, work, done, failed, self)
 
     def _toggle(self, name: str, enabled: bool) -> None:
-        problem = None
-        try:
-            self.registry.set_enabled(name, enabled)
-        except KeyError:
-            problem = f"The tool {name} is gone (its plugin changed); the list was reloaded."
-        except OSError as exc:
-            problem = f"Could not save the choice in tools.json: {exc}"
-        self.refresh()
-        if problem:
-            self.status.setText(problem)
+        self._in_background(lambda: self.registry.set_enabled(name, enabled), "the choice", name)
 
     def _open_tools_folder(self) -> None:
         folder = self.registry.tools_dir
@@ -199,20 +213,19 @@ class ToolsTab(QWidget):
     def _add_folder(self) -> None:
         chosen = self._choose_folder(self)
         if chosen:
-            try:
-                self.registry.add_folder(Path(chosen))
-            except OSError as exc:
-                self.status.setText(f"Could not save the folder in tools.json: {exc}")
+            self._in_background(lambda: self.registry.add_folder(Path(chosen)), "the folder")
 
     def _remove_folder(self) -> None:
         item = self.folders.currentItem()
         if item is None and self.folders.count() == 1:
             item = self.folders.item(0)
         if item is not None:
-            try:
-                self.registry.remove_folder(Path(item.text()))
-            except OSError as exc:
-                self.status.setText(f"Could not save the change in tools.json: {exc}")
+            folder = Path(item.text())
+            self._in_background(lambda: self.registry.remove_folder(folder), "the change")
+
+    def wait(self, ms: int = 5000) -> bool:
+        """Let the changes under way finish (for tests and for closing)."""
+        return bool(self.pool.waitForDone(ms))
 
     def toggle_column(self) -> int:
         """The column with the on/off checkboxes (for tests and keyboard users)."""

@@ -11,14 +11,16 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.auth.approval import ApprovalDesk
-from app.auth.origins import parse_proxies
 from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
+from app.clients import catalogue
 from app.clients import claude_desktop as cd
+from app.clients.catalogue import ClientKey
+from app.clients.entries import WriteResult
 from app.config import Settings, log_dir
 from app.remote.adapters import build_ingress
 from app.remote.ingress import IngressError
-from app.server.audit_writer import Retention
 from app.server.panic import STREAMS_GRACE, PanicResult, revoke_everything
+from app.server.port import PortChoice, PortSource, entry_note
 from app.server.runner import ServerRunner, ServerState
 from app.server.tool_gate import ScopeRefusal
 from app.store.rows import PendingApproval
@@ -26,15 +28,15 @@ from app.store.store import Store
 from app.tools.groups import GROUPS
 from app.ui import dialogs
 from app.ui.approval_window import ApprovalSignals, ApprovalWindow
-from app.ui.claude_section import RESTART_HINT
 from app.ui.controller import ServerController
 from app.ui.dashboard import Dashboard
-from app.ui.notifier import Notifier
+from app.ui.notifier import Notifier, NotifyTarget
 from app.ui.prompt_window import PromptWindow
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.store_service import StoreService
 from app.ui.tasks import run_task
 from app.ui.tray import Tray
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +62,18 @@ class TrayApp(QObject):
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
-        self.runner = runner
-        self.settings = runner.settings
+        self.runner = runner  # the settings' one owner: `self.settings` reads them from it
         self.claude_config = claude_config
         self.pool = QThreadPool(self)  # small disk jobs: settings, Claude's config
         self.controller = ServerController(runner, self)
         self.store = StoreService(data_dir, self)
         self.has_tray = QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None else use_tray
         log.info("system tray available: %s", self.has_tray)
-        self.dashboard = Dashboard(self.controller, self.store, quit_on_close=not self.has_tray)
+        self.dashboard = Dashboard(self.controller, self.store, runner.tools, quit_on_close=not self.has_tray)
         self.dashboard.settings_requested.connect(self.open_settings)
         self.dashboard.quit_requested.connect(self.quit)
         self.settings_dialog: SettingsDialog | None = None
-        self._message_purpose = "dashboard"
+        self._message_purpose = NotifyTarget.DASHBOARD
         self.notifier = Notifier(self)
         self.notifier.message.connect(self.notify)
         self.store.snapshot_ready.connect(self.notifier.on_snapshot)
@@ -88,9 +89,9 @@ class TrayApp(QObject):
         self.approval_signals.arrived.connect(self._approval_arrived)
         runner.approval_events.subscribe(self.approval_signals.on_arrived)
         self.controller.remote_failed.connect(
-            lambda message: self.notify("Remote access did not start", message, "settings", True))
+            lambda message: self.notify("Remote access did not start", message, NotifyTarget.SETTINGS, True))
         self.controller.remote_ended.connect(
-            lambda message: self.notify("Remote access is off", message, "dashboard", False))
+            lambda message: self.notify("Remote access is off", message, NotifyTarget.DASHBOARD, False))
         self.prompt = PromptWindow()
         self.relay = _ServerRelay(self)
         self.relay.held.connect(self.prompt.set_calls, Qt.ConnectionType.QueuedConnection)
@@ -110,6 +111,15 @@ class TrayApp(QObject):
                 "Closing it quits MCP Tray and stops the server.",
                 "info",
             )
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the server runs with (the runner holds them)."""
+        return self.runner.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.runner.reconfigure(settings)
 
     def start(self, start_server: bool) -> None:
         """Show the tray (or the window) and, if wanted, start the server."""
@@ -144,8 +154,7 @@ class TrayApp(QObject):
 
     def open_approvals(self) -> None:
         """Show the sign-in requests waiting for an answer."""
-        self.approvals.refresh()
-        self.approvals.bring_up()
+        self.approvals.refresh(bring_up=True)
 
     def pending_count(self) -> int:
         """How many sign-in requests wait (as of the approval window's last look)."""
@@ -156,7 +165,7 @@ class TrayApp(QObject):
             return
         self.approvals.on_arrived(approval)
         self.notify("Sign-in request", f"{approval.client_name} asks to connect (code {approval.match_code}). "
-                    "Answer in the MCP Tray window.", "approvals", False)
+                    "Answer in the MCP Tray window.", NotifyTarget.APPROVALS, False)
 
     def _pending_changed(self, count: int) -> None:
         self._pending = count
@@ -174,13 +183,17 @@ class TrayApp(QObject):
             self.controller.start()
 
     def server_url(self) -> str:
-        """The MCP URL clients should use: the live one, else the one the settings will serve on."""
-        return self.controller.status().url or f"http://127.0.0.1:{self.settings.port}/mcp"
+        """The MCP URL clients should use: the live one, else the one the next start will serve on."""
+        return self.controller.status().url or f"http://127.0.0.1:{self.runner.requested_port}/mcp"
+
+    def port_note(self) -> str:
+        """Why a client entry written now may stop working after a restart ('' when it will not)."""
+        return entry_note(self.runner.port_choice, self.settings.port)
 
     def copy_url(self) -> None:
         """Put the MCP URL on the clipboard."""
         QGuiApplication.clipboard().setText(self.server_url())
-        self.notify("Server URL copied", self.server_url(), "dashboard", False, quiet=True)
+        self.notify("Server URL copied", self.server_url(), NotifyTarget.DASHBOARD, False, quiet=True)
 
     def toggle_remote(self) -> None:
         """Start remote access with the settings' ingress, or stop it (closing it and revoking remote sign-ins)."""
@@ -188,13 +201,13 @@ class TrayApp(QObject):
         if remote.on:
             self.controller.stop_remote()
             self.notify("Remote access stopped", "The public URL is closed and remote sign-ins are revoked.",
-                        "dashboard", False)
+                        NotifyTarget.DASHBOARD, False)
             return
         try:
             ingress = build_ingress(self.settings, self.data_dir)
         except IngressError as exc:
             self.open_settings()
-            self.notify("Remote access did not start", str(exc), "settings", True)
+            self.notify("Remote access did not start", str(exc), NotifyTarget.SETTINGS, True)
             return
         self.controller.start_remote(ingress, self.settings.remote_auto_off)
 
@@ -203,27 +216,28 @@ class TrayApp(QObject):
         url = self.runner.remote.status().public_url
         if url:
             QGuiApplication.clipboard().setText(url)
-            self.notify("Public URL copied", url, "dashboard", False, quiet=True)
+            self.notify("Public URL copied", url, NotifyTarget.DASHBOARD, False, quiet=True)
 
     def configure_claude(self) -> None:
         """Write Claude Desktop's entry; a broken config opens Settings, which offers a fresh start."""
-        url, path = self.server_url(), self.claude_config
+        url, path, note = self.server_url(), self.claude_config, self.port_note()
+        claude = catalogue.client(ClientKey.CLAUDE_DESKTOP)
 
         def done(result: object) -> None:
-            if isinstance(result, cd.WriteResult) and result.changed:
-                self.notify("Claude Desktop configured", RESTART_HINT, "dashboard", False)
+            if not isinstance(result, WriteResult):
+                return
+            warning = f"\n\n{note}" if note else ""
+            if result.changed:
+                self.notify("Claude Desktop configured", claude.after_write(result.entry) + warning,
+                            NotifyTarget.DASHBOARD, bool(note))
             else:
-                self.notify(
-                    "Claude Desktop",
-                    "Claude Desktop was already configured for this server.",
-                    "dashboard",
-                    False,
-                )
+                self.notify("Claude Desktop", "Claude Desktop was already configured for this server." + warning,
+                            NotifyTarget.DASHBOARD, bool(note))
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, cd.InvalidConfigError):
                 self.open_settings()
-            self.notify("Claude Desktop not configured", str(exc), "settings", True)
+            self.notify("Claude Desktop not configured", str(exc), NotifyTarget.SETTINGS, True)
 
         run_task(self.pool, lambda: cd.write_entry(url, path), done, failed, self)
 
@@ -234,17 +248,18 @@ class TrayApp(QObject):
         include = bool(files) and dialogs.ask(
             self.dashboard,
             "Reset client sign-in",
-            f"Also delete mcp-remote's {len(files)} cached sign-in file(s) for this server "
-            f"(in {files[0].parent.parent})? Clients that use mcp-remote, such as Claude Desktop, "
-            "will ask you to approve them again.",
+            "The bridge's stored sign-in for this server is forgotten either way. mcp-remote keeps "
+            f"{plural(len(files), 'cached sign-in file')} for it too (in {files[0].parent.parent}): "
+            "delete those as well? Clients that use mcp-remote, such as Claude Desktop, will then ask "
+            "you to approve them again.",
         )
 
         def done(result: object) -> None:
             summary = result.summary() if isinstance(result, ResetResult) else str(result)
-            self.notify("Client sign-in reset", summary, "dashboard", False)
+            self.notify("Client sign-in reset", summary, NotifyTarget.DASHBOARD, False)
 
         def failed(exc: Exception) -> None:
-            self.notify("Client sign-in not reset", str(exc), "dashboard", True)
+            self.notify("Client sign-in not reset", str(exc), NotifyTarget.DASHBOARD, True)
 
         run_task(self.pool, lambda: reset_client_sign_in(url, include), done, failed, self)
 
@@ -273,11 +288,11 @@ class TrayApp(QObject):
         def done(result: object) -> None:
             self.controller.stop()
             summary = result.summary() if isinstance(result, PanicResult) else str(result)
-            self.notify("Everything revoked", f"{summary} The server is stopped.", "dashboard", False)
+            self.notify("Everything revoked", f"{summary} The server is stopped.", NotifyTarget.DASHBOARD, False)
 
         def failed(exc: Exception) -> None:
             self.controller.stop()
-            self.notify("Revoking failed", f"{exc}. The server is being stopped anyway.", "dashboard", True)
+            self.notify("Revoking failed", f"{exc}. The server is being stopped anyway.", NotifyTarget.DASHBOARD, True)
 
         run_task(self.pool, job, done, failed, self)
 
@@ -291,7 +306,8 @@ class TrayApp(QObject):
         # its own finished() signal would delete it while Qt is still emitting.
         if self.settings_dialog is None:
             dialog = SettingsDialog(
-                self.data_dir, self.settings, self.server_url, self.pool, self.claude_config
+                self.data_dir, self.settings, self.server_url, self.pool, self.claude_config,
+                port_choice=lambda: self.runner.port_choice,
             )
             dialog.saved.connect(self._settings_saved)
             self.settings_dialog = dialog
@@ -306,24 +322,20 @@ class TrayApp(QObject):
     def _settings_saved(self, settings: object) -> None:
         if not isinstance(settings, Settings):
             return
-        old, self.settings = self.settings, settings
-        self.runner.public.trusted = parse_proxies(settings.trusted_proxies)  # checked by the dialog
-        # What needs no restart applies at once: the Ask timeout, the per-sign-in cap, audit retention.
-        self.runner.settings = settings
-        if self.runner.parts is not None:
-            self.runner.parts.settings = settings
-            if self.runner.parts.audit is not None:
-                self.runner.parts.audit.retention = Retention(settings.audit_max_days, settings.audit_max_rows)
-        port_changed = settings.port != old.port
+        old, in_use = self.settings, self.runner.port_choice
+        # The dialog showed the port in use; saving it makes it the settings' port from now on.
+        port_changed = settings.port != (in_use.port or old.port)
         lifetimes_changed = (settings.access_token_ttl, settings.refresh_token_ttl) != (
             old.access_token_ttl,
             old.refresh_token_ttl,
         )
+        # What needs no restart applies at once: the Ask timeout, the per-sign-in cap, audit retention.
+        saved = PortChoice(settings.port, PortSource.SETTINGS)
         if port_changed or lifetimes_changed or self.runner.state is ServerState.ERROR:
-            # A port given with --port stays until the user picks one here.
-            status = self.controller.status()
-            port = settings.port if port_changed or status.state is ServerState.ERROR else status.port
-            self.controller.restart(settings, port)
+            self.runner.reconfigure(settings)
+            self.controller.restart(settings, saved)
+        else:
+            self.runner.reconfigure(settings, saved if in_use.port == settings.port else None)
 
     # -- held calls (tool policy Ask) --------------------------------------------------------------
 
@@ -331,7 +343,7 @@ class TrayApp(QObject):
         """The owner's answer from the prompt: written and passed to the waiting call off the GUI thread."""
 
         def failed(exc: Exception) -> None:
-            self.notify("The answer did not reach the call", str(exc), "dashboard", True)
+            self.notify("The answer did not reach the call", str(exc), NotifyTarget.DASHBOARD, True)
 
         run_task(self.pool, lambda: self.runner.held.answer(call_id, allow, answer_for, by="tray"),
                  None, failed, self)
@@ -367,28 +379,28 @@ class TrayApp(QObject):
             if yes:
                 run_task(self.pool, lambda: store.extend_grant(refusal.grant_id, [refusal.scope]),
                          lambda now: self.notify("Access extended", f"{name} may now use {group.title.lower()}.",
-                                                 "dashboard", False, quiet=True),
-                         lambda exc: self.notify("Access not extended", str(exc), "dashboard", True), self)
+                                                 NotifyTarget.DASHBOARD, False, quiet=True),
+                         lambda exc: self.notify("Access not extended", str(exc), NotifyTarget.DASHBOARD, True), self)
 
         run_task(self.pool, lookup, ask, lambda exc: self._offers_open.discard(key), self)
 
     # -- notifications ---------------------------------------------------------------------------
 
     def notify(
-        self, title: str, text: str, purpose: str, error: bool, about: str = "", quiet: bool = False
+        self, title: str, text: str, purpose: NotifyTarget | str, error: bool, about: str = "", quiet: bool = False
     ) -> None:
         """A tray message; with no tray, a banner in the dashboard."""
         log.info("notification: %s: %s", title, text)
-        self._message_purpose = purpose
+        self._message_purpose = NotifyTarget(purpose)
         if self.tray is not None:
             self.tray.notify(title, text, error)
         elif not quiet:
             self.dashboard.banner.say(text, "error" if error else "info", about, title=title)
 
     def _message_clicked(self) -> None:
-        if self._message_purpose == "settings":
+        if self._message_purpose is NotifyTarget.SETTINGS:
             self.open_settings()
-        elif self._message_purpose == "approvals":
+        elif self._message_purpose is NotifyTarget.APPROVALS:
             self.open_approvals()
         else:
             self.open_dashboard()

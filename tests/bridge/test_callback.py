@@ -70,3 +70,20 @@ async def test_before_the_browser_is_opened_no_answer_is_taken() -> None:
     statuses, outcome = await _visit(CallbackReceiver(), ["/callback?error=access_denied&state=s"], timeout=0.2)
     assert statuses == [400]
     assert isinstance(outcome, OAuthFlowError) and "no answer from the browser" in str(outcome)
+
+
+async def test_the_signed_in_page_looks_like_the_servers_pages() -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.listeners[0].extra(anyio.abc.SocketAttribute.local_port)
+    receiver = CallbackReceiver("s1")
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(receiver.serve, listener)
+        async with httpx.AsyncClient(timeout=5) as http:
+            page = await http.get(f"http://127.0.0.1:{port}/callback?code=c&state=s1")
+        tg.cancel_scope.cancel()
+    assert page.status_code == 200
+    body = page.text
+    assert '<main class="card ok"' in body and "<h1 id=\"title\">Signed in</h1>" in body
+    assert ".card" in body and "data:image/svg+xml;base64," in body  # the consent page's style, inline
+    assert "style-src 'unsafe-inline'" in page.headers["content-security-policy"]
+    assert "script-src" not in page.headers["content-security-policy"]

@@ -96,7 +96,7 @@ def test_cli_clears_the_bridge_keyring_entry_for_every_spelling(tmp_path: Path, 
         done = subprocess.run(app_command("reset-sign-in", "http://127.0.0.1:18787/mcp", "--data-dir",
                                           str(data_dir)), cwd=REPO, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        assert "Removed 1 bridge sign-in(s)" in done.stdout and stored in done.stdout
+        assert "Removed 1 bridge sign-in" in done.stdout and stored in done.stdout
         assert keyring.get_password(SERVICE, canonical_url(stored)) is None
         assert keyring.get_password(SERVICE, canonical_url(unrelated)) == "{}"
     finally:

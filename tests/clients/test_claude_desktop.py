@@ -367,5 +367,7 @@ def test_status_reports_another_url_as_outdated(config: Path) -> None:
     cd.write_entry(OTHER_URL, config)
     status = cd.entry_status(URL, config)
     assert status.state is cd.EntryState.OUTDATED and OTHER_URL in status.detail
+    said, would = status.detail.split("\nWe would write: ")
+    assert OTHER_URL in said and URL in would and OTHER_URL not in would  # what we would write, shown
     assert cd.write_entry(URL, config).changed
     assert cd.entry_status(URL, config).state is cd.EntryState.CURRENT

@@ -58,7 +58,7 @@ def test_claude_add_then_again_then_remove(cli: Cli) -> None:
 
     assert first.returncode == 0, first.stderr
     assert 'Added "mcp-tray"' in first.stdout
-    assert "Restart Claude Desktop to load the change" in first.stdout
+    assert "Restart Claude Desktop" in first.stdout and "“MCP Tray bridge”" in first.stdout  # what comes next
     backup = backups(cli.claude_config)
     assert len(backup) == 1 and f"The previous file is saved as {backup[0]}" in first.stdout
     doc = load(cli.claude_config)

@@ -66,7 +66,7 @@ def test_start_opens_and_stop_closes_and_revokes(running: ServerRunner) -> None:
     assert ingress.calls == [f"start {running.base_url}", "stop"]
     assert public_status(running) == 421 and running.remote.status().state is RemoteState.OFF
     events = [e.detail for e in parts_of(running).store.recent_events() if e.kind == "remote access"]
-    assert events[0].startswith("off (remote access stopped); 1 remote sign-in(s) revoked")
+    assert events[0].startswith("off (remote access stopped); 1 remote sign-in revoked")
     assert events[1].startswith(f"on at {PUBLIC} through test ingress")
 
 

@@ -19,6 +19,7 @@ from app.auth.register import MAX_BODY, MAX_DEPTH, MAX_ITEMS, MAX_STRING
 from app.server.ratelimit import RateLimits
 from app.server.runner import ServerRunner
 from app.store import activity
+from app.store.kinds import EventKind
 from app.store.sql import Conn
 from app.store.store import PENDING_TTL, Store
 from tests.conftest import parts_of, start_runner
@@ -126,7 +127,7 @@ def test_activity_keeps_only_the_newest_rows(data_dir: Path) -> None:
                              (now, f"flood {i}"))
 
         store.db.tx(flood)
-        store.log_event("newest", None, "the line that triggers the prune")
+        store.log_event(EventKind.REMOTE_REQUEST, None, "the line that triggers the prune")
         count = store.db.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         assert count == activity.KEEP
         assert store.recent_events(1)[0].kind == "newest"

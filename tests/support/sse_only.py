@@ -16,12 +16,13 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from app.server.mcp_server import build_mcp_server
 from app.server.runner import bind_socket
-from app.server.tools import build_mcp_server
+from app.tools.registry import ToolRegistry
 
 
 def _app() -> Starlette:
-    lowlevel = build_mcp_server()._lowlevel_server
+    lowlevel = build_mcp_server(ToolRegistry(plugins=False))._lowlevel_server
     sse = SseServerTransport("/messages/")
 
     class Events:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from mcp.client.client import Client
 
+from app.server.mcp_server import build_mcp_server
 from app.server.tool_events import ToolEvents
-from app.server.tools import build_mcp_server
 from app.tools.registry import ToolRegistry
 
 pytestmark = pytest.mark.anyio

@@ -36,7 +36,7 @@ def dashboard(qtbot: object, server: ServerRunner, data_dir: Path) -> Iterator[D
     """A dashboard over a running server, as the tray app wires it (without the tray)."""
     controller = ServerController(server)
     store = StoreService(data_dir)
-    window = Dashboard(controller, store)
+    window = Dashboard(controller, store, server.tools)
     qtbot.addWidget(window)  # type: ignore[attr-defined]
     store.start()
     window.show()

@@ -119,5 +119,6 @@ def test_hidden_window_does_not_poll_and_closing_leaves_the_request_waiting(
     assert [p["code"] for p in owner.pending(data_dir)] == [code]
     assert httpx.get(url, timeout=5).status_code == 200  # still the waiting page
     app.open_approvals()  # the tray menu's "Approve sign-in…" and the dashboard's line bring it back
-    assert window.isVisible() and window.code.text() == code
+    qtbot.waitUntil(window.isVisible, timeout=5000)  # once the queue was read, off the GUI thread
+    assert window.code.text() == code
     client.close()

@@ -52,7 +52,7 @@ def test_tokens_table_shows_tokens_issued_through_oauth(
     kinds = {model.index(r, COL_CLIENT, group).data() for r in range(model.rowCount(group))}
     assert kinds == {"Access token", "Refresh token"}
     assert model.index(0, 2, group).data() == "mcp offline_access"
-    assert dashboard.tabs.tabText(0) == "Active tokens (2)"
+    assert dashboard.tabs.tabText(0) == "Sign-ins (1)"  # one sign-in, its two tokens under it
     assert dashboard.clients.model.row_at(0).client_ids == (issued.client_id,)
     assert dashboard.activity.model.rowCount() >= 2  # registered, authorized
 

@@ -20,11 +20,12 @@ def token(
     kind: str = "access",
     created: float = NOW - 120,
     used: float | None = None,
+    grant: str = "",
 ) -> TokenRow:
     return TokenRow(
         tid,
         kind,
-        "g-" + tid,
+        grant or "g-" + tid,
         client,
         name,
         ("mcp",),
@@ -38,21 +39,23 @@ def token(
 
 ROWS = [
     token("a1", "c1", "Claude Desktop", created=NOW - 60, used=NOW - 30),
-    token("r1", "c1", "Claude Desktop", kind="refresh", created=NOW - 60),
+    token("r1", "c1", "Claude Desktop", kind="refresh", created=NOW - 60, grant="g-a1"),
     token("a2", "c2", "Inspector", created=NOW - 600),
     token("a3", "c3", "Claude Desktop", created=NOW - 3000),  # the same app, registered again
 ]
 
 
-def test_tokens_are_grouped_by_client_name_with_all_client_ids() -> None:
+def test_tokens_are_grouped_by_sign_in_and_revoke_all_knows_every_client_id() -> None:
     model = tm.TokensModel(now=lambda: NOW)
     model.set_rows(ROWS)
-    assert model.rowCount() == 2
+    assert model.rowCount() == 3  # one row per sign-in: a1+r1, a2, a3
     first = model.index(0, tm.COL_CLIENT)
     assert first.data() == "Claude Desktop"
-    assert model.rowCount(first) == 3
-    assert first.data(tm.CLIENT_IDS_ROLE) == ["c1", "c3"]
-    assert model.index(0, tm.COL_ID).data() == "3 tokens"
+    assert model.rowCount(first) == 2
+    assert first.data(tm.CLIENT_IDS_ROLE) == ["c1"]
+    assert model.client_ids_named("Claude Desktop") == ["c1", "c3"]
+    assert model.index(0, tm.COL_ID).data() == "sign-in g-a1"
+    assert model.sign_in_count() == 3 and model.token_count() == 4
     child = model.index(1, tm.COL_ID, first)
     assert child.data() == "r1"
     assert model.index(1, tm.COL_CLIENT, first).data() == "Refresh token"

@@ -112,8 +112,9 @@ def test_settings_passkeys_add_list_and_remove(qtbot: QtBot, app: TrayApp, data_
         key = store.passkeys.add(enrolment, "mcp.example.test", b"credential", b"key", 0)
     finally:
         store.close()
-    section.refresh()
-    assert section.list.count() == 1 and section.list.item(0).text().startswith("phone — for mcp.example.test")
+    section.refresh()  # read on a worker; the list fills in when it is done
+    qtbot.waitUntil(lambda: section.list.count() == 1 and section.list.item(0).text().startswith(
+        "phone — for mcp.example.test"), timeout=5000)
     section.list.setCurrentRow(0)
     assert section.remove_button.isEnabled()
     section.remove_selected()
@@ -123,4 +124,5 @@ def test_settings_passkeys_add_list_and_remove(qtbot: QtBot, app: TrayApp, data_
         assert store.passkeys.get(key.id) is None
     finally:
         store.close()
-    assert not section.remove_button.isEnabled() and "No passkeys" in section.list.item(0).text()
+    qtbot.waitUntil(lambda: "No passkeys" in section.list.item(0).text(), timeout=5000)
+    assert not section.remove_button.isEnabled()

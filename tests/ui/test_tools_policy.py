@@ -72,8 +72,10 @@ def test_choosing_a_policy_in_the_tab_saves_it(qtbot: QtBot, registry: ToolRegis
     box = tab.policy_boxes["add"]
     assert box.currentData() == "allow"
     box.setCurrentIndex(box.findData("block"))
+    assert tab.wait()  # written on the tab's worker, not on the GUI thread
     assert registry.policy("add") == "block"
     assert json.loads((data_dir / "tools.json").read_text())["policies"] == {"add": "block"}
     qtbot.waitUntil(lambda: tab.model.index(rows["add"], COL_POLICY).data() == "Block")
     tab.policy_boxes["delete_note"].setCurrentIndex(tab.policy_boxes["delete_note"].findData("allow"))
+    assert tab.wait()
     assert ToolRegistry(data_dir).policy("delete_note") == "allow"  # a new process reads the choice

@@ -71,14 +71,16 @@ def test_lists_every_tool_with_source_permission_and_state(tab: ToolsTab) -> Non
     assert "could not be loaded" in tab.status.text()
 
 
-def test_toggle_turns_a_tool_on_and_off(tab: ToolsTab, registry: ToolRegistry) -> None:
+def test_toggle_turns_a_tool_on_and_off(qtbot: QtBot, tab: ToolsTab, registry: ToolRegistry) -> None:
     index = tab.model.index(rows_by_name(tab)["read_file"], COL_ON)
     assert tab.model.setData(index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert tab.wait()
     assert {r.name: r.enabled for r in registry.rows()}["read_file"] is True
+    qtbot.waitUntil(lambda: "no folder is shared" in tab.folders_note.text())
     assert cell(tab, "read_file", COL_ON, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
-    assert "no folder is shared" in tab.folders_note.text()
     index = tab.model.index(rows_by_name(tab)["add"], COL_ON)
     tab.model.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+    assert tab.wait()
     assert {r.name: r.enabled for r in ToolRegistry(registry.data_dir, plugins=False).rows()}["add"] is False
 
 
@@ -138,11 +140,34 @@ def test_space_on_the_on_cell_toggles_like_a_click(qtbot: QtBot, tab: ToolsTab, 
     qtbot.waitUntil(lambda: {r.name: r.enabled for r in registry.rows()}["now"] is True)
 
 
-def test_unsavable_choice_is_a_clear_message(tab: ToolsTab, registry: ToolRegistry) -> None:
+def test_unsavable_choice_is_a_clear_message(qtbot: QtBot, tab: ToolsTab, registry: ToolRegistry) -> None:
     assert registry.data_dir is not None
     (registry.data_dir / "tools.json").mkdir()  # something that cannot be replaced by a file
     index = tab.model.index(rows_by_name(tab)["read_file"], COL_ON)
     tab.model.setData(index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
-    assert tab.status.text().startswith("Could not save the choice in tools.json")
+    qtbot.waitUntil(lambda: tab.status.text().startswith("Could not save the choice in tools.json"))
     assert {r.name: r.enabled for r in registry.rows()}["read_file"] is False  # nothing half-changed
     assert cell(tab, "read_file", COL_ON, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+
+
+def test_reloads_and_choices_run_off_the_gui_thread(qtbot: QtBot, tab: ToolsTab, registry: ToolRegistry,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    real_reload, real_set = registry.reload, registry.set_enabled
+
+    def reload(notify: bool = True) -> None:
+        seen.append(threading.current_thread().name)
+        real_reload(notify)
+
+    def set_enabled(name: str, enabled: bool) -> None:
+        seen.append(threading.current_thread().name)
+        real_set(name, enabled)
+
+    monkeypatch.setattr(registry, "reload", reload)
+    monkeypatch.setattr(registry, "set_enabled", set_enabled)
+    qtbot.mouseClick(tab.reload_button, Qt.MouseButton.LeftButton)
+    tab.model.setData(tab.model.index(rows_by_name(tab)["now"], COL_ON), Qt.CheckState.Unchecked.value,
+                      Qt.ItemDataRole.CheckStateRole)
+    assert tab.wait()
+    assert len(seen) == 2 and threading.main_thread().name not in seen
+    qtbot.waitUntil(lambda: cell(tab, "now", COL_ON, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked)

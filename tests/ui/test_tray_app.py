@@ -267,7 +267,7 @@ def test_start_at_login_checkbox_registers_with_the_desktop(
 def test_dashboard_has_the_tools_tab_over_the_servers_registry(tray_app: TrayApp) -> None:
     tabs = tray_app.dashboard.tabs
     titles = [tabs.tabText(i) for i in range(tabs.count())]
-    assert titles == ["Active tokens", "Clients", "Recent activity", "Tool calls", "Tools"]
+    assert titles == ["Sign-ins", "Clients", "Recent activity", "Tool calls", "Tools"]
     assert tray_app.dashboard.tools_tab.registry is tray_app.runner.tools
 
 

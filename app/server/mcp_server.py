@@ -72,6 +72,6 @@ class TrayMCPServer(MCPServer):
         return result
 
 
-def build_mcp_server(registry: ToolRegistry | None = None) -> TrayMCPServer:
-    """A server over `registry` (built-in tools only when none is given)."""
-    return TrayMCPServer(registry if registry is not None else ToolRegistry(plugins=False))
+def build_mcp_server(registry: ToolRegistry) -> TrayMCPServer:
+    """A server over `registry` (the one build_parts made)."""
+    return TrayMCPServer(registry)
