@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.store.db import DB_NAME
 from app.store.rows import IssuedTokens
 from app.store.sealed import unseal
 from app.store.store import Store, hash_secret
 from app.store.token_rules import RETRY_WINDOW, Reason, Refused
+from tests.support.postgres import everything_stored
 
 
 def _code(store: Store, client_id: str = "c1", lifetime: float | None = None) -> str:
@@ -119,21 +118,19 @@ def test_the_sealed_pair_is_useless_without_the_spent_token(data_dir: Path) -> N
     first = _pair(store)
     second = _rotate(store, first.refresh_token)
     assert isinstance(second, IssuedTokens)
+    boxes = store.db.conn.execute("SELECT token_hash, retry_box FROM tokens WHERE retry_box IS NOT NULL").fetchall()
     store.close()
-    conn = sqlite3.connect(data_dir / DB_NAME)
-    boxes = conn.execute("SELECT token_hash, retry_box FROM tokens WHERE retry_box IS NOT NULL").fetchall()
-    conn.close()
-    assert [h for h, _ in boxes] == [hash_secret(first.refresh_token)]
-    box = bytes(boxes[0][1])
+    assert [r["token_hash"] for r in boxes] == [hash_secret(first.refresh_token)]
+    box = bytes(boxes[0]["retry_box"])
     for secret in (second.access_token, second.refresh_token):
         for form in (secret, hash_secret(secret)):
             assert form.encode() not in box
-    assert unseal(second.refresh_token, boxes[0][0], box) is None  # any other token is the wrong key
-    assert unseal(first.access_token, boxes[0][0], box) is None
+    assert unseal(second.refresh_token, boxes[0]["token_hash"], box) is None  # any other token is the wrong key
+    assert unseal(first.access_token, boxes[0]["token_hash"], box) is None
     assert unseal(first.refresh_token, hash_secret("another row"), box) is None  # bound to its own row
-    opened = unseal(first.refresh_token, boxes[0][0], box)
+    opened = unseal(first.refresh_token, boxes[0]["token_hash"], box)
     assert opened is not None and opened.refresh_token == second.refresh_token
-    raw = (data_dir / DB_NAME).read_bytes() + b"".join(p.read_bytes() for p in data_dir.glob(f"{DB_NAME}-*"))
+    raw = everything_stored(data_dir)
     for secret in (first.refresh_token, second.access_token, second.refresh_token):
         assert secret.encode() not in raw
 
