@@ -22,6 +22,7 @@ import anyio
 from app.auth.bearer import LiveConnections
 from app.store.migrations import REVOKED_CHANNEL
 from app.store.store import Store
+from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ async def cut_revoked(store: Store, live: LiveConnections) -> int:
         total += live.cut(revoked)
         await anyio.sleep(SECOND_PASS)
     if total:
-        log.info("closed %d connection(s) of revoked token(s)", total)
+        log.info("closed %s of revoked tokens", plural(total, "connection"))
     return total
 
 

@@ -37,14 +37,16 @@ def _open_in_browser(url: str) -> bool:
 class PasskeysSection(QWidget):
     """The passkey list with Add and Remove; `public_url()` gives the URL the Remote access form shows."""
 
-    def __init__(self, data_dir: Path, public_url: Callable[[], str], parent: QWidget | None = None) -> None:
+    def __init__(self, data_dir: Path, public_url: Callable[[], str], parent: QWidget | None = None,
+                 pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("passkeysSection")
         self.data_dir = data_dir
         self.public_url = public_url
         self.open_url: Callable[[str], bool] = _open_in_browser
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        # The app's pool (Settings passes it), never one of its own: a pool owned by this widget was
+        # destroyed with the dialog from the garbage collector, and that crashed the process.
+        self._pool = pool if pool is not None else QThreadPool.globalInstance()
         self.list = QListWidget()
         self.list.setObjectName("passkeyList")
         self.list.setMaximumHeight(self.list.fontMetrics().lineSpacing() * 5)

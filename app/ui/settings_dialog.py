@@ -114,7 +114,7 @@ class SettingsDialog(QDialog):
 
         self.remote = RemoteSection()
         self.passkeys = PasskeysSection(data_dir, lambda: self.remote.public_url.text().strip()
-                                        or self.original.public_url)
+                                        or self.original.public_url, pool=pool)
         self.remote.add_passkeys(self.passkeys)
         calls = QGroupBox("Tool calls")
         calls_form = QFormLayout(calls)

@@ -146,6 +146,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     EventKind.PASSKEY_ADDED: "Passkey added",
     EventKind.PASSKEY_REMOVED: "Passkey removed",
     EventKind.PASSKEY_REFUSED: "Passkey refused",
+    EventKind.OIDC_REFUSED: "Sign-in at the identity provider refused",
 }
 
 

@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
@@ -427,8 +428,11 @@ class TrayApp(QObject):
         self.approvals.hide()
         self.approval_desk.store.close()
         if self.settings_dialog is not None:
+            # Deleted here, not left to the garbage collector: the dialog's wrappers form cycles
+            # (callbacks into this app), and collecting a dialog with live Qt children crashed.
             self.settings_dialog.hide()
-            self.settings_dialog = None  # it holds self.server_url: no cycle left for gc
+            shiboken6.delete(self.settings_dialog)
+            self.settings_dialog = None
         self.store.close()
         self.pool.waitForDone(3000)
         self.controller.shutdown()

@@ -101,15 +101,16 @@ def test_sse_posts_reach_the_worker_that_holds_the_stream(hosted: Stack) -> None
     assert relayed  # some posts came to the worker that did not hold their stream, and were passed on
 
 
-def test_fifty_concurrent_refreshes_of_one_token_exactly_one_wins(hosted: Stack) -> None:
+def test_fifty_concurrent_refreshes_of_one_token_rotate_it_once(hosted: Stack) -> None:
+    """Spread over both workers, one refresh rotates the token; the 49 others are retries within the
+    window (issue 12: a lost answer must not force a new sign-in) and get that very pair."""
     tokens = run_flow(hosted.public_url, "refresh race")
     before = len(hosted.serve.served("POST", "/token"))
     with ThreadPoolExecutor(50) as pool:
         answers = list(pool.map(lambda _: refresh(hosted.public_url, tokens.client_id, tokens.refresh_token),
                                 range(50)))
-    codes = sorted(a.status_code for a in answers)
-    assert codes.count(200) == 1, codes
-    assert all(a.status_code == 400 and a.json()["error"] == "invalid_grant" for a in answers if a.status_code != 200)
+    assert [a.status_code for a in answers] == [200] * 50, sorted(a.status_code for a in answers)
+    assert len({(a.json()["access_token"], a.json()["refresh_token"]) for a in answers}) == 1
     time.sleep(0.5)  # the access lines are written as the responses end
     served = hosted.serve.served("POST", "/token")[before:]
     assert len(served) >= 50 and len(_pids(served)) == 2  # both workers took part in the race

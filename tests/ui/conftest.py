@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,3 +44,14 @@ def dashboard(qtbot: object, server: ServerRunner, data_dir: Path) -> Iterator[D
     yield window
     store.close()
     controller.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test(qapp: QApplication) -> Iterator[None]:
+    """Collect garbage after each GUI test, so Qt objects left in reference cycles are freed here.
+
+    Left to chance, a cycle holding a dialog was collected in some later test (a segfault there,
+    far from its cause); collected here, such a crash names the test that made the cycle.
+    """
+    yield
+    gc.collect()
