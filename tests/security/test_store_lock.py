@@ -12,6 +12,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from app.server.runner import ServerRunner
 from app.store.db import DB_NAME
@@ -22,6 +23,7 @@ HOLD = 4.0  # seconds the other connection keeps the write lock
 ASK_FOR = 1.5  # seconds into the hold during which requests are started
 
 
+@pytest.mark.sqlite_only  # SQLite's file lock; on PostgreSQL every check runs on a worker thread (app/store/quick.py)
 def test_requests_are_answered_while_another_connection_holds_the_write_lock(
     server: ServerRunner, client: OAuthClient
 ) -> None:
