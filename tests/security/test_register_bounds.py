@@ -130,6 +130,7 @@ def test_activity_keeps_only_the_newest_rows(data_dir: Path) -> None:
         store.log_event(EventKind.REMOTE_REQUEST, None, "the line that triggers the prune")
         count = store.db.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         assert count == activity.KEEP
-        assert store.recent_events(1)[0].kind == "newest"
+        newest = store.recent_events(1)[0]
+        assert newest.kind == EventKind.REMOTE_REQUEST and newest.detail == "the line that triggers the prune"
     finally:
         store.close()
