@@ -18,9 +18,8 @@ import httpx
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
-from tests.support import owner
-from tests.support.oauth import authorize_url, pkce_pair, register
-from tests.support.signin import sign_in
+from bench.support import owner
+from bench.support.oauth import authorize_url, pkce_pair, register, sign_in
 
 
 def _wait(app: object, done: Callable[[], bool], timeout: float = 15.0) -> None:
