@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 import keyring
@@ -33,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from app.bridge.storage import SERVICE, canonical_url  # noqa: E402
 from app.secrets.keyring_store import keyring_problem  # noqa: E402
+from bench.support import owner  # noqa: E402
 from bench.support.clients import approving_browser, mcp_remote_command  # noqa: E402
 
 
@@ -44,7 +46,11 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     if not line.startswith("MCP server ready at "):
         proc.kill()
         raise SystemExit(f"the server did not start: {line!r}")
-    return proc, line.removeprefix("MCP server ready at ")
+    url = line.removeprefix("MCP server ready at ")
+    # The approving browser answers as the owner, in this data dir (bench/support/owner.py).
+    os.environ.setdefault(owner.SERVERS_FILE_ENV, tempfile.mkstemp(prefix="mcp-tray-bench-servers-")[1])
+    owner.remember(int(urlsplit(url).port or 80), data_dir)
+    return proc, url
 
 
 async def time_to_tools_list(params: StdioServerParameters, errlog_path: Path) -> float:
