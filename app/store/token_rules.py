@@ -181,6 +181,12 @@ def look_up(conn: Conn, token: str, now: float) -> TokenCheck | None:
     return None if r is None else _check(r)
 
 
+def _for_audience(r: Any, audience: Audience) -> TokenCheck | Refused:
+    """The token's check, unless it was issued for another way in (RFC 8707)."""
+    problem = audience(r["resource"])
+    return Refused(Reason.WRONG_RESOURCE, problem) if problem is not None else _check(r)
+
+
 def check_access(conn: Conn, token: str, audience: Audience, now: float) -> TokenCheck | Refused:
     """An access token that may be used here now (read only: one indexed lookup)."""
     r = _lookup(conn, hash_secret(token), now)
@@ -190,10 +196,7 @@ def check_access(conn: Conn, token: str, audience: Audience, now: float) -> Toke
         return Refused(Reason.REVOKED)
     if r["expires_at"] <= now:
         return Refused(Reason.EXPIRED)
-    problem = audience(r["resource"])
-    if problem is not None:
-        return Refused(Reason.WRONG_RESOURCE, problem)
-    return _check(r)
+    return _for_audience(r, audience)
 
 
 def check_refresh(conn: Conn, token: str, client_id: str, audience: Audience,
@@ -217,10 +220,7 @@ def check_refresh(conn: Conn, token: str, client_id: str, audience: Audience,
         return Refused(Reason.REVOKED)
     elif r["expires_at"] <= now:
         return Refused(Reason.EXPIRED)
-    problem = audience(r["resource"])
-    if problem is not None:
-        return Refused(Reason.WRONG_RESOURCE, problem)
-    return _check(r)
+    return _for_audience(r, audience)
 
 
 def rotate_refresh(conn: Conn, token: str, client_id: str, audience: Audience, scopes: Sequence[str],
