@@ -11,6 +11,7 @@ clients such as mcp-remote compare the advertised resource with the URL they wer
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -86,6 +87,9 @@ class ServerIdentity:
 
         `http://localhost:8787`, `http://127.0.0.1:8787/`, `.../mcp` and `.../sse` all name us.
         """
+        return _names_loopback(self, resource)  # every request asks, nearly always about the same one
+
+    def _names_us(self, resource: str | None) -> bool:
         if not resource:
             return False
         try:
@@ -99,6 +103,11 @@ class ServerIdentity:
         if not (host in LOOPBACK_HOSTS or host in self.extra_hosts) or port != self.port:
             return False
         return parts.path.rstrip("/") in ("", *MCP_PATHS)
+
+
+@functools.lru_cache(maxsize=256)
+def _names_loopback(identity: ServerIdentity, resource: str | None) -> bool:
+    return identity._names_us(resource)
 
 
 def parse_public_url(text: str) -> PublicOrigin:

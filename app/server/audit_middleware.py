@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from app.auth.caller import current_caller
@@ -47,6 +48,10 @@ def note(outcome: str, detail: str = "") -> None:
 
 def _error_text(result: HandlerResult) -> str | None:
     """The text of a tool error result; None when the result is not an error."""
+    if isinstance(result, CallToolResult):  # nearly every audited call: read it, don't dump it
+        if not result.is_error:
+            return None
+        return next((block.text for block in result.content if isinstance(block, TextContent)), "")
     body: Any = result.model_dump(by_alias=True) if isinstance(result, BaseModel) else result
     if not isinstance(body, Mapping) or not body.get("isError"):
         return None

@@ -63,8 +63,27 @@ class PublicEntry:
             self._listeners[key] = listener
         listener(self._origin)
 
+    @property
+    def trusted(self) -> tuple[IpNetwork, ...]:
+        """The proxy networks whose forwarded headers are believed."""
+        return self._trusted
+
+    @trusted.setter
+    def trusted(self, networks: tuple[IpNetwork, ...]) -> None:
+        self._judged: dict[str, bool] = {}  # peer address -> trusted; one atomic swap, then refilled
+        self._trusted = networks
+
     def trusts(self, address: str) -> bool:
         """True when a TCP peer is one of the configured proxies (loopback by default)."""
+        judged = self._judged
+        known = judged.get(address)
+        if known is None:
+            if len(judged) >= 4096:  # a peer address per caller behind no proxy: keep it bounded
+                judged.clear()
+            known = judged[address] = self._trusts(address)
+        return known
+
+    def _trusts(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:

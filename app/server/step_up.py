@@ -36,6 +36,11 @@ class StepUp:
         """The scopes to name in a 403 challenge for this request, or None to let it through."""
         if b"tools/call" not in body or ALL_SCOPES <= frozenset(caller.scopes):
             return None  # not a call, or a token that may call every group: nothing to parse
+        withheld = self.registry.withheld(frozenset(caller.scopes))
+        if not withheld or (b"\\u" not in body and not any(n.encode() in body for n in withheld)):
+            # No tool it may not call is named anywhere in the body (and no JSON escape could spell
+            # one): nothing to parse. Should one slip past anyway, the tool gate still refuses it.
+            return None
         try:
             message: Any = json.loads(body)
         except (ValueError, RecursionError):

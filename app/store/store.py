@@ -360,10 +360,15 @@ class Store:
 
         With `wait=False` (on an event loop) the read never waits for a lock: BusyError instead.
         """
-        def run(conn: Conn) -> TokenCheck | Refused:
-            return token_rules.check_access(conn, token, audience, time.time())
-
-        return run(self.db.conn) if wait else self.quick.run(run)
+        now = time.time()
+        if wait:
+            return token_rules.check_access(self.db.conn, token, audience, now)
+        token_hash = hash_secret(token)
+        # Remembered until anything is committed anywhere (PRAGMA data_version), or the token or its
+        # grant runs out: a revocation by any process is seen on the very next request.
+        row = self.quick.remembered(token_hash, lambda conn: token_rules.access_row(conn, token_hash, now),
+                                    lambda r: r is not None and now < token_rules.row_settled_until(r))
+        return token_rules.judge_access(row, audience, now)
 
     def check_refresh(self, token: str, client_id: str, audience: Audience = anywhere,
                       now: float | None = None) -> TokenCheck | Refused:

@@ -157,7 +157,7 @@ def redeem_code(conn: Conn, code_hash: str, client_id: str | None, access_ttl: i
 # -- tokens --------------------------------------------------------------------------------------
 
 _TOKEN = """SELECT t.token_id, t.token_hash, t.kind, t.grant_id, t.client_id, t.scopes, t.resource, t.expires_at,
-                   t.last_used_at, t.rotated_at, t.revoked_at, g.remote,
+                   t.last_used_at, t.rotated_at, t.revoked_at, g.remote, g.expires_at AS grant_expires_at,
                    (t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL
                     OR (g.expires_at IS NOT NULL AND g.expires_at <= ?)) AS revoked,
                    (g.revoked_at IS NOT NULL OR (g.expires_at IS NOT NULL AND g.expires_at <= ?)) AS grant_ended
@@ -189,7 +189,22 @@ def _for_audience(r: Any, audience: Audience) -> TokenCheck | Refused:
 
 def check_access(conn: Conn, token: str, audience: Audience, now: float) -> TokenCheck | Refused:
     """An access token that may be used here now (read only: one indexed lookup)."""
-    r = _lookup(conn, hash_secret(token), now)
+    return judge_access(_lookup(conn, hash_secret(token), now), audience, now)
+
+
+def access_row(conn: Conn, token_hash: str, now: float) -> Any:
+    """The row `judge_access` judges (None: no such token)."""
+    return _lookup(conn, token_hash, now)
+
+
+def row_settled_until(r: Any) -> float:
+    """Until when a looked-up row says the same, unless the database changes: its token's or grant's end."""
+    grant_end = r["grant_expires_at"]
+    return float(r["expires_at"]) if grant_end is None else min(float(r["expires_at"]), float(grant_end))
+
+
+def judge_access(r: Any, audience: Audience, now: float) -> TokenCheck | Refused:
+    """The access-token rule over a looked-up row (see check_access)."""
     if r is None or r["kind"] != "access":
         return Refused(Reason.UNKNOWN)
     if r["revoked"]:

@@ -113,6 +113,12 @@ class ToolRegistry:
         with self._lock:
             return [s.tool for s in self._snapshot.tools.values() if self._is_enabled(s) and allowed(s.group, scopes)]
 
+    def withheld(self, scopes: frozenset[str]) -> list[str]:
+        """Names of the tools that are turned on but whose group a token with `scopes` lacks."""
+        with self._lock:
+            return [s.name for s in self._snapshot.tools.values()
+                    if self._is_enabled(s) and not allowed(s.group, scopes)]
+
     def lookup(self, name: str, scopes: frozenset[str]) -> Tool:
         """The tool to call, or ToolError with a message the client (and its user) can act on."""
         with self._lock:

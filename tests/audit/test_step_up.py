@@ -70,6 +70,16 @@ async def test_missing_scope_gets_the_403_challenge_and_extending_the_grant_lets
         assert "read_file" in [t.name for t in (await session.list_tools()).tools]
 
 
+async def test_a_tool_name_spelled_with_json_escapes_gets_the_challenge_too(
+        server: ServerRunner, shared: Path) -> None:
+    tokens = obtain_tokens(server.base_url, name="escapes")
+    body = json.dumps(READ).replace('"read_file"', '"read\\u005ffile"').encode()
+    assert b"read_file" not in body and json.loads(body) == READ
+    refused = httpx.post(f"{server.base_url}/mcp", content=body, timeout=10, headers={
+        **MCP_HEADERS, "Content-Type": "application/json", "Authorization": f"Bearer {tokens.access_token}"})
+    assert refused.status_code == 403 and 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+
+
 async def test_sse_keeps_the_tool_error_that_names_the_permission(server: ServerRunner, shared: Path) -> None:
     tokens = obtain_tokens(server.base_url)
     async with mcp_session(server.base_url, tokens.access_token, "sse") as (session, _):

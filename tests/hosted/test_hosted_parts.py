@@ -197,3 +197,20 @@ def test_held_calls_per_grant_are_capped_across_processes(postgres_url: str, tmp
     finally:
         for s in stores:
             s.close()
+
+
+def test_request_ids_are_unique_within_a_process_and_across_forked_workers() -> None:
+    from app.server.request_log import _REQUEST_ID, fresh_request_id
+
+    ours = [fresh_request_id() for _ in range(1000)]
+    assert len(set(ours)) == 1000 and all(_REQUEST_ID.fullmatch(i) for i in ours)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a forked worker, as `serve --workers N` makes them
+        os.write(write, " ".join(fresh_request_id() for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read().split()
+    os.waitpid(child, 0)
+    assert len(theirs) == 100 and not set(theirs) & set(ours) and theirs[0][:8] != ours[0][:8]

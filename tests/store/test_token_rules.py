@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from app.store.rows import IssuedTokens
 from app.store.sealed import unseal
@@ -191,3 +195,41 @@ def test_last_used_is_written_off_the_callers_thread(data_dir: Path) -> None:
     after = store.check_token(issued.access_token)
     assert after is not None and after.last_used_at is not None
     assert abs(after.last_used_at - time.time()) < 60
+
+
+@pytest.mark.sqlite_only
+def test_the_event_loops_check_sees_every_change_at_once(data_dir: Path) -> None:
+    """The no-wait check remembers a token's row, but never past a commit by anyone or the token's end."""
+    store, other = Store(data_dir), Store(data_dir)
+    issued, kept = _pair(store), _pair(store)
+    for _ in range(3):  # remembered: the same answer
+        check = store.check_access(issued.access_token, wait=False)
+        assert not isinstance(check, Refused)
+    assert store.check_access(issued.access_token, lambda r: "elsewhere", wait=False) == Refused(
+        Reason.WRONG_RESOURCE, "elsewhere")  # the audience is judged on every call, remembered or not
+    assert not isinstance(check, Refused)
+    assert other.revoke_tokens([check.token_id]) == [check.token_id]  # another connection of this process
+    assert store.check_access(issued.access_token, wait=False) == Refused(Reason.REVOKED)
+    assert not isinstance(store.check_access(kept.access_token, wait=False), Refused)
+    revoke = "import pathlib, sys; from app.store.store import Store; Store(pathlib.Path(sys.argv[1])).revoke_all()"
+    subprocess.run([sys.executable, "-c", revoke, str(data_dir)], check=True, timeout=60)  # another process
+    assert store.check_access(kept.access_token, wait=False) == Refused(Reason.REVOKED)
+
+
+@pytest.mark.sqlite_only
+def test_the_event_loops_check_sees_a_grant_run_out_with_no_commit(data_dir: Path) -> None:
+    store = Store(data_dir)
+    issued = store.redeem_code(hash_secret(_code(store, lifetime=1.0)), 3600, 7200, client_id="c1")
+    assert isinstance(issued, IssuedTokens)
+    assert not isinstance(store.check_access(issued.access_token, wait=False), Refused)
+    time.sleep(1.2)
+    assert isinstance(store.check_access(issued.access_token, wait=False), Refused)
+
+
+@pytest.mark.sqlite_only
+def test_unknown_tokens_are_not_remembered(data_dir: Path) -> None:
+    store = Store(data_dir)
+    _pair(store)
+    for n in range(50):
+        assert store.check_access(f"mcpat_unknown{n}", wait=False) == Refused(Reason.UNKNOWN)
+    assert all(not r.answers for r in store.quick._by_thread.values())
