@@ -14,14 +14,14 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-from mcp.shared.auth import OAuthClientInformationFull
-from pydantic import ValidationError
 
 from app.auth.redirects import check_redirect_uri
 from app.auth.scopes import SUPPORTED_SCOPES
+
+if TYPE_CHECKING:
+    from mcp.shared.auth import OAuthClientInformationFull
 
 # The key in a client's stored record (info_json) that marks it as a metadata-document client.
 DOCUMENT_MARKER = "mcp_tray_metadata_document"
@@ -223,6 +223,10 @@ def validate_document(url: str, body: bytes) -> OAuthClientInformationFull:
         **{k: doc[k] for k in ("client_uri", "logo_uri", "software_id", "software_version")
            if isinstance(doc.get(k), str)},
     }
+    # Here, not at the top: the command line reads this module's helpers, and `mcp` takes a second to import.
+    from mcp.shared.auth import OAuthClientInformationFull
+    from pydantic import ValidationError
+
     try:
         return OAuthClientInformationFull.model_validate(record)
     except ValidationError as exc:

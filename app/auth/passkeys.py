@@ -5,6 +5,9 @@ in only: RP ID = the public host, origin = the public origin (`WayIn.relying_par
 verification (PIN, fingerprint, face) is required in both. The challenges are the store's
 one-time secrets: a registration challenge is bound to its enrolment link, an approval challenge
 to one sign-in request, and each is used once, whether the answer verifies or not.
+
+`webauthn` (with pyOpenSSL, pyasn1 and cbor2: ~0.15 s and ~7 MiB) is imported by the steps that use it,
+not with this module: most servers never see a passkey, and `serve` starts without it.
 """
 
 from __future__ import annotations
@@ -13,22 +16,6 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
-
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, parse_client_data_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from app.store.passkeys import CHALLENGE_TTL, Enrolment, PasskeyError, PasskeyRow, PasskeyStore
 
@@ -46,6 +33,9 @@ class RelyingParty:
 
 def _challenge_of(credential: dict[str, Any]) -> bytes:
     """The challenge a credential answers (from its clientDataJSON); PasskeyError when unreadable."""
+    from webauthn.helpers import base64url_to_bytes, parse_client_data_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         response = credential["response"]
         data = parse_client_data_json(base64url_to_bytes(str(response["clientDataJSON"])))
@@ -71,6 +61,14 @@ class Ceremonies:
 
     def registration_options(self, rp: RelyingParty, enrolment: Enrolment) -> str:
         """`PublicKeyCredentialCreationOptions` as JSON, with a fresh challenge bound to this enrolment."""
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria,
+            PublicKeyCredentialDescriptor,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         challenge = self.passkeys.issue("register", enrolment.token_hash, max(1.0, enrolment.expires_at - time.time()))
         existing = [PublicKeyCredentialDescriptor(id=p.credential_id) for p in self.passkeys.list(rp.rp_id)]
         options = generate_registration_options(
@@ -84,6 +82,9 @@ class Ceremonies:
 
     def register(self, rp: RelyingParty, enrolment: Enrolment, body: object) -> PasskeyRow:
         """Verify an attestation for this enrolment and store the passkey; PasskeyError when refused."""
+        from webauthn import verify_registration_response
+        from webauthn.helpers.exceptions import WebAuthnException
+
         credential = _credential(body)
         challenge = _challenge_of(credential)
         if self.passkeys.redeem("register", enrolment.token_hash, challenge) is None:
@@ -102,6 +103,9 @@ class Ceremonies:
 
     def authentication_options(self, rp: RelyingParty, approval_id: str) -> str:
         """`PublicKeyCredentialRequestOptions` as JSON, with a challenge for this request only (2 minutes)."""
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
+
         keys = self.passkeys.list(rp.rp_id)
         if not keys:
             raise PasskeyError("no passkey is registered for this server; approve in the MCP Tray window")
@@ -114,6 +118,10 @@ class Ceremonies:
 
     def authenticate(self, rp: RelyingParty, approval_id: str, body: object) -> PasskeyRow:
         """Verify an assertion answering this request's challenge; the passkey used, or PasskeyError."""
+        from webauthn import verify_authentication_response
+        from webauthn.helpers import base64url_to_bytes
+        from webauthn.helpers.exceptions import WebAuthnException
+
         credential = _credential(body)
         challenge = _challenge_of(credential)
         if self.passkeys.redeem("approve", approval_id, challenge) is None:

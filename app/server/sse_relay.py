@@ -26,7 +26,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -85,6 +84,8 @@ class MessagesRelay:
         if scope["type"] != "http" or owner == self.hosting.index or target is None:
             await self.app(scope, receive, send)
             return
+        import httpx  # only servers with several workers relay; the others start without it (~20 ms, 1.6 MiB)
+
         body = await _body(receive)
         if body is None:
             await Response("request too large", status_code=413)(scope, receive, send)
