@@ -1,4 +1,4 @@
-"""Smoke-test the frozen bundle: version, headless server + OAuth + add, keyring, autostart, tray icon.
+"""Smoke-test the frozen bundle: version, no PostgreSQL, headless server + OAuth + add, keyring, autostart, tray icon.
 
 Run by scripts/bundle_smoke.sh inside a private D-Bus session with an unlocked gnome-keyring,
 with the repository root on PYTHONPATH:
@@ -35,6 +35,17 @@ def check_version(exe: Path) -> None:
     if output.returncode != 0 or output.stdout.strip() != f"mcp-tray {__version__}":
         raise SmokeFailure(f"--version: status {output.returncode}, output {output.stdout!r} {output.stderr!r}")
     ok(f"--version prints {output.stdout.strip()!r}")
+
+
+def check_no_postgres(exe: Path, work: Path) -> None:
+    """The bundle has no PostgreSQL driver: `serve --database URL` says so in one line, exit status 2."""
+    command = [str(exe), "serve", "--data-dir", str(work / "pg-data"), "--port", str(free_port()),
+               "--database", "postgresql://mcp@127.0.0.1:1/mcp"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    lines = done.stderr.strip().splitlines()
+    if done.returncode != 2 or len(lines) != 1 or "cannot use PostgreSQL" not in lines[0] or done.stdout:
+        raise SmokeFailure(f"serve --database: status {done.returncode}, output {done.stdout!r} {done.stderr!r}")
+    ok(f"serve --database answers {lines[0]!r}")
 
 
 def check_libraries(exe: Path) -> None:
@@ -215,6 +226,7 @@ def main() -> int:
         os.environ[owner.SERVERS_FILE_ENV] = str(Path(tmp) / "servers.jsonl")
         try:
             check_version(args.exe)
+            check_no_postgres(args.exe, Path(tmp))
             check_serve(args.exe, Path(tmp))
             if args.portable:
                 return 0

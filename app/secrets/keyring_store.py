@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,11 @@ def _account(name: str, data_dir: Path) -> str:
 
 def keyring_problem() -> str | None:
     """None when a usable keyring backend exists, else a sentence saying why not."""
+    if sys.platform != "darwin":
+        # keyring tries every backend it knows, and its macOS one looks for the Security framework
+        # even elsewhere (ctypes.util.find_library runs ldconfig and gcc: ~50 ms at each start) before
+        # it finds it is not on macOS. Marked as absent, it is left out at once, as it is anyway.
+        sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]
     try:
         import keyring
         from keyring.backends import fail

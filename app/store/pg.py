@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -181,6 +182,10 @@ def check_url(url: str) -> str:
         raise DatabaseError(f"--database must be a postgresql:// URL, not {redact(url)!r} "
                             "(leave it out to use the SQLite file in the data dir)")
     if psycopg is None:
+        if getattr(sys, "frozen", False):  # the desktop bundle leaves the driver out (packaging/mcp-tray.spec)
+            raise DatabaseError("this desktop build keeps its store in the data dir (SQLite) and cannot use "
+                                "PostgreSQL; for --database run `mcp-tray serve` from a Python install: "
+                                "pip install 'mcp-tray[server]' (docs/HOSTED.md)")
         raise DatabaseError("PostgreSQL support is not installed: pip install 'mcp-tray[postgres]'")
     try:
         psycopg.conninfo.conninfo_to_dict(url)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from app.main import build_parser
+from tests.support.serve import REPO
 
 Command = tuple[tuple[str, ...], argparse.ArgumentParser]
 
@@ -33,3 +39,29 @@ def test_database_given_before_or_after_the_command_is_the_same() -> None:
     before = parser.parse_args(["--database", "postgresql://h/db", "tokens", "list"])
     assert after.database == before.database == "postgresql://h/db"
     assert not hasattr(parser.parse_args(["tokens", "list"]), "database")  # none given: SQLite (or the env)
+
+
+BLOCK_PSYCOPG = """
+import sys
+class NoPsycopg:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("psycopg", "psycopg_pool", "psycopg_binary"):
+            raise ModuleNotFoundError(f"blocked in this test: {name}", name=name)
+        return None
+sys.meta_path.insert(0, NoPsycopg())
+"""
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["pip-install", "desktop-bundle"])
+def test_database_without_the_driver_is_one_line(tmp_path: Path, frozen: bool) -> None:
+    """No psycopg (an install without the extra, or the desktop bundle, which leaves it out): exit 2, one line."""
+    code = BLOCK_PSYCOPG + f"""
+sys.frozen = {frozen}
+import app.main
+raise SystemExit(app.main.main(["serve", "--data-dir", {str(tmp_path)!r}, "--database", "postgresql://u@h/db"]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    expected = ("cannot use PostgreSQL; for --database run `mcp-tray serve` from a Python install: "
+                "pip install 'mcp-tray[server]'") if frozen else "pip install 'mcp-tray[postgres]'"
+    assert done.stderr.count("\n") == 1 and expected in done.stderr, done.stderr
