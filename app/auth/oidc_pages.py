@@ -122,6 +122,11 @@ class OidcEndpoints:
         way = way_for(self.identity)
         return way.remote and way.public is not None and bool(approval.request.get("remote"))
 
+    @property
+    def label(self) -> str:
+        """How the waiting page names this way to answer."""
+        return f"signing in with {self.settings.provider_name}"
+
     def waiting_block(self, approval: PendingApproval, wait: str) -> str:
         """The waiting page's "Sign in with PROVIDER to approve" part, or "" where it is not offered."""
         return _oidc_block(self.settings.provider_name, wait) if self.offered(approval) else ""

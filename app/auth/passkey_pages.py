@@ -94,6 +94,8 @@ class PasskeyEndpoints:
         rp = way_for(self.identity).relying_party
         return rp is not None and came_in_remotely(approval) and bool(self.store.passkeys.list(rp[0]))
 
+    label = "your passkey"  # how the waiting page names this way to answer
+
     def waiting_block(self, approval: PendingApproval, wait: str) -> str:
         """The waiting page's passkey part, or "" (loopback, a local request, or no passkey)."""
         return passkey_block(wait) if self.offered(approval) else ""

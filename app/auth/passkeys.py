@@ -104,7 +104,7 @@ class Ceremonies:
         """`PublicKeyCredentialRequestOptions` as JSON, with a challenge for this request only (2 minutes)."""
         keys = self.passkeys.list(rp.rp_id)
         if not keys:
-            raise PasskeyError("no passkey is registered for this server; approve in the MCP Tray window")
+            raise PasskeyError("no passkey is registered for this server; approve with `mcp-tray approve` instead")
         challenge = self.passkeys.issue("approve", approval_id, CHALLENGE_TTL)
         options = generate_authentication_options(
             rp_id=rp.rp_id, challenge=challenge, timeout=TIMEOUT_MS,

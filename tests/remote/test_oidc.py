@@ -109,7 +109,10 @@ def test_an_allowed_person_signs_in_at_the_provider_and_approves(hosted: Hosted,
         link = page.locator("#oidc-sign-in")
         assert link.inner_text() == f"Sign in with {PROVIDER_NAME} to approve"
         assert page.locator("#passkey").count() == 0  # no passkey enrolled: only the sign-in is offered
-        assert "Apart from the answer above" in page.locator(".foot").inner_text()
+        assert f"Apart from the answer above (signing in with {PROVIDER_NAME})" in page.locator(".foot").inner_text()
+        assert page.locator(".match-label").inner_text() == (
+            f"Approve it below (signing in with {PROVIDER_NAME}), or on the server with `mcp-tray approve` "
+            "and this code")
         callbacks: list[str] = []
         page.on("request", lambda r: callbacks.append(r.url) if "/oidc/callback" in r.url else None)
         link.click()

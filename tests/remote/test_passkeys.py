@@ -131,6 +131,11 @@ def test_without_a_passkey_the_page_only_waits(resolved: Remote) -> None:
         assert resolved.page.locator("#passkey").count() == 0
         assert resolved.page.locator("button").count() == 0
         assert "Nothing on this page can approve." in resolved.page.locator(".foot").inner_text()
+        # `serve` has no window: the page sends the owner to the CLI on the server, and names no window.
+        label = resolved.page.locator(".match-label").inner_text()
+        assert label == "Approve it on the server with `mcp-tray approve` and this code"
+        assert "On the server, in a terminal:" in resolved.page.locator(".foot").inner_text()
+        assert "MCP Tray window" not in resolved.page.locator("main").inner_text()
         refused = _json(resolved, "/passkeys/approve/options", {"wait": wait})
         assert refused["status"] == 409 and refused["body"]["error"] == "no_passkey"
         resolved.page.wait_for_timeout(1200)
@@ -184,6 +189,8 @@ def test_remote_sign_in_approved_on_the_page_with_the_passkey(resolved: Remote, 
     try:
         assert page.locator("#passkey-approve").inner_text() == "Approve with your passkey"
         assert page.locator("#passkey-deny").count() == 1
+        assert page.locator(".match-label").inner_text().startswith("Approve it below (your passkey), or on the server")
+        assert "Apart from the answer above (your passkey)" in page.locator(".foot").inner_text()
         if os.environ.get("UPDATE_SCREENSHOTS"):
             page.screenshot(path=str(SCREENSHOTS / "passkey-waiting.png"), full_page=True)
         page.click("#passkey-approve")
