@@ -78,7 +78,7 @@ class ConsentEndpoint:
             approval_id = self.signer.approval_id(token)
         except BadConsentRequestError as exc:
             return message_page("This link cannot be used", str(exc), status=400)
-        found = self.store.get_approval(approval_id)
+        found = self.store.approvals.get(approval_id)
         if found is None:
             return message_page("This link cannot be used", "No such sign-in request; "
                                 "start connecting from your app again.", status=400)
@@ -106,7 +106,7 @@ class ConsentEndpoint:
         return JSONResponse({"status": "pending" if waiting else "answered"}, headers={"Cache-Control": "no-store"})
 
     def _onward(self, found: PendingApproval) -> Response:
-        delivery = self.store.deliver(found.approval_id, CODE_TTL)
+        delivery = self.store.approvals.deliver(found.approval_id, CODE_TTL)
         if delivery is None:  # removed between the two reads
             return message_page("This link cannot be used", "No such sign-in request.", status=400)
         req = found.request
@@ -164,7 +164,7 @@ class ConsentEndpoint:
             expires=time.strftime("%H:%M", time.localtime(found.expires_at)),
             status_url=f"/consent/status?wait={token}",
             poll_ms=str(POLL_MS),
-            passkey_html="\n  ".join(block for _, block in offered),
+            answer_here_html="\n  ".join(block for _, block in offered),
             match_label=label,
             match_state=state,
             foot_lead=foot,

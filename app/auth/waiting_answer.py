@@ -61,7 +61,7 @@ def waiting_remote(store: Store, signer: ConsentSigner, wait: object) -> Pending
         approval_id = signer.approval_id(wait)
     except BadConsentRequestError as exc:
         raise Refused(400, str(exc)) from None
-    found = store.get_approval(approval_id)
+    found = store.approvals.get(approval_id)
     if found is None:
         raise Refused(400, "no such sign-in request; start connecting from your app again")
     if found.status != "pending" or found.expires_at <= time.time():

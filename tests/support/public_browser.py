@@ -66,7 +66,7 @@ class PublicServer:
         """The sign-in request of a waiting page's `wait` token, as the store has it now."""
         store = Store(self.data_dir)
         try:
-            found = store.get_approval(wait.split(".", 1)[0])
+            found = store.approvals.get(wait.split(".", 1)[0])
             assert found is not None
             return found
         finally:
