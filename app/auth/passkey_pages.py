@@ -58,28 +58,26 @@ class PasskeyEndpoints:
     # -- shared checks -----------------------------------------------------------------------------
 
     def _public(self) -> tuple[WayIn, RelyingParty]:
+        """The public way in and its relying party, within the caller address's budget; Refused otherwise."""
         way = way_for(self.identity)
         rp = way.relying_party
         if rp is None:
             raise Refused(403, LOOPBACK_REFUSAL, "passkeys_public_only")
+        limited(self.limiter, "passkey", way, "passkey requests")
         return way, RelyingParty(*rp)
 
-    def _limited(self, way: WayIn) -> None:
-        limited(self.limiter, "passkey", way, "passkey requests")
-
-    @staticmethod
-    def _same_origin(request: Request, rp: RelyingParty) -> None:
+    async def _posted(self, request: Request) -> tuple[WayIn, RelyingParty, dict[str, object]]:
+        """A POST from the public origin itself: the way in, the relying party and its JSON object."""
+        way, rp = self._public()
         if request.headers.get("origin") != rp.origin:
             raise Refused(403, f"passkey requests must come from {rp.origin} itself", "forbidden_origin")
-
-    async def _body(self, request: Request) -> dict[str, object]:
         try:
             body = parse_json(await request.body())
         except PasskeyError as exc:
             raise Refused(400, str(exc)) from None
         if not isinstance(body, dict):
             raise Refused(400, "the request body must be a JSON object")
-        return body
+        return way, rp, body
 
     def _enrolment(self, token: object, rp: RelyingParty) -> Enrolment:
         if not isinstance(token, str) or not token:
@@ -105,8 +103,7 @@ class PasskeyEndpoints:
     async def enroll_page(self, request: Request) -> Response:
         """GET /passkeys/enroll?t=TOKEN: the page that makes the passkey (our own script runs the ceremony)."""
         try:
-            way, rp = self._public()
-            self._limited(way)
+            _, rp = self._public()
             enrolment = self._enrolment(request.query_params.get("t"), rp)
         except Refused as exc:
             return message_page("This passkey link cannot be used", exc.description, status=exc.status)
@@ -118,10 +115,8 @@ class PasskeyEndpoints:
     async def enroll_options(self, request: Request) -> Response:
         """POST /passkeys/enroll/options `{"t": TOKEN}`: creation options with a fresh challenge."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            enrolment = self._enrolment((await self._body(request)).get("t"), rp)
+            _, rp, body = await self._posted(request)
+            enrolment = self._enrolment(body.get("t"), rp)
             options = self.ceremonies.registration_options(rp, enrolment)
         except Refused as exc:
             return _json_error(exc)
@@ -130,10 +125,7 @@ class PasskeyEndpoints:
     async def enroll_verify(self, request: Request) -> Response:
         """POST /passkeys/enroll/verify `{"t": TOKEN, "credential": {...}}`: verify and store the passkey."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            body = await self._body(request)
+            _, rp, body = await self._posted(request)
             enrolment = self._enrolment(body.get("t"), rp)
             try:
                 passkey = self.ceremonies.register(rp, enrolment, body)
@@ -149,10 +141,8 @@ class PasskeyEndpoints:
     async def approve_options(self, request: Request) -> Response:
         """POST /passkeys/approve/options `{"wait": TOKEN}`: request options, a challenge for this request."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            found = waiting_remote(self.store, self.signer, (await self._body(request)).get("wait"))
+            _, rp, body = await self._posted(request)
+            found = waiting_remote(self.store, self.signer, body.get("wait"))
             try:
                 options = self.ceremonies.authentication_options(rp, found.approval_id)
             except PasskeyError as exc:
@@ -164,10 +154,7 @@ class PasskeyEndpoints:
     async def approve_verify(self, request: Request) -> Response:
         """POST /passkeys/approve/verify `{"wait": TOKEN, "credential": {...}}`: on success, the answer's session."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            body = await self._body(request)
+            way, rp, body = await self._posted(request)
             wait = body.get("wait")
             found = waiting_remote(self.store, self.signer, wait)
             try:
@@ -205,7 +192,6 @@ class PasskeyEndpoints:
         """GET /passkeys/approve?wait=TOKEN: after the passkey step, the same choices as the tray window."""
         try:
             way, _ = self._public()
-            self._limited(way)
             found = waiting_remote(self.store, self.signer, request.query_params.get("wait"))
             passkey = self.store.passkeys.get(self._session(request, way, found, use=False))
         except Refused as exc:
@@ -217,10 +203,7 @@ class PasskeyEndpoints:
     async def answer(self, request: Request) -> Response:
         """POST /passkeys/approve `{"wait", "action": "allow"|"deny", "scopes": [...], "lifetime"}` with the session."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            body = await self._body(request)
+            way, _, body = await self._posted(request)
             wait = body.get("wait")
             found = waiting_remote(self.store, self.signer, wait)
             choices = answer_choices(body)  # checked before the session is used up
