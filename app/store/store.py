@@ -158,25 +158,8 @@ class Store:
         ]
 
     def client_groups(self) -> list[ClientGroup]:
-        """Clients grouped by name and redirect URIs, so re-registrations show as one app.
-
-        A verified client never shares a group with registered ones of the same name: that is
-        exactly what an impersonator would look like.
-        """
-        groups: dict[tuple[str, tuple[str, ...], bool], list[ClientRow]] = {}
-        for row in self.list_clients():
-            groups.setdefault((row.client_name, row.redirect_uris, row.verified), []).append(row)
-        return [
-            ClientGroup(
-                client_name=name,
-                redirect_uris=uris,
-                client_ids=tuple(r.client_id for r in members),
-                latest_created_at=max(r.created_at for r in members),
-                active_tokens=sum(r.active_tokens for r in members),
-                verified=verified,
-            )
-            for (name, uris, verified), members in groups.items()
-        ]
+        """Clients grouped by name and redirect URIs, so re-registrations show as one app (ClientGroup.of)."""
+        return ClientGroup.of(self.list_clients())
 
     def prune(self, now: float | None = None) -> int:
         """Forget registrations never approved within PENDING_TTL (or past the newest MAX_PENDING),
