@@ -66,14 +66,14 @@ def configure(log_dir: Path, *, console_level: int | None = logging.INFO, log_fo
     path = log_dir / "mcp-tray.log"
     file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=1 << 20, backupCount=3, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter(FORMAT))
-    file_handler._mcp_tray = True  # type: ignore[attr-defined]
+    file_handler._mcp_tray = True  # type: ignore[attr-defined]  # our mark: replaced on the next setup
     root.addHandler(file_handler)
     if console_level is not None and sys.stderr is not None:
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(console_level)
         plain = logging.Formatter("%(levelname)s: %(message)s")
         console.setFormatter(JsonFormatter() if log_format == "json" else plain)
-        console._mcp_tray = True  # type: ignore[attr-defined]
+        console._mcp_tray = True  # type: ignore[attr-defined]  # our mark, as above
         root.addHandler(console)
     # uvicorn's own loggers would otherwise add handlers that write to sys.stdout.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

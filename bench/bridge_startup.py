@@ -125,7 +125,8 @@ if __name__ == "__main__":
     figures = anyio.run(main, args.repetitions)
     print(json.dumps(figures, indent=2))
     b, r = figures["mcp-tray bridge"], figures["mcp-remote"]
+    assert isinstance(b, dict) and isinstance(r, dict)  # summary()'s figures
     print(f"\n| client | median | min | max |\n|---|---|---|---|\n"
-          f"| mcp-tray bridge | {b['median_ms']} ms | {b['min_ms']} ms | {b['max_ms']} ms |\n"  # type: ignore[index]
-          f"| mcp-remote | {r['median_ms']} ms | {r['min_ms']} ms | {r['max_ms']} ms |\n"  # type: ignore[index]
+          f"| mcp-tray bridge | {b['median_ms']} ms | {b['min_ms']} ms | {b['max_ms']} ms |\n"
+          f"| mcp-remote | {r['median_ms']} ms | {r['min_ms']} ms | {r['max_ms']} ms |\n"
           f"\nmcp-remote / bridge (medians): {figures['ratio_mcp_remote_over_bridge']}")

@@ -33,10 +33,10 @@ CLIENTS = 5
 def _sign_in(store: Store, index: int) -> None:
     client_id = f"bench-client-{index}"
     store.add_client(client_id, f"Bench client {index}", ["http://127.0.0.1:9/cb"], {"client_name": f"Bench {index}"})
-    pending = store.create_pending(client_id=client_id, scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
+    pending = store.approvals.create(client_id=client_id, scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
                                    request={"resource": None, "code_challenge": "x" * 43, "redirect_explicit": True})
-    store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
-    delivery = store.deliver(pending.approval_id, 60)
+    store.approvals.answer(pending.approval_id, approve=True, scopes=["mcp"])
+    delivery = store.approvals.deliver(pending.approval_id, 60)
     if delivery is None or delivery.code is None:
         raise RuntimeError(f"the store gave no code for {client_id}")
     store.redeem_code(hash_secret(delivery.code), 3600, 86400)

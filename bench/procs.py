@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,9 @@ def stop(proc: subprocess.Popen[str]) -> None:
             proc.wait(5)
 
 
-def _drain(stream: object) -> None:
+def _drain(stream: Iterable[str]) -> None:
     # Keep reading so a chatty server never blocks on a full pipe.
-    for _ in stream:  # type: ignore[attr-defined]
+    for _ in stream:
         pass
 
 

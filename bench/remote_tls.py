@@ -34,7 +34,7 @@ def _resolve_test_host() -> None:
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
         name = host.decode() if isinstance(host, bytes) else host
         # the wrapper passes socket.getaddrinfo's own arguments through, so `object` is what they are to it
-        return original("127.0.0.1" if name == TEST_HOST else host, *args, **kwargs)  # type: ignore[arg-type]
+        return original("127.0.0.1" if name == TEST_HOST else host, *args, **kwargs)  # type: ignore[arg-type]  # as given
 
     socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]  # the same call, with one name resolved here
 

@@ -17,6 +17,7 @@ from mcp.client.stdio import stdio_client
 
 from bench.support import owner
 from bench.support.clients import approving_browser
+from bench.support.mcp_session import text_of
 from scripts.smoke_process import SmokeFailure, free_port, ok, started
 
 
@@ -26,7 +27,7 @@ async def _add_through_bridge(exe: Path, url: str, env: dict[str, str], errlog: 
         async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             result = await session.call_tool("add", {"a": 2, "b": 3})
-            return str(result.content[0].text)  # type: ignore[union-attr]
+            return text_of(result)
 
 
 def check_bridge(exe: Path, work: Path) -> None:

@@ -72,6 +72,13 @@ def xdo(display: TrayDisplay, *args: str) -> str:
     return display.run("xdotool", *args)
 
 
+def _position(geometry: str) -> tuple[int, int]:
+    """A window's top-left corner from `xdotool getwindowgeometry`."""
+    found = re.search(r"Position: (\d+),(\d+)", geometry)
+    assert found is not None, geometry
+    return int(found[1]), int(found[2])
+
+
 def window_id(display: TrayDisplay, title: str, timeout: float = 10) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -217,7 +224,7 @@ def prompt_and_audit_shots(display: TrayDisplay, data_dir: Path, base: str, peop
     time.sleep(1.0)
     save(display, offer, "scope-offer.png")
     geometry = xdo(display, "getwindowgeometry", offer)
-    x, y = map(int, re.search(r"Position: (\d+),(\d+)", geometry).groups())  # type: ignore[union-attr]
+    x, y = _position(geometry)
     xdo(display, "mousemove", str(x + 20), str(y + 20), "click", "1", "key", "Escape")  # not this time
     ToolCall(base, claude, "add", {"a": 1, "b": 2, "api_key": "sk-live-0123456789abcdef"}).join(20)
     cli(data_dir, "tools", "policy", "add", "ask")
@@ -274,7 +281,7 @@ def main() -> int:
         dashboard = window_id(display, "MCP Tray")
         time.sleep(1.5)
         geometry = xdo(display, "getwindowgeometry", dashboard)
-        left, top = map(int, re.search(r"Position: (\d+),(\d+)", geometry).groups())  # type: ignore[union-attr]
+        left, top = _position(geometry)
         xdo(display, "mousemove", str(left + 110), str(top + 279), "click", "1")  # select a token row
         xdo(display, "mousemove", "--sync", str(SCREEN_W - 10), str(SCREEN_H - 10))  # pointer out of the shot
         time.sleep(0.5)

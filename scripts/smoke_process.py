@@ -7,7 +7,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -32,13 +32,13 @@ def ok(message: str) -> None:
 class Reader(threading.Thread):
     """Collects a pipe's lines in the background so the child never blocks on a full pipe."""
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: Iterable[str]) -> None:
         super().__init__(daemon=True)
         self.stream = stream
         self.lines: list[str] = []
 
     def run(self) -> None:
-        for line in self.stream:  # type: ignore[attr-defined]
+        for line in self.stream:
             self.lines.append(line)
 
     def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str] | None:
@@ -58,6 +58,7 @@ def started(
 ) -> Iterator[tuple[subprocess.Popen[str], Reader, Reader]]:
     """A child with its output collected; stopped with SIGTERM (then SIGKILL) at the end."""
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None and child.stderr is not None  # both are pipes
     out, err = Reader(child.stdout), Reader(child.stderr)
     out.start()
     err.start()

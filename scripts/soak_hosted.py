@@ -49,7 +49,7 @@ def _one_login_at_a_time(self: OAuthClient) -> Tokens:
         return _login(self)
 
 
-OAuthClient.login = _one_login_at_a_time  # type: ignore[method-assign]
+OAuthClient.login = _one_login_at_a_time  # type: ignore[method-assign]  # on purpose, for every client of this run
 
 
 def connections(database: str) -> int:

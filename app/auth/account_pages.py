@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import html
 import time
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth.cookies import cookie_name
-from app.auth.oidc_views import csrf_token
+from app.auth.oidc_pages import SESSION_COOKIE, OidcEndpoints, csrf_token
 from app.auth.pages import message_page, render, security_headers
-from app.auth.passkey_pages import Refused
 from app.auth.user_grants import grants, tokens_of
+from app.auth.waiting_answer import Refused
 from app.store.rows import TokenRow
-
-if TYPE_CHECKING:
-    from app.auth.oidc_pages import OidcEndpoints
 
 
 def _when(ts: float | None) -> str:
@@ -50,7 +46,7 @@ class AccountPages:
             email = ep.session(request, way, "account")
         except Refused:
             return RedirectResponse("/oidc/login?next=account", status_code=303, headers=security_headers())
-        raw = request.cookies.get(cookie_name(way, "mcp_tray_oidc"), "")
+        raw = request.cookies.get(cookie_name(way, SESSION_COOKIE), "")
         csrf = csrf_token(ep.signer, raw)
         admin = ep.settings.is_admin(email)
         rows = self._visible(email)

@@ -161,22 +161,22 @@ class ApprovalDesk:
 
     def waiting(self) -> list[PendingApproval]:
         """Requests waiting for the owner, oldest first."""
-        return self.store.pending_approvals()
+        return self.store.approvals.waiting()
 
     def allow(
         self, approval_id: str, tool_scopes: Iterable[str], lifetime: str, approver: str
     ) -> PendingApproval | None:
         """Grant the client's basic scopes plus exactly `tool_scopes`, for `lifetime` (a LIFETIMES key)."""
-        found = self.store.get_approval(approval_id)
+        found = self.store.approvals.get(approval_id)
         if found is None:
             return None
-        return self.store.answer_pending(found.approval_id, approve=True,
+        return self.store.approvals.answer(found.approval_id, approve=True,
                                          scopes=granted_scopes(found.scopes, tool_scopes),
                                          lifetime=parse_lifetime(lifetime), approver=approver)
 
     def deny(self, approval_id: str, approver: str) -> PendingApproval | None:
         """Refuse; the waiting page sends the client `access_denied`."""
-        found = self.store.get_approval(approval_id)
+        found = self.store.approvals.get(approval_id)
         if found is None:
             return None
-        return self.store.answer_pending(found.approval_id, approve=False, approver=approver)
+        return self.store.approvals.answer(found.approval_id, approve=False, approver=approver)

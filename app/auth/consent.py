@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Protocol
 
 from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
@@ -38,16 +39,35 @@ log = logging.getLogger(__name__)
 POLL_MS = 1000  # how often the open page asks whether the owner has answered
 
 
-class ConsentEndpoint:
-    """GET /consent (the waiting page or, once answered, the 303 onward) and GET /consent/status."""
+class AnswerHere(Protocol):
+    """A way to answer on the waiting page itself, for remote requests: the passkey (passkey_pages) and,
+    in hosted mode, signing in at the OpenID provider (oidc_pages)."""
 
-    def __init__(self, store: Store, signer: ConsentSigner,
-                 passkey_block: Callable[[PendingApproval, str], str] | None = None) -> None:
+    @property
+    def label(self) -> str:
+        """How the page names it: "a passkey", "signing in with Example SSO"."""
+
+    def waiting_block(self, approval: PendingApproval, wait: str) -> str:
+        """Its part of the page (HTML), or "" where it is not offered."""
+
+
+class ConsentEndpoint:
+    """GET /consent (the waiting page or, once answered, the 303 onward) and GET /consent/status.
+
+    `window`: the tray app shows the request in its window; headless (`serve`) the owner answers
+    with the CLI. The page says so, and names the ways `here` it offers itself.
+    """
+
+    def __init__(self, store: Store, signer: ConsentSigner, here: Sequence[AnswerHere] = (), *,
+                 window: bool = True) -> None:
         self.store = store
         self.signer = signer
-        # The parts of the page that can answer (HTML, "" when not offered) for remote requests: the passkey
-        # (passkey_pages) and, in hosted mode, signing in at the OpenID provider (oidc_pages).
-        self.passkey_block = passkey_block
+        self.here = tuple(here)
+        self.window = window
+
+    def _where_owner_answers(self) -> str:
+        return "in the MCP Tray window, or with `mcp-tray approve` in a terminal" if self.window \
+            else "with `mcp-tray approve` in a terminal on the server"
 
     def _approval(self, request: Request) -> PendingApproval | Response:
         token = request.query_params.get("wait")
@@ -58,7 +78,7 @@ class ConsentEndpoint:
             approval_id = self.signer.approval_id(token)
         except BadConsentRequestError as exc:
             return message_page("This link cannot be used", str(exc), status=400)
-        found = self.store.get_approval(approval_id)
+        found = self.store.approvals.get(approval_id)
         if found is None:
             return message_page("This link cannot be used", "No such sign-in request; "
                                 "start connecting from your app again.", status=400)
@@ -68,8 +88,8 @@ class ConsentEndpoint:
         """The waiting page, or the client's redirect once the owner has answered."""
         if request.method != "GET":
             return message_page(
-                "Approve in MCP Tray", "Nothing on this page can approve a sign-in. Answer the request in "
-                "the MCP Tray window, or with `mcp-tray approve` in a terminal.", status=405)
+                "Approve in MCP Tray", "Nothing on this page can approve a sign-in. Answer the request "
+                f"{self._where_owner_answers()}.", status=405)
         found = self._approval(request)
         if isinstance(found, Response):
             return found
@@ -86,7 +106,7 @@ class ConsentEndpoint:
         return JSONResponse({"status": "pending" if waiting else "answered"}, headers={"Cache-Control": "no-store"})
 
     def _onward(self, found: PendingApproval) -> Response:
-        delivery = self.store.deliver(found.approval_id, CODE_TTL)
+        delivery = self.store.approvals.deliver(found.approval_id, CODE_TTL)
         if delivery is None:  # removed between the two reads
             return message_page("This link cannot be used", "No such sign-in request.", status=400)
         req = found.request
@@ -118,7 +138,7 @@ class ConsentEndpoint:
             asked_html = "  <h2>It also asks for</h2>\n  <ul class=\"scopes asked\">\n" + "\n".join(
                 f'    <li>{html.escape(TOOL_SCOPES[s].description)}<span class="name">{html.escape(s)}</span></li>'
                 for s in asked
-            ) + "\n  </ul>\n  <p class=\"note\">These stay off unless you turn them on in MCP Tray.</p>\n"
+            ) + "\n  </ul>\n  <p class=\"note\">These stay off unless you turn them on when you approve.</p>\n"
         where = answer_target(found.redirect_uri)
         note = "an app on this computer" if is_loopback_url(found.redirect_uri) else "another site"
         if came_in_remotely(found):
@@ -126,7 +146,8 @@ class ConsentEndpoint:
         if found.listener:
             note = f"{note}; {found.listener}"
         token = request.query_params.get("wait", "")
-        passkey_html = self.passkey_block(found, token) if self.passkey_block is not None else ""
+        offered = [(way.label, block) for way in self.here if (block := way.waiting_block(found, token))]
+        label, state, foot = self._how_to_answer([name for name, _ in offered])
         page = render(
             "waiting.html",
             client_name=identity.name,
@@ -143,8 +164,25 @@ class ConsentEndpoint:
             expires=time.strftime("%H:%M", time.localtime(found.expires_at)),
             status_url=f"/consent/status?wait={token}",
             poll_ms=str(POLL_MS),
-            passkey_html=passkey_html,
-            foot_lead=("Apart from the answer above (passkey or sign-in), nothing on this page can approve."
-                       if passkey_html else "Nothing on this page can approve."),
+            answer_here_html="\n  ".join(block for _, block in offered),
+            match_label=label,
+            match_state=state,
+            foot_lead=foot,
         )
         return HTMLResponse(page, headers=security_headers(scripts=True))
+
+    def _how_to_answer(self, offered: list[str]) -> tuple[str, str, str]:
+        """The page's words on who answers where: (the match code's label, the waiting line, the foot's lead)."""
+        ways = " or ".join(offered)
+        if self.window:
+            label = "Approve it in the MCP Tray window that just opened, if it shows the same code"
+            state = "Waiting for you to answer in MCP Tray…"
+            terminal = "No MCP Tray window? In a terminal:"
+        else:
+            label = (f"Approve it below ({ways}), or on the server with `mcp-tray approve` and this code"
+                     if offered else "Approve it on the server with `mcp-tray approve` and this code")
+            state = "Waiting for an answer…"
+            terminal = "On the server, in a terminal:"
+        lead = (f"Apart from the answer above ({ways}), nothing on this page can approve." if offered
+                else "Nothing on this page can approve.")
+        return label, state, f"{lead} {terminal}"

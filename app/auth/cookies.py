@@ -21,3 +21,9 @@ def set_cookie(response: Response, way: WayIn, name: str, value: str, max_age: i
     """Set a cookie of ours: HttpOnly, SameSite=Lax, Path=/, no Domain; Secure and `__Host-` remotely."""
     response.set_cookie(cookie_name(way, name), value, max_age=max_age, path="/", domain=None,
                         secure=way.secure_cookies, httponly=True, samesite="lax")
+
+
+def delete_cookie(response: Response, way: WayIn, name: str) -> None:
+    """Delete a cookie of ours (the same attributes as `set_cookie`, so the browser matches it)."""
+    response.delete_cookie(cookie_name(way, name), path="/", secure=way.secure_cookies, httponly=True,
+                           samesite="lax")

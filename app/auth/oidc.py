@@ -71,7 +71,7 @@ def check_id_token(id_token: str, jwks: dict[str, Any], *, issuer: str, client_i
     Signature with a key of the provider's JWKS, then `iss`, `aud`, `exp`, `iat`, `nonce` (and
     `azp`, `at_hash` when present) through Authlib's CodeIDToken rules.
     """
-    token = jwt.decode(id_token, KeySet.import_key_set(jwks),  # type: ignore[arg-type]
+    token = jwt.decode(id_token, KeySet.import_key_set(jwks),  # type: ignore[arg-type]  # JSON; joserfc checks it
                        registry=JWSRegistry(algorithms=algorithms))
     options: dict[str, Any] = {
         "iss": {"essential": True, "value": issuer},

@@ -16,27 +16,26 @@ Like the passkey, this answers on the public way in only. Four steps, each its o
 
 from __future__ import annotations
 
+import base64
 import hmac
+import html
 import logging
 import secrets
-import time
 from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.auth.approval import ApprovalDesk
-from app.auth.consent_request import BadConsentRequestError, ConsentSigner
-from app.auth.cookies import cookie_name, set_cookie
+from app.auth.consent_request import ConsentSigner
+from app.auth.cookies import cookie_name, delete_cookie, set_cookie
 from app.auth.oidc import OidcClient, OidcError
 from app.auth.oidc_settings import OidcSettings
-from app.auth.oidc_views import choices_page, csrf_token, oidc_block
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.auth.pages import message_page, security_headers
-from app.auth.passkey_pages import Refused, answer_choices
 from app.auth.sealed import seal, unseal
 from app.auth.user_grants import approver_label
+from app.auth.waiting_answer import Refused, answer_choices, choices_page, limited, record_answer, waiting_remote
 from app.server.ratelimit import RateLimiter
 from app.store.kinds import EventKind
 from app.store.rows import PendingApproval
@@ -87,29 +86,8 @@ class OidcEndpoints:
         way = way_for(self.identity)
         if not way.remote or way.public is None:
             raise Refused(403, PUBLIC_ONLY, "oidc_public_only")
-        if self.limiter.limits.enabled:
-            wait = self.limiter.take("oidc", way.client_address or "?", self.limiter.limits.passkey_per_address)
-            if wait:
-                raise Refused(429, f"Too many sign-in attempts; try again in {max(1, int(wait + 1))} s",
-                              "too_many_requests")
+        limited(self.limiter, "oidc", way, "sign-in attempts")
         return way
-
-    def _waiting(self, wait: object) -> PendingApproval:
-        if not isinstance(wait, str) or not wait:
-            raise Refused(400, "this needs the sign-in request's link (`wait`); start from the waiting page")
-        try:
-            approval_id = self.signer.approval_id(wait)
-        except BadConsentRequestError as exc:
-            raise Refused(400, str(exc)) from None
-        found = self.store.get_approval(approval_id)
-        if found is None:
-            raise Refused(400, "no such sign-in request; start connecting from your app again")
-        if found.status != "pending" or found.expires_at <= time.time():
-            raise Refused(409, "this sign-in request is no longer waiting", "not_pending")
-        if not found.request.get("remote"):
-            raise Refused(403, "this sign-in request came in on the server itself; answer it with "
-                          "`mcp-tray approve`", "not_remote")
-        return found
 
     def session(self, request: Request, way: WayIn, kind: str, wait: str = "") -> str:
         """The email of a valid session cookie of this `kind` (for this request's `wait`); Refused otherwise."""
@@ -144,9 +122,14 @@ class OidcEndpoints:
         way = way_for(self.identity)
         return way.remote and way.public is not None and bool(approval.request.get("remote"))
 
+    @property
+    def label(self) -> str:
+        """How the waiting page names this way to answer."""
+        return f"signing in with {self.settings.provider_name}"
+
     def waiting_block(self, approval: PendingApproval, wait: str) -> str:
         """The waiting page's "Sign in with PROVIDER to approve" part, or "" where it is not offered."""
-        return oidc_block(self.settings.provider_name, wait) if self.offered(approval) else ""
+        return _oidc_block(self.settings.provider_name, wait) if self.offered(approval) else ""
 
     # -- the flow ----------------------------------------------------------------------------------
 
@@ -157,7 +140,7 @@ class OidcEndpoints:
             wait = request.query_params.get("wait", "")
             purpose = "account" if request.query_params.get("next") == "account" and not wait else "approve"
             if purpose == "approve":
-                self._waiting(wait)
+                waiting_remote(self.store, self.signer, wait)
             state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
             url = await self.client.authorization_url(state, nonce, verifier)
         except Refused as exc:
@@ -184,8 +167,7 @@ class OidcEndpoints:
         except OidcError as exc:
             response = message_page("The sign-in did not work", exc.description, status=exc.status)
         # The flow is used up on the first callback, whatever its outcome: a replay finds no cookie.
-        response.delete_cookie(cookie_name(way, FLOW_COOKIE), path="/", secure=way.secure_cookies, httponly=True,
-                               samesite="lax")
+        delete_cookie(response, way, FLOW_COOKIE)
         return response
 
     async def _callback(self, request: Request, way: WayIn) -> Response:
@@ -205,7 +187,7 @@ class OidcEndpoints:
             raise Refused(400, "the provider's answer has no code")
         approver = await self.client.finish(code, str(flow["v"]), str(flow["n"]))
         wait = str(flow.get("w", ""))
-        found = self._waiting(wait) if flow.get("k") == "approve" else None
+        found = waiting_remote(self.store, self.signer, wait) if flow.get("k") == "approve" else None
         if not self.settings.may_approve(approver.email):
             log.info("OpenID sign-in of %s refused: not allowed to approve", approver.email)
             self.store.log_event(EventKind.OIDC_REFUSED, found.client_id if found else None,
@@ -225,13 +207,19 @@ class OidcEndpoints:
         try:
             way = self.public_way()
             wait = request.query_params.get("wait", "")
-            found = self._waiting(wait)
+            found = waiting_remote(self.store, self.signer, wait)
             email = self.session(request, way, "approve", wait)
         except Refused as exc:
             return message_page("Sign in to approve first", exc.description, status=exc.status)
         raw = request.cookies.get(cookie_name(way, SESSION_COOKIE), "")
-        page = choices_page(found, wait, email, self.settings.provider_name, csrf_token(self.signer, raw),
-                            request.headers.get("host", ""))
+        provider = html.escape(self.settings.provider_name)
+        page = choices_page(
+            found, server=request.headers.get("host", ""),
+            signed_in_html=f"Signed in at {provider} as <strong>{html.escape(email)}</strong>",
+            form_html=('<form id="oidc-choices" method="post" action="/oidc/approve">\n'
+                       f'  <input type="hidden" name="wait" value="{html.escape(wait)}">\n'
+                       f'  <input type="hidden" name="csrf" value="{html.escape(csrf_token(self.signer, raw))}">'),
+            recorded=f" The grant is recorded as approved by {email}.")
         return HTMLResponse(page, headers=security_headers(_redirect_origin(found.redirect_uri)))
 
     async def answer(self, request: Request) -> Response:
@@ -240,25 +228,38 @@ class OidcEndpoints:
             way = self.public_way()
             form = self.checked_form(request, way, await request.body())
             wait = (form.get("wait") or [""])[0]
-            found = self._waiting(wait)
+            found = waiting_remote(self.store, self.signer, wait)
             email = self.session(request, way, "approve", wait)
             body: dict[str, object] = {"action": (form.get("action") or [""])[0], "scopes": form.get("scope", []),
                                        "lifetime": (form.get("lifetime") or ["30d"])[0]}
-            action, scopes, lifetime = answer_choices(body)
-            desk = ApprovalDesk(self.store)
             label = approver_label(email)
-            done = (desk.allow(found.approval_id, scopes, lifetime, approver=label) if action == "allow"
-                    else desk.deny(found.approval_id, approver=label))
-            if done is None or done.status not in ("approved", "denied"):
-                raise Refused(409, "this sign-in request was answered or expired meanwhile", "not_pending")
+            done = record_answer(self.store, found, answer_choices(body), label)
         except Refused as exc:
             return message_page("This answer was not taken", exc.description, status=exc.status)
         log.info("sign-in %s %s by %s", found.approval_id, done.status, label)
         response = RedirectResponse(f"/consent?wait={quote(wait, safe='')}", status_code=303,
                                     headers=security_headers())
-        response.delete_cookie(cookie_name(way, SESSION_COOKIE), path="/", secure=way.secure_cookies, httponly=True,
-                               samesite="lax")
+        delete_cookie(response, way, SESSION_COOKIE)
         return response
+
+
+def csrf_token(signer: ConsentSigner, session_cookie: str) -> str:
+    """The form token of one session: only a page this server rendered for that session has it."""
+    return base64.urlsafe_b64encode(signer.mac("oidc-csrf", session_cookie.encode())).rstrip(b"=").decode()
+
+
+def _oidc_block(provider: str, wait: str) -> str:
+    """The waiting page's part that sends an approver to the provider (a plain link, no script)."""
+    return (
+        '<section class="oidc" id="oidc">\n'
+        f'    <p class="passkey-lead">Allowed to approve for this server? Sign in at {html.escape(provider)}, '
+        'then choose what this app may do.</p>\n'
+        '    <div class="actions">\n'
+        f'      <a class="button" id="oidc-sign-in" href="/oidc/login?wait={html.escape(quote(wait, safe=""))}">'
+        f'Sign in with {html.escape(provider)} to approve</a>\n'
+        '    </div>\n'
+        '  </section>'
+    )
 
 
 def _redirect_origin(redirect_uri: str) -> str:

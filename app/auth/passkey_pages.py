@@ -14,52 +14,30 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 import time
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from app.auth.approval import (
-    DEFAULT_LIFETIME,
-    LIFETIMES,
-    ApprovalDesk,
-    answer_target,
-    basic_scope_lines,
-    came_in_remotely,
-    client_identity,
-    requested_tool_scopes,
-)
-from app.auth.consent_request import BadConsentRequestError, ConsentSigner
-from app.auth.cookies import cookie_name, set_cookie
+from app.auth.approval import came_in_remotely
+from app.auth.consent_request import ConsentSigner
+from app.auth.cookies import cookie_name, delete_cookie, set_cookie
 from app.auth.errors import oauth_error
 from app.auth.origins import ServerIdentity, WayIn, way_for
 from app.auth.pages import message_page, render, security_headers
 from app.auth.passkeys import Ceremonies, RelyingParty, parse_json
-from app.auth.scopes import OPTIONAL_TOOL_SCOPES
+from app.auth.waiting_answer import Refused, answer_choices, choices_page, limited, record_answer, waiting_remote
 from app.server.ratelimit import RateLimiter
 from app.store.kinds import EventKind
 from app.store.passkeys import SESSION_TTL, Enrolment, PasskeyError
 from app.store.rows import PendingApproval
 from app.store.store import Store
-from app.tools.groups import TOOL_SCOPES
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "mcp_tray_passkey"
 LOOPBACK_REFUSAL = ("Passkeys are used on the public URL only. On this computer, approve in the MCP Tray "
                     "window or with `mcp-tray approve`.")
-
-
-class Refused(Exception):
-    """A passkey request answered with `status` and a sentence."""
-
-    def __init__(self, status: int, description: str, error: str = "invalid_request", retry_after: int = 0) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.error = error
-        self.retry_after = retry_after
 
 
 def _json_error(exc: Refused) -> Response:
@@ -80,33 +58,26 @@ class PasskeyEndpoints:
     # -- shared checks -----------------------------------------------------------------------------
 
     def _public(self) -> tuple[WayIn, RelyingParty]:
+        """The public way in and its relying party, within the caller address's budget; Refused otherwise."""
         way = way_for(self.identity)
         rp = way.relying_party
         if rp is None:
             raise Refused(403, LOOPBACK_REFUSAL, "passkeys_public_only")
+        limited(self.limiter, "passkey", way, "passkey requests")
         return way, RelyingParty(*rp)
 
-    def _limited(self, way: WayIn) -> None:
-        if self.limiter.limits.enabled:
-            wait = self.limiter.take("passkey", way.client_address or "?", self.limiter.limits.passkey_per_address)
-            if wait:
-                seconds = max(1, math.ceil(wait))
-                raise Refused(429, f"Too many passkey requests; try again in {seconds} s", "too_many_requests",
-                              seconds)
-
-    @staticmethod
-    def _same_origin(request: Request, rp: RelyingParty) -> None:
+    async def _posted(self, request: Request) -> tuple[WayIn, RelyingParty, dict[str, object]]:
+        """A POST from the public origin itself: the way in, the relying party and its JSON object."""
+        way, rp = self._public()
         if request.headers.get("origin") != rp.origin:
             raise Refused(403, f"passkey requests must come from {rp.origin} itself", "forbidden_origin")
-
-    async def _body(self, request: Request) -> dict[str, object]:
         try:
             body = parse_json(await request.body())
         except PasskeyError as exc:
             raise Refused(400, str(exc)) from None
         if not isinstance(body, dict):
             raise Refused(400, "the request body must be a JSON object")
-        return body
+        return way, rp, body
 
     def _enrolment(self, token: object, rp: RelyingParty) -> Enrolment:
         if not isinstance(token, str) or not token:
@@ -116,27 +87,12 @@ class PasskeyEndpoints:
         except PasskeyError as exc:
             raise Refused(400, str(exc), "invalid_enrolment") from None
 
-    def _waiting_remote(self, wait: object) -> PendingApproval:
-        if not isinstance(wait, str) or not wait:
-            raise Refused(400, "this needs the sign-in request's link (`wait`)")
-        try:
-            approval_id = self.signer.approval_id(wait)
-        except BadConsentRequestError as exc:
-            raise Refused(400, str(exc)) from None
-        found = self.store.get_approval(approval_id)
-        if found is None:
-            raise Refused(400, "no such sign-in request; start connecting from your app again")
-        if found.status != "pending" or found.expires_at <= time.time():
-            raise Refused(409, "this sign-in request is no longer waiting", "not_pending")
-        if not came_in_remotely(found):
-            raise Refused(403, "this sign-in request came in on this computer; approve it in the MCP Tray window",
-                          "not_remote")
-        return found
-
     def offered(self, approval: PendingApproval) -> bool:
         """Whether the waiting page of `approval` (being rendered now) shows the passkey button."""
         rp = way_for(self.identity).relying_party
         return rp is not None and came_in_remotely(approval) and bool(self.store.passkeys.list(rp[0]))
+
+    label = "your passkey"  # how the waiting page names this way to answer
 
     def waiting_block(self, approval: PendingApproval, wait: str) -> str:
         """The waiting page's passkey part, or "" (loopback, a local request, or no passkey)."""
@@ -147,8 +103,7 @@ class PasskeyEndpoints:
     async def enroll_page(self, request: Request) -> Response:
         """GET /passkeys/enroll?t=TOKEN: the page that makes the passkey (our own script runs the ceremony)."""
         try:
-            way, rp = self._public()
-            self._limited(way)
+            _, rp = self._public()
             enrolment = self._enrolment(request.query_params.get("t"), rp)
         except Refused as exc:
             return message_page("This passkey link cannot be used", exc.description, status=exc.status)
@@ -160,10 +115,8 @@ class PasskeyEndpoints:
     async def enroll_options(self, request: Request) -> Response:
         """POST /passkeys/enroll/options `{"t": TOKEN}`: creation options with a fresh challenge."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            enrolment = self._enrolment((await self._body(request)).get("t"), rp)
+            _, rp, body = await self._posted(request)
+            enrolment = self._enrolment(body.get("t"), rp)
             options = self.ceremonies.registration_options(rp, enrolment)
         except Refused as exc:
             return _json_error(exc)
@@ -172,10 +125,7 @@ class PasskeyEndpoints:
     async def enroll_verify(self, request: Request) -> Response:
         """POST /passkeys/enroll/verify `{"t": TOKEN, "credential": {...}}`: verify and store the passkey."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            body = await self._body(request)
+            _, rp, body = await self._posted(request)
             enrolment = self._enrolment(body.get("t"), rp)
             try:
                 passkey = self.ceremonies.register(rp, enrolment, body)
@@ -191,10 +141,8 @@ class PasskeyEndpoints:
     async def approve_options(self, request: Request) -> Response:
         """POST /passkeys/approve/options `{"wait": TOKEN}`: request options, a challenge for this request."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            found = self._waiting_remote((await self._body(request)).get("wait"))
+            _, rp, body = await self._posted(request)
+            found = waiting_remote(self.store, self.signer, body.get("wait"))
             try:
                 options = self.ceremonies.authentication_options(rp, found.approval_id)
             except PasskeyError as exc:
@@ -206,12 +154,9 @@ class PasskeyEndpoints:
     async def approve_verify(self, request: Request) -> Response:
         """POST /passkeys/approve/verify `{"wait": TOKEN, "credential": {...}}`: on success, the answer's session."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            body = await self._body(request)
+            way, rp, body = await self._posted(request)
             wait = body.get("wait")
-            found = self._waiting_remote(wait)
+            found = waiting_remote(self.store, self.signer, wait)
             try:
                 passkey = self.ceremonies.authenticate(rp, found.approval_id, body)
             except PasskeyError as exc:
@@ -247,8 +192,7 @@ class PasskeyEndpoints:
         """GET /passkeys/approve?wait=TOKEN: after the passkey step, the same choices as the tray window."""
         try:
             way, _ = self._public()
-            self._limited(way)
-            found = self._waiting_remote(request.query_params.get("wait"))
+            found = waiting_remote(self.store, self.signer, request.query_params.get("wait"))
             passkey = self.store.passkeys.get(self._session(request, way, found, use=False))
         except Refused as exc:
             return message_page("Approve with your passkey first", exc.description, status=exc.status)
@@ -259,71 +203,30 @@ class PasskeyEndpoints:
     async def answer(self, request: Request) -> Response:
         """POST /passkeys/approve `{"wait", "action": "allow"|"deny", "scopes": [...], "lifetime"}` with the session."""
         try:
-            way, rp = self._public()
-            self._limited(way)
-            self._same_origin(request, rp)
-            body = await self._body(request)
+            way, _, body = await self._posted(request)
             wait = body.get("wait")
-            found = self._waiting_remote(wait)
-            action, scopes, lifetime = answer_choices(body)
+            found = waiting_remote(self.store, self.signer, wait)
+            choices = answer_choices(body)  # checked before the session is used up
             passkey = self.store.passkeys.get(self._session(request, way, found, use=True))
             if passkey is None:
                 raise Refused(403, "the passkey was removed meanwhile", "passkey_required")
-            desk = ApprovalDesk(self.store)
-            approver = f"passkey:{passkey.name}"
-            done = (desk.allow(found.approval_id, scopes, lifetime, approver=approver) if action == "allow"
-                    else desk.deny(found.approval_id, approver=approver))
-            if done is None or done.status not in ("approved", "denied"):
-                raise Refused(409, "this sign-in request was answered or expired meanwhile", "not_pending")
+            done = record_answer(self.store, found, choices, f"passkey:{passkey.name}")
         except Refused as exc:
             return _json_error(exc)
         response = JSONResponse({"ok": True, "status": done.status, "next": f"/consent?wait={wait}"},
                                 headers={"Cache-Control": "no-store"})
-        response.delete_cookie(cookie_name(way, SESSION_COOKIE), path="/", secure=way.secure_cookies, httponly=True,
-                               samesite="lax")
+        delete_cookie(response, way, SESSION_COOKIE)
         return response
 
-    def _render_choices(self, request: Request, found: PendingApproval, passkey_name: str) -> str:
-        identity = client_identity(found)
-        asked = set(requested_tool_scopes(found))
-        groups = "\n".join(
-            f'    <label><input type="checkbox" name="scope" value="{html.escape(s)}">'
-            f'<span>{html.escape(TOOL_SCOPES[s].description)}<span class="name">{html.escape(s)}</span></span>'
-            f'<span class="hint">{"The app asked for this." if s in asked else "Not asked for."}</span></label>'
-            for s in OPTIONAL_TOOL_SCOPES
-        )
-        lifetimes = "\n".join(
-            f'      <option value="{key}"{" selected" if key == DEFAULT_LIFETIME else ""}>{html.escape(label)}</option>'
-            for key, (label, _) in LIFETIMES.items()
-        )
-        basics = "\n".join(f"    <li>{html.escape(line)}</li>" for line in basic_scope_lines(found.scopes))
-        return render(
-            "passkey_choices.html",
-            client_name=identity.name, identity=identity.label,
-            identity_class="verified" if identity.verified else "unverified",
-            passkey=passkey_name, match_code=found.match_code, approval_id=found.approval_id,
-            redirect_host=answer_target(found.redirect_uri), server=request.headers.get("host", ""),
-            wait=request.query_params.get("wait", ""), scope_items_html=basics, groups_html=groups,
-            lifetimes_html=lifetimes,
-        )
-
-
-def answer_choices(body: dict[str, object]) -> tuple[str, list[str], str]:
-    """The answer of a choices page: (allow|deny, tool groups, lifetime); Refused (400) for anything else."""
-    action = body.get("action")
-    if action not in ("allow", "deny"):
-        raise Refused(400, "`action` must be `allow` or `deny`")
-    raw_scopes = body.get("scopes", [])
-    if not isinstance(raw_scopes, list) or not all(isinstance(s, str) for s in raw_scopes):
-        raise Refused(400, "`scopes` must be a list of tool groups")
-    scopes = [str(s) for s in raw_scopes]
-    unknown = sorted(set(scopes) - set(OPTIONAL_TOOL_SCOPES))
-    if unknown:
-        raise Refused(400, f"not a tool group: {', '.join(unknown)}; choose from {', '.join(OPTIONAL_TOOL_SCOPES)}")
-    lifetime = body.get("lifetime", DEFAULT_LIFETIME)
-    if not isinstance(lifetime, str) or lifetime not in LIFETIMES:
-        raise Refused(400, f"`lifetime` must be one of {', '.join(LIFETIMES)}")
-    return str(action), scopes, lifetime
+    @staticmethod
+    def _render_choices(request: Request, found: PendingApproval, passkey_name: str) -> str:
+        wait = html.escape(request.query_params.get("wait", ""))
+        return choices_page(
+            found, server=request.headers.get("host", ""),
+            signed_in_html=f"Signed in with your passkey <strong>{html.escape(passkey_name)}</strong>",
+            form_html=f'<form id="passkey-choices" data-wait="{wait}">',
+            script_html='<script src="/static/passkey.js" defer></script>',
+            status_html='<p class="passkey-state" id="passkey-state" role="status" aria-live="polite"></p>')
 
 
 def passkey_block(wait: str) -> str:

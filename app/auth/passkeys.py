@@ -108,7 +108,7 @@ class Ceremonies:
 
         keys = self.passkeys.list(rp.rp_id)
         if not keys:
-            raise PasskeyError("no passkey is registered for this server; approve in the MCP Tray window")
+            raise PasskeyError("no passkey is registered for this server; approve with `mcp-tray approve` instead")
         challenge = self.passkeys.issue("approve", approval_id, CHALLENGE_TTL)
         options = generate_authentication_options(
             rp_id=rp.rp_id, challenge=challenge, timeout=TIMEOUT_MS,

@@ -237,7 +237,7 @@ class StoreProvider:
         # Nothing is granted here: the request waits until the owner answers it (tray, CLI, passkey).
         listener = await anyio.to_thread.run_sync(listener_on, consent.redirect_uri)
         try:
-            pending = self.store.create_pending(
+            pending = self.store.approvals.create(
                 client_id=client.client_id, request=consent.as_dict(), scopes=consent.scopes,
                 redirect_uri=consent.redirect_uri, listener=listener,
             )

@@ -80,7 +80,7 @@ class _Out:
 def _client_streams(handover: fast.Handover | None, out: BinaryIO | None) -> AbstractAsyncContextManager[Any]:
     if handover is None:
         return stdio_server()
-    return stdio_server(_Lines(handover), _Out(out or sys.stdout.buffer))  # type: ignore[arg-type]
+    return stdio_server(_Lines(handover), _Out(out or sys.stdout.buffer))  # type: ignore[arg-type]  # duck-typed files
 
 
 def _session_message(line: str | None) -> SessionMessage | None:

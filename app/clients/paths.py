@@ -39,12 +39,12 @@ def _xdg_config(env: Mapping[str, str], home: str) -> PurePosixPath:
 
 def _appdata(env: Mapping[str, str], home: str) -> PureWindowsPath:
     raw = env.get("APPDATA")
-    return PureWindowsPath(raw) if raw else _home("win32", env, home) / "AppData" / "Roaming"  # type: ignore[return-value]
+    return PureWindowsPath(raw) if raw else PureWindowsPath(_home("win32", env, home), "AppData", "Roaming")
 
 
 def _localappdata(env: Mapping[str, str], home: str) -> PureWindowsPath:
     raw = env.get("LOCALAPPDATA")
-    return PureWindowsPath(raw) if raw else _home("win32", env, home) / "AppData" / "Local"  # type: ignore[return-value]
+    return PureWindowsPath(raw) if raw else PureWindowsPath(_home("win32", env, home), "AppData", "Local")
 
 
 def claude_desktop_candidates(platform: str, env: Mapping[str, str], home: str,

@@ -101,7 +101,7 @@ def list_command(args: argparse.Namespace, data_dir: Path) -> int:
     if store is None:
         return 2
     try:
-        waiting = store.pending_approvals()
+        waiting = store.approvals.waiting()
     finally:
         store.close()
     if args.json:
@@ -122,7 +122,7 @@ def list_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _find(store: Store, key: str) -> PendingApproval | None:
-    found = store.get_approval(key)
+    found = store.approvals.get(key)
     if found is None:
         print(f"mcp-tray: no sign-in request {key}", file=sys.stderr)
         return None

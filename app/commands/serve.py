@@ -248,9 +248,9 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     if secret is None and database_url(hosted.database) is not None:
         secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
     parts = build_parts(settings, data_dir, host=host, port=choice.port, secret=secret, database=database_url(),
-                        hosting=Hosting(access_log=hosted.json_logs))
+                        hosting=Hosting(access_log=hosted.json_logs, window=False))
     runner = ServerRunner(data_dir, host, choice, pid_file=True, parts=parts)
-    runner.secret  # noqa: B018 - read the signing key now: a missing keyring is said at start, not at a sign-in
+    runner.load_signing_key()  # a missing keyring is said at start, not at the first sign-in
     runner.public.trusted = proxies
     runner.oidc = oidc
     stop = StopSignal()

@@ -134,8 +134,8 @@ def _worker(index: int, listen: socket.socket, ready_fd: int | None, data_dir: P
     stop = StopSignal()  # SIGTERM / SIGINT from the supervisor, or the server thread ending
     # Stateless streamable HTTP ends a transport per request, and the SDK logs each at INFO.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-    hosting = Hosting(workers=hosted.workers, index=index, access_log=hosted.json_logs, housekeeping=False,
-                      relay_dir=relay_dir)
+    hosting = Hosting(workers=hosted.workers, index=index, access_log=hosted.json_logs, window=False,
+                      housekeeping=False, relay_dir=relay_dir)
     runner = ServerRunner(data_dir, host, port, Settings.load(data_dir), secret=secret, database=database_url(),
                           hosting=hosting, listen=listen)
     runner.public.trusted = parse_proxies(settings.trusted_proxies)

@@ -27,7 +27,7 @@ from app.auth.authorize import AuthorizeEndpoint
 from app.auth.bearer import BearerGuard, watch_revocations
 from app.auth.cimd_fetch import DocumentFetcher
 from app.auth.client_auth import HashedSecretAuthenticator
-from app.auth.consent import ConsentEndpoint
+from app.auth.consent import AnswerHere, ConsentEndpoint
 from app.auth.errors import oauth_error
 from app.auth.metadata import (
     RESOURCE_METADATA,
@@ -127,15 +127,14 @@ def build_app(parts: ServerParts) -> Starlette:
     authorize = AuthorizeEndpoint(provider, store, parts.limiter)
     passkeys = PasskeyEndpoints(store, identity, parts.signer, parts.limiter)
     oidc_routes: list[Route] = []
-    blocks = [passkeys.waiting_block]
+    here: list[AnswerHere] = [passkeys]
     if parts.oidc is not None:
         from app.auth.oidc_pages import OidcEndpoints  # Authlib and joserfc load only when OIDC is on
 
         oidc = OidcEndpoints(store, identity, parts.signer, parts.limiter, parts.oidc)
         oidc_routes = oidc.routes()
-        blocks.insert(0, oidc.waiting_block)
-    consent = ConsentEndpoint(store, parts.signer, lambda found, wait: "\n  ".join(
-        b for b in (block(found, wait) for block in blocks) if b))
+        here.insert(0, oidc)
+    consent = ConsentEndpoint(store, parts.signer, here, window=hosting.window)
     token = TokenEndpoint(TokenHandler(provider, authenticator), identity, provider)
     revoke = RevokeEndpoint(provider, authenticator)
     register = RegisterEndpoint(provider)

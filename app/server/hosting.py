@@ -30,6 +30,7 @@ class Hosting:
     access_log: bool = False  # one log line per request (hosted JSON logs)
     housekeeping: bool = True  # prune and clear held calls at start (False: the supervisor did it)
     relay_dir: Path | None = None  # where each worker's private socket for SSE posts lives
+    window: bool = True  # the tray app's window shows sign-in requests (`serve`: none, the owner uses the CLI)
 
     @property
     def several(self) -> bool:

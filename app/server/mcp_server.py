@@ -49,7 +49,7 @@ class TrayMCPServer(MCPServer):
 
         # The streamable-HTTP manager asks for initialization options with no arguments, so this is
         # the one place to advertise `tools.listChanged` (the tool list changes while clients are on).
-        lowlevel.create_initialization_options = with_tools_list_changed  # type: ignore[method-assign]
+        lowlevel.create_initialization_options = with_tools_list_changed  # type: ignore[method-assign]  # on purpose, see above
 
     async def list_tools(self) -> list[MCPTool]:
         """The tools the current request's token may see."""

@@ -148,6 +148,13 @@ class ServerRunner:
     @property
     def secret(self) -> Secret:
         """The consent-signing key, loaded from the keyring once (on the thread that first asks)."""
+        return self.load_signing_key()
+
+    def load_signing_key(self) -> Secret:
+        """Read the consent-signing key now if it is not read yet (the keyring may be slow, or missing).
+
+        Otherwise the first sign-in reads it, and a missing keyring would only show then.
+        """
         signer = self._signer
         if isinstance(signer, KeyringSigner):
             return signer.secret

@@ -1,4 +1,4 @@
-"""Pending sign-in requests: made by /authorize, answered by the owner, delivered once to the browser.
+"""Pending sign-in requests (`store.approvals`): made by /authorize, answered by the owner, delivered once.
 
 A request moves pending -> approved | denied | expired | superseded, and approved -> delivered when
 the waiting page collects its authorization code. Every move is one conditional UPDATE, so two
@@ -14,7 +14,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from app.store.rows import PendingApproval
+from app.store import activity
+from app.store.db import Database
+from app.store.hashing import hash_secret
+from app.store.kinds import EventKind
+from app.store.rows import Delivery, PendingApproval
 from app.store.sql import Conn, serialize
 
 APPROVAL_TTL = 600.0  # seconds a request waits for the owner
@@ -63,49 +67,13 @@ def expire(conn: Conn, now: float) -> int:
     ).rowcount
 
 
-def create(
-    conn: Conn,
-    *,
-    client_id: str,
-    request: dict[str, object],
-    scopes: Sequence[str],
-    redirect_uri: str,
-    listener: str,
-    ttl: float = APPROVAL_TTL,
-) -> str:
-    """Add a waiting request inside the caller's transaction; returns its id.
-
-    A client's oldest waiting requests are superseded so it never has more than PER_CLIENT_PENDING,
-    and TooManyPendingError is raised when TOTAL_PENDING requests of all clients already wait.
-    """
-    serialize(conn, "approvals")  # the bounds below count, then insert: one creator at a time
-    now = time.time()
-    expire(conn, now)
-    mine = conn.execute(
-        "SELECT approval_id FROM approvals WHERE status = 'pending' AND client_id = ? ORDER BY created_at",
-        (client_id,),
-    ).fetchall()
-    for (old_id,) in mine[: max(0, len(mine) - PER_CLIENT_PENDING + 1)]:
-        conn.execute("UPDATE approvals SET status = 'superseded' WHERE approval_id = ?", (old_id,))
-    total = conn.execute("SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'").fetchone()["n"]
-    if total >= TOTAL_PENDING:
-        raise TooManyPendingError(f"{total} sign-in requests are already waiting")
-    taken = {r["match_code"] for r in conn.execute("SELECT match_code FROM approvals WHERE status = 'pending'")}
-    code = new_match_code()
-    while code in taken:
-        code = new_match_code()
-    approval_id = secrets.token_hex(4)
-    conn.execute(
-        "INSERT INTO approvals (approval_id, match_code, client_id, request_json, scopes, redirect_uri,"
-        " listener, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (approval_id, code, client_id, json.dumps(request), " ".join(scopes), redirect_uri, listener[:500],
-         now, now + ttl),
-    )
-    return approval_id
+def prune(conn: Conn, cutoff: float) -> None:
+    """Expire what nobody answered in time, and forget answered requests made before `cutoff`."""
+    expire(conn, time.time())
+    conn.execute("DELETE FROM approvals WHERE status != 'pending' AND created_at < ?", (cutoff,))
 
 
-def get(conn: Conn, key: str) -> PendingApproval | None:
-    """One request by its id, or by the match code of a request still waiting."""
+def _get(conn: Conn, key: str) -> PendingApproval | None:
     r = conn.execute(f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.approval_id = ?", (key,)).fetchone()  # noqa: S608
     if r is None:
         r = conn.execute(
@@ -115,38 +83,145 @@ def get(conn: Conn, key: str) -> PendingApproval | None:
     return None if r is None else _row(r)
 
 
-def waiting(conn: Conn, now: float) -> list[PendingApproval]:
-    """Requests still waiting for an answer, oldest first."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.status = 'pending' AND a.expires_at > ?"  # noqa: S608
-        " ORDER BY a.created_at",
-        (now,),
-    ).fetchall()
-    return [_row(r) for r in rows]
+class ApprovalTable:
+    """Reads and writes of the sign-in requests (any thread: the Database gives each its connection)."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-def answer(
-    conn: Conn,
-    approval_id: str,
-    *,
-    approve: bool,
-    scopes: Sequence[str],
-    lifetime: float | None,
-    approver: str,
-    now: float,
-) -> bool:
-    """Record the owner's answer; False when the request no longer waits (answered, expired, gone)."""
-    return conn.execute(
-        "UPDATE approvals SET status = ?, answered_at = ?, approver = ?, granted_scopes = ?, grant_lifetime = ?"
-        " WHERE approval_id = ? AND status = 'pending' AND expires_at > ?",
-        ("approved" if approve else "denied", now, approver[:200], " ".join(scopes) if approve else None,
-         lifetime if approve else None, approval_id, now),
-    ).rowcount == 1
+    def create(
+        self,
+        *,
+        client_id: str,
+        request: dict[str, object],
+        scopes: Sequence[str],
+        redirect_uri: str,
+        listener: str = "",
+        ttl: float = APPROVAL_TTL,
+    ) -> PendingApproval:
+        """A new sign-in request that waits for the owner.
 
+        A client's oldest waiting requests are superseded so it never has more than PER_CLIENT_PENDING,
+        and TooManyPendingError is raised when TOTAL_PENDING requests of all clients already wait.
+        """
 
-def mark_delivered(conn: Conn, approval_id: str, grant_id: str) -> bool:
-    """Approved -> delivered, once; False when another request got there first."""
-    return conn.execute(
-        "UPDATE approvals SET status = 'delivered', grant_id = ? WHERE approval_id = ? AND status = 'approved'",
-        (grant_id, approval_id),
-    ).rowcount == 1
+        def run(conn: Conn) -> str:
+            serialize(conn, "approvals")  # the bounds below count, then insert: one creator at a time
+            now = time.time()
+            expire(conn, now)
+            mine = conn.execute(
+                "SELECT approval_id FROM approvals WHERE status = 'pending' AND client_id = ? ORDER BY created_at",
+                (client_id,),
+            ).fetchall()
+            for (old_id,) in mine[: max(0, len(mine) - PER_CLIENT_PENDING + 1)]:
+                conn.execute("UPDATE approvals SET status = 'superseded' WHERE approval_id = ?", (old_id,))
+            total = conn.execute("SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'").fetchone()["n"]
+            if total >= TOTAL_PENDING:
+                raise TooManyPendingError(f"{total} sign-in requests are already waiting")
+            taken = {r["match_code"] for r in conn.execute("SELECT match_code FROM approvals WHERE status = 'pending'")}
+            code = new_match_code()
+            while code in taken:
+                code = new_match_code()
+            approval_id = secrets.token_hex(4)
+            conn.execute(
+                "INSERT INTO approvals (approval_id, match_code, client_id, request_json, scopes, redirect_uri,"
+                " listener, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (approval_id, code, client_id, json.dumps(request), " ".join(scopes), redirect_uri, listener[:500],
+                 now, now + ttl),
+            )
+            activity.record(conn, EventKind.SIGN_IN_REQUESTED, client_id, " ".join(scopes))
+            return approval_id
+
+        created = self.get(self.db.tx(run))
+        assert created is not None
+        return created
+
+    def get(self, key: str) -> PendingApproval | None:
+        """One request by its id, or by the match code of a request still waiting."""
+        return _get(self.db.conn, key)
+
+    def waiting(self) -> list[PendingApproval]:
+        """Requests still waiting for the owner, oldest first."""
+        rows = self.db.conn.execute(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.status = 'pending' AND a.expires_at > ?"  # noqa: S608
+            " ORDER BY a.created_at",
+            (time.time(),),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def answer(
+        self,
+        approval_id: str,
+        *,
+        approve: bool,
+        scopes: Sequence[str] | None = None,
+        lifetime: float | None = None,
+        approver: str = "owner",
+    ) -> PendingApproval | None:
+        """The owner's answer to a waiting request; None when it no longer waits (answered, expired, gone).
+
+        `scopes` is what the owner granted (the caller applies the consent rules); `lifetime` is how
+        many seconds the grant lasts (None: until revoked).
+        """
+
+        def run(conn: Conn) -> bool:
+            found = _get(conn, approval_id)
+            if found is None:
+                return False
+            now = time.time()
+            done = conn.execute(
+                "UPDATE approvals SET status = ?, answered_at = ?, approver = ?, granted_scopes = ?,"
+                " grant_lifetime = ? WHERE approval_id = ? AND status = 'pending' AND expires_at > ?",
+                ("approved" if approve else "denied", now, approver[:200],
+                 " ".join(scopes or ()) if approve else None, lifetime if approve else None, found.approval_id, now),
+            ).rowcount == 1
+            if done:
+                kind = EventKind.AUTHORIZED if approve else EventKind.DENIED
+                detail = f"{' '.join(scopes or ())} (by {approver})" if approve else f"by {approver}"
+                if found.request.get("remote"):
+                    detail += "; remote, through the public URL"
+                activity.record(conn, kind, found.client_id, detail)
+            return done
+
+        if not self.db.tx(run):
+            return None
+        return self.get(approval_id)
+
+    def deliver(self, approval_id: str, code_ttl: float) -> Delivery | None:
+        """What the waiting page sends the browser on with; mints the grant and its code exactly once."""
+
+        def run(conn: Conn) -> Delivery | None:
+            serialize(conn, "approval", approval_id)  # read the status, then deliver: once
+            now = time.time()
+            expire(conn, now)
+            found = _get(conn, approval_id)
+            if found is None:
+                return None
+            if found.status != "approved":
+                status = "expired" if found.status == "superseded" else found.status
+                return Delivery(status, found)
+            req = found.request
+            grant_id = secrets.token_hex(8)
+            expires = None if found.grant_lifetime is None else now + found.grant_lifetime
+            conn.execute(
+                "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at,"
+                " expires_at, approver, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (grant_id, found.client_id, " ".join(found.granted_scopes), req.get("resource"),
+                 found.redirect_uri, now, expires, found.approver, int(bool(req.get("remote")))),
+            )
+            code = secrets.token_urlsafe(32)
+            conn.execute(
+                "INSERT INTO codes (code_hash, grant_id, client_id, code_challenge, redirect_uri,"
+                " redirect_explicit, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (hash_secret(code), grant_id, found.client_id, str(req.get("code_challenge", "")),
+                 found.redirect_uri, int(bool(req.get("redirect_explicit"))), now + code_ttl),
+            )
+            delivered = conn.execute(
+                "UPDATE approvals SET status = 'delivered', grant_id = ? WHERE approval_id = ? AND status = 'approved'",
+                (grant_id, found.approval_id),
+            ).rowcount == 1
+            if not delivered:
+                raise RuntimeError("approval delivered twice")  # cannot happen: serialized above
+            return Delivery("approved", found, code)
+
+        return self.db.tx(run)

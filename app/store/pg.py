@@ -47,7 +47,7 @@ try:
     from psycopg import errors as pg_errors
     from psycopg_pool import ConnectionPool
 except ImportError:  # pragma: no cover - the `postgres` extra is not installed
-    psycopg = None  # type: ignore[assignment]
+    psycopg = None  # type: ignore[assignment]  # the module or None: callers check before use
 
 
 class Row(Sequence[Any]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -27,6 +28,28 @@ class ClientGroup:
     latest_created_at: float
     active_tokens: int
     verified: bool = False  # every member is a metadata-document client
+
+    @staticmethod
+    def of(rows: Iterable[ClientRow]) -> list[ClientGroup]:
+        """Clients grouped by name and redirect URIs, so re-registrations show as one app.
+
+        A verified client never shares a group with registered ones of the same name: that is
+        exactly what an impersonator would look like.
+        """
+        groups: dict[tuple[str, tuple[str, ...], bool], list[ClientRow]] = {}
+        for row in rows:
+            groups.setdefault((row.client_name, row.redirect_uris, row.verified), []).append(row)
+        return [
+            ClientGroup(
+                client_name=name,
+                redirect_uris=uris,
+                client_ids=tuple(r.client_id for r in members),
+                latest_created_at=max(r.created_at for r in members),
+                active_tokens=sum(r.active_tokens for r in members),
+                verified=verified,
+            )
+            for (name, uris, verified), members in groups.items()
+        ]
 
 
 @dataclass(frozen=True)

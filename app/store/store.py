@@ -7,14 +7,13 @@ client) owns its code and tokens; revoking the grant revokes all of them. Every 
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.store import activity, approvals, later, token_rules
-from app.store.approvals import TooManyPendingError
+from app.store.approvals import ApprovalTable, TooManyPendingError
 from app.store.audit import AuditTable
 from app.store.db import Database, SqliteDatabase, open_database
 from app.store.hashing import hash_secret as hash_secret  # re-exported: the store's hash
@@ -26,10 +25,8 @@ from app.store.rows import (
     ClientGroup,
     ClientRow,
     CodeRow,
-    Delivery,
     EventRow,
     IssuedTokens,
-    PendingApproval,
     TokenCheck,
     TokenRow,
 )
@@ -38,10 +35,6 @@ from app.store.token_rules import Audience, Refused, anywhere
 
 PENDING_TTL = 24 * 3600.0  # seconds a registration that was never approved is kept
 MAX_PENDING = 1000  # never-approved registrations kept at most (the newest)
-
-
-def _new_id() -> str:
-    return secrets.token_hex(4)
 
 
 def _scopes(text: str) -> tuple[str, ...]:
@@ -58,6 +51,7 @@ class Store:
         self.data_dir = data_dir
         self.db: Database = open_database(data_dir, database)
         self.passkeys = PasskeyStore(self.db)
+        self.approvals = ApprovalTable(self.db)
         self.audit = AuditTable(self.db)
         self.held = HeldTable(self.db)
         self.later = later.LaterWrites(self.db)
@@ -164,25 +158,8 @@ class Store:
         ]
 
     def client_groups(self) -> list[ClientGroup]:
-        """Clients grouped by name and redirect URIs, so re-registrations show as one app.
-
-        A verified client never shares a group with registered ones of the same name: that is
-        exactly what an impersonator would look like.
-        """
-        groups: dict[tuple[str, tuple[str, ...], bool], list[ClientRow]] = {}
-        for row in self.list_clients():
-            groups.setdefault((row.client_name, row.redirect_uris, row.verified), []).append(row)
-        return [
-            ClientGroup(
-                client_name=name,
-                redirect_uris=uris,
-                client_ids=tuple(r.client_id for r in members),
-                latest_created_at=max(r.created_at for r in members),
-                active_tokens=sum(r.active_tokens for r in members),
-                verified=verified,
-            )
-            for (name, uris, verified), members in groups.items()
-        ]
+        """Clients grouped by name and redirect URIs, so re-registrations show as one app (ClientGroup.of)."""
+        return ClientGroup.of(self.list_clients())
 
     def prune(self, now: float | None = None) -> int:
         """Forget registrations never approved within PENDING_TTL (or past the newest MAX_PENDING),
@@ -196,8 +173,7 @@ class Store:
                          " AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.client_id = clients.client_id)")
 
         def run(conn: Conn) -> int:
-            approvals.expire(conn, time.time())
-            conn.execute("DELETE FROM approvals WHERE status != 'pending' AND created_at < ?", (cutoff,))
+            approvals.prune(conn, cutoff)
             gone = conn.execute(
                 f"DELETE FROM clients WHERE {never_granted} AND (created_at < ? OR removed_at IS NOT NULL)",  # noqa: S608
                 (cutoff,),
@@ -229,104 +205,7 @@ class Store:
 
         return self.db.tx(run)
 
-    # -- owner approval, codes and grants -------------------------------------------------------
-
-    def create_pending(
-        self,
-        *,
-        client_id: str,
-        request: dict[str, object],
-        scopes: Sequence[str],
-        redirect_uri: str,
-        listener: str = "",
-    ) -> PendingApproval:
-        """A new sign-in request that waits for the owner (TooManyPendingError when the queue is full)."""
-
-        def run(conn: Conn) -> str:
-            approval_id = approvals.create(conn, client_id=client_id, request=request, scopes=scopes,
-                                           redirect_uri=redirect_uri, listener=listener)
-            self._event(conn, EventKind.SIGN_IN_REQUESTED, client_id, " ".join(scopes))
-            return approval_id
-
-        created = self.get_approval(self.db.tx(run))
-        assert created is not None
-        return created
-
-    def get_approval(self, key: str) -> PendingApproval | None:
-        """A request by id, or by the match code of one still waiting."""
-        return approvals.get(self.db.conn, key)
-
-    def pending_approvals(self) -> list[PendingApproval]:
-        """Requests waiting for the owner, oldest first."""
-        return approvals.waiting(self.db.conn, time.time())
-
-    def answer_pending(
-        self,
-        approval_id: str,
-        *,
-        approve: bool,
-        scopes: Sequence[str] | None = None,
-        lifetime: float | None = None,
-        approver: str = "owner",
-    ) -> PendingApproval | None:
-        """The owner's answer to a waiting request; None when it no longer waits.
-
-        `scopes` is what the owner granted (the caller applies the consent rules); `lifetime` is how
-        many seconds the grant lasts (None: until revoked).
-        """
-
-        def run(conn: Conn) -> bool:
-            found = approvals.get(conn, approval_id)
-            if found is None:
-                return False
-            done = approvals.answer(conn, found.approval_id, approve=approve, scopes=scopes or (),
-                                    lifetime=lifetime, approver=approver, now=time.time())
-            if done:
-                kind = EventKind.AUTHORIZED if approve else EventKind.DENIED
-                detail = f"{' '.join(scopes or ())} (by {approver})" if approve else f"by {approver}"
-                if found.request.get("remote"):
-                    detail += "; remote, through the public URL"
-                self._event(conn, kind, found.client_id, detail)
-            return done
-
-        if not self.db.tx(run):
-            return None
-        return self.get_approval(approval_id)
-
-    def deliver(self, approval_id: str, code_ttl: float) -> Delivery | None:
-        """What the waiting page sends the browser on with; mints the grant and its code exactly once."""
-
-        def run(conn: Conn) -> Delivery | None:
-            serialize(conn, "approval", approval_id)  # read the status, then deliver: once
-            now = time.time()
-            approvals.expire(conn, now)
-            found = approvals.get(conn, approval_id)
-            if found is None:
-                return None
-            if found.status != "approved":
-                status = "expired" if found.status == "superseded" else found.status
-                return Delivery(status, found)
-            req = found.request
-            grant_id = _new_id() + _new_id()
-            expires = None if found.grant_lifetime is None else now + found.grant_lifetime
-            conn.execute(
-                "INSERT INTO grants (grant_id, client_id, scopes, resource, redirect_uri, created_at,"
-                " expires_at, approver, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (grant_id, found.client_id, " ".join(found.granted_scopes), req.get("resource"),
-                 found.redirect_uri, now, expires, found.approver, int(bool(req.get("remote")))),
-            )
-            code = secrets.token_urlsafe(32)
-            conn.execute(
-                "INSERT INTO codes (code_hash, grant_id, client_id, code_challenge, redirect_uri,"
-                " redirect_explicit, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (hash_secret(code), grant_id, found.client_id, str(req.get("code_challenge", "")),
-                 found.redirect_uri, int(bool(req.get("redirect_explicit"))), now + code_ttl),
-            )
-            if not approvals.mark_delivered(conn, found.approval_id, grant_id):
-                raise RuntimeError("approval delivered twice")  # cannot happen: serialized above
-            return Delivery("approved", found, code)
-
-        return self.db.tx(run)
+    # -- codes and grants (sign-in requests: `self.approvals`) -----------------------------------
 
     def has_granted(self, client_id: str) -> bool:
         """Whether this client was ever approved (a grant exists, revoked or not)."""

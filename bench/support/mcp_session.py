@@ -11,6 +11,7 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult, TextContent
 
 
 class Inbox:
@@ -57,6 +58,8 @@ async def tool_names(session: ClientSession) -> list[str]:
     return sorted(t.name for t in (await session.list_tools()).tools)
 
 
-def text_of(result: Any) -> str:
-    """The first text block of a tool result."""
-    return str(result.content[0].text)
+def text_of(result: CallToolResult) -> str:
+    """The first block of a tool result, which must be text (an AssertionError names it otherwise)."""
+    block = result.content[0]
+    assert isinstance(block, TextContent), f"not a text block: {block!r}"
+    return block.text

@@ -59,7 +59,7 @@
 
   function unsupported() {
     if (window.PublicKeyCredential && navigator.credentials) { return false; }
-    say("This browser cannot use passkeys. Approve in the MCP Tray window instead.", true);
+    say("This browser cannot use passkeys. Answer another way (see below).", true);
     return true;
   }
 

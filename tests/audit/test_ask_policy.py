@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp.types import CallToolResult
 
 from app.config import Settings
 from app.server.runner import ServerRunner
@@ -41,7 +42,7 @@ async def test_allow_once_runs_the_call_and_asks_again_next_time(asking: ServerR
     tokens = obtain_tokens(asking.base_url, name="asker")
     async with any_client(asking.base_url, tokens.access_token, transport) as client:
         async with anyio.create_task_group() as tg:
-            results: list[object] = []
+            results: list[CallToolResult] = []
 
             async def go() -> None:
                 results.append(await client.call_tool("add", {"a": 2, "b": 3, "password": "pw"}))
@@ -66,7 +67,7 @@ async def test_deny_returns_the_declined_error(asking: ServerRunner, transport: 
     tokens = obtain_tokens(asking.base_url)
     async with any_client(asking.base_url, tokens.access_token, transport) as client:
         async with anyio.create_task_group() as tg:
-            results: list[object] = []
+            results: list[CallToolResult] = []
 
             async def go() -> None:
                 results.append(await client.call_tool("add", {"a": 2, "b": 3}))
@@ -74,7 +75,7 @@ async def test_deny_returns_the_declined_error(asking: ServerRunner, transport: 
             tg.start_soon(go)
             (held,) = await wait_held(asking.held.waiting)
             asking.held.answer(held.call_id, False)
-    assert results[0].is_error  # type: ignore[attr-defined]
+    assert results[0].is_error
     assert "declined" in result_text(results[0])
     assert last_row(asking).outcome == audit.DENIED
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp.types import CallToolResult
 
 from app.config import Settings
 from app.store import audit
@@ -57,7 +58,7 @@ async def test_calls_allow_and_deny_from_another_process(headless: ServeProcess,
     with headless as serve:
         tokens = obtain_tokens(serve.base, name="headless asker")
         async with any_client(serve.base, tokens.access_token, transport) as client:
-            results: list[object] = []
+            results: list[CallToolResult] = []
             async with anyio.create_task_group() as tg:
                 async def go() -> None:
                     results.append(await client.call_tool("add", {"a": 20, "b": 22, "api_token": "tok"}))
@@ -82,7 +83,7 @@ async def test_calls_allow_and_deny_from_another_process(headless: ServeProcess,
                 tg.start_soon(go_deny)
                 held = await wait_pending(data_dir)
                 assert cli(data_dir, "calls", "deny", str(held["call_id"])).returncode == 0
-            assert results[0].is_error and "declined" in result_text(results[0])  # type: ignore[attr-defined]
+            assert results[0].is_error and "declined" in result_text(results[0])
         code, err = serve.stop()
     assert code == 0
     assert f"mcp-tray calls allow {held['call_id']}" in err  # the held call was announced on stderr

@@ -21,7 +21,7 @@ from app.auth.cimd import (
     looks_like_document_url,
     validate_document,
 )
-from app.auth.cimd_fetch import ALLOW_PRIVATE_ENV, EXTRA_CA_ENV, DocumentFetcher, FetchPolicy
+from app.auth.cimd_fetch import ALLOW_PRIVATE_ENV, EXTRA_CA_ENV, DocumentFetcher, FetchedDocument, FetchPolicy
 from tests.support.cimd_server import DocumentServer, Route, TestCA, document_for
 
 URL = "https://app.example.com/oauth/client.json"
@@ -193,8 +193,8 @@ def _fetcher(ca: TestCA, clock: FakeClock | None = None, **policy: object) -> Do
     return DocumentFetcher(FetchPolicy(**{**base.__dict__, **policy}), clock=clock or FakeClock())
 
 
-def _get(fetcher: DocumentFetcher, url: str) -> object:
-    async def run() -> object:
+def _get(fetcher: DocumentFetcher, url: str) -> FetchedDocument:
+    async def run() -> FetchedDocument:
         return await fetcher.get(url)
     return anyio.run(run)
 
@@ -209,7 +209,7 @@ def test_fetches_a_valid_document_over_https(ca: TestCA, docs: DocumentServer) -
     url = docs.url("/client.json")
     docs.routes["/client.json"] = Route.document(document_for(url, name="Real Client"))
     got = _get(_fetcher(ca), url)
-    assert got.client.client_name == "Real Client" and got.fresh  # type: ignore[attr-defined]
+    assert got.client.client_name == "Real Client" and got.fresh
     assert docs.hosts == [f"localhost:{docs.port}"] and docs.sni == ["localhost"]
 
 
@@ -234,7 +234,7 @@ def test_connects_to_the_checked_address_and_verifies_the_real_name(ca: TestCA, 
     docs.routes["/client.json"] = Route.document(document_for(url))
     policy = FetchPolicy(allow_private=True, extra_ca=ca.pem)
     got = _get(DocumentFetcher(policy, resolver=resolver), url)
-    assert got.client.client_id == url  # type: ignore[attr-defined]
+    assert got.client.client_id == url
     assert asked == ["cimd.test"] and docs.sni == ["cimd.test"] and docs.hosts == [f"cimd.test:{docs.port}"]
     # The same address under a name the certificate does not carry is refused by TLS.
     other = docs.url("/client.json", host="other.test")
@@ -296,7 +296,7 @@ def test_a_document_under_the_limit_is_fine(ca: TestCA, docs: DocumentServer) ->
     url = docs.url("/client.json")
     docs.routes["/client.json"] = Route(body=json.dumps(document_for(url, padding="x" * 4500)).encode(),
                                         content_length=False)
-    assert _get(_fetcher(ca), url).client.client_id == url  # type: ignore[attr-defined]
+    assert _get(_fetcher(ca), url).client.client_id == url
 
 
 def test_slow_server_times_out(ca: TestCA, docs: DocumentServer) -> None:
@@ -350,15 +350,15 @@ def test_cache_follows_max_age(ca: TestCA, docs: DocumentServer) -> None:
     docs.routes["/client.json"] = Route.document(document_for(url, name="One"), cache_control="max-age=120")
     clock = FakeClock()
     fetcher = _fetcher(ca, clock)
-    assert _get(fetcher, url).fresh  # type: ignore[attr-defined]
+    assert _get(fetcher, url).fresh
     docs.routes["/client.json"] = Route.document(document_for(url, name="Two"), cache_control="max-age=120")
     clock.now += 119
     again = _get(fetcher, url)
-    assert not again.fresh and again.client.client_name == "One"  # type: ignore[attr-defined]
+    assert not again.fresh and again.client.client_name == "One"
     assert docs.requests["/client.json"] == 1
     clock.now += 2  # expired: fetched again, and the new content is seen
     later = _get(fetcher, url)
-    assert later.fresh and later.client.client_name == "Two"  # type: ignore[attr-defined]
+    assert later.fresh and later.client.client_name == "Two"
     assert docs.requests["/client.json"] == 2
 
 
@@ -386,7 +386,7 @@ def test_errors_and_invalid_documents_are_not_cached(ca: TestCA, docs: DocumentS
     docs.routes["/client.json"] = Route.document(document_for("https://someone.else/c.json"), "max-age=3600")
     _refused(fetcher, url)
     docs.routes["/client.json"] = Route.document(document_for(url), "max-age=3600")
-    assert _get(fetcher, url).fresh  # type: ignore[attr-defined]
+    assert _get(fetcher, url).fresh
     assert docs.requests["/client.json"] == 3
 
 

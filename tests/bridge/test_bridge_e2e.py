@@ -10,7 +10,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import keyring
@@ -20,6 +22,7 @@ from mcp.client.stdio import stdio_client
 
 from app.bridge.storage import SERVICE, Record, canonical_url
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
 from tests.support.bridge import BridgeRun, add_via_bridge, real_keyring_or_skip
 from tests.support.serve import REPO, ServeProcess, app_command
@@ -31,6 +34,18 @@ NO_KEYRING = "is kept in memory only"
 
 def _stored(url: str) -> Record:
     return Record.parse(keyring.get_password(SERVICE, canonical_url(url)))
+
+
+def _stored_tokens(url: str) -> dict[str, Any]:
+    tokens = _stored(url).tokens
+    assert tokens is not None, "the bridge stored no tokens"
+    return tokens
+
+
+def _stored_client(url: str) -> dict[str, Any]:
+    client = _stored(url).client_info
+    assert client is not None, "the bridge stored no client registration"
+    return client
 
 
 @pytest.mark.keyring
@@ -62,22 +77,22 @@ async def test_signs_in_once_then_second_start_reuses_keyring_and_no_file_holds_
         keyring.delete_password(SERVICE, canonical_url(url))
 
 
-async def _session_calls(run: BridgeRun, url: str, between: list[object]) -> list[str]:
+async def _session_calls(run: BridgeRun, url: str, between: list[Callable[[], object] | float]) -> list[str]:
     """One bridge process: add(2, 3) before and after each step in `between` (a callable or seconds to wait)."""
     answers = []
     with open(run.stderr_path, "a") as errlog:
         async with stdio_client(run.params(url), errlog=errlog) as (read, write), \
                 ClientSession(read, write) as session:
             await session.initialize()
-            answers.append((await session.call_tool("add", {"a": 2, "b": 3})).content[0].text)  # type: ignore[union-attr]
+            answers.append(text_of(await session.call_tool("add", {"a": 2, "b": 3})))
             for step in between:
                 if callable(step):
                     step()
                 else:
-                    await anyio.sleep(float(step))  # type: ignore[arg-type]
+                    await anyio.sleep(step)
                 result = await session.call_tool("add", {"a": 2, "b": 3})
                 assert not result.is_error, result
-                answers.append(result.content[0].text)  # type: ignore[union-attr]
+                answers.append(text_of(result))
     return answers
 
 
@@ -102,11 +117,11 @@ async def test_refreshes_after_the_access_token_expires_in_session_and_across_re
     try:
         assert await _session_calls(run, url, [5.0]) == ["5", "5"]
         assert run.consents() == 1
-        first_refresh = _stored(url).tokens["refresh_token"]  # type: ignore[index]
+        first_refresh = _stored_tokens(url)["refresh_token"]
         time.sleep(5)  # the stored access token is now expired: the next start must refresh, not ask
         assert await add_via_bridge(run, url) == (["add"], "5")
         assert run.consents() == 1
-        assert _stored(url).tokens["refresh_token"] != first_refresh  # type: ignore[index]
+        assert _stored_tokens(url)["refresh_token"] != first_refresh
         issued = [t for t in parts_of(server).store.list_tokens(include_inactive=True) if t.kind == "access"]
         assert len(issued) >= 3, "one access token from the sign-in and one per refresh"
     finally:
@@ -162,11 +177,11 @@ async def test_second_start_after_client_removed_registers_again(server: ServerR
     store = parts_of(server).store
     try:
         assert await add_via_bridge(run, url) == (["add"], "5")
-        old = _stored(url).client_info["client_id"]  # type: ignore[index]
+        old = _stored_client(url)["client_id"]
         assert store.remove_client(old)
         assert await add_via_bridge(run, url) == (["add"], "5")
         assert run.consents() == 2
-        assert _stored(url).client_info["client_id"] != old  # type: ignore[index]
+        assert _stored_client(url)["client_id"] != old
     finally:
         keyring.delete_password(SERVICE, canonical_url(url))
 
@@ -218,7 +233,7 @@ async def test_taken_callback_port_registers_with_a_new_one(server: ServerRunner
     run = BridgeRun(tmp_path)
     try:
         assert await add_via_bridge(run, url) == (["add"], "5")
-        old_redirect = _stored(url).client_info["redirect_uris"][0]  # type: ignore[index]
+        old_redirect = _stored_client(url)["redirect_uris"][0]
         parts_of(server).store.revoke_all()
         with socket.socket() as squatter:
             # The bridge's old callback socket may linger in TIME_WAIT; that must not stop the squatter.
@@ -227,6 +242,6 @@ async def test_taken_callback_port_registers_with_a_new_one(server: ServerRunner
             squatter.listen()
             assert await add_via_bridge(run, url) == (["add"], "5")
         assert run.consents() == 2
-        assert _stored(url).client_info["redirect_uris"][0] != old_redirect  # type: ignore[index]
+        assert _stored_client(url)["redirect_uris"][0] != old_redirect
     finally:
         keyring.delete_password(SERVICE, canonical_url(url))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -17,6 +18,7 @@ from mcp_types import PROTOCOL_VERSION_META_KEY, JSONRPCNotification, JSONRPCReq
 
 from app.bridge import fast, pump, storage
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
 from tests.support.bridge import BridgeRun, add_via_bridge, real_keyring_or_skip
 from tests.tools.mcp_session import Inbox
@@ -68,7 +70,8 @@ def test_only_a_valid_bearer_token_is_used() -> None:
     assert fast.usable_token(None, now) is None
 
 
-async def _calls(run: BridgeRun, url: str, between: list[object], inbox: Inbox | None = None) -> list[str]:
+async def _calls(run: BridgeRun, url: str, between: list[Callable[[], object] | float],
+                 inbox: Inbox | None = None) -> list[str]:
     answers = []
     handler = inbox.handle if inbox is not None else None
     with open(run.stderr_path, "a") as errlog:
@@ -76,15 +79,15 @@ async def _calls(run: BridgeRun, url: str, between: list[object], inbox: Inbox |
                 ClientSession(read, write, message_handler=handler) as session:
             await session.initialize()
             assert [t.name for t in (await session.list_tools()).tools]
-            answers.append((await session.call_tool("add", {"a": 2, "b": 3})).content[0].text)  # type: ignore[union-attr]
+            answers.append(text_of(await session.call_tool("add", {"a": 2, "b": 3})))
             for step in between:
                 if callable(step):
                     step()
                 else:
-                    await anyio.sleep(float(step))  # type: ignore[arg-type]
+                    await anyio.sleep(step)
                 result = await session.call_tool("add", {"a": 2, "b": 3})
                 assert not result.is_error, result
-                answers.append(result.content[0].text)  # type: ignore[union-attr]
+                answers.append(text_of(result))
     return answers
 
 

@@ -16,6 +16,7 @@ from mcp.client.stdio import stdio_client
 from app.bridge.reset import mcp_remote_files, reset_client_sign_in
 from app.bridge.storage import SERVICE, canonical_url
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.support.bridge import real_keyring_or_skip
 from tests.support.clients import mcp_remote_command, mcp_remote_env
 from tests.support.serve import REPO, app_command
@@ -73,7 +74,7 @@ async def test_real_mcp_remote_signs_in_again_after_reset(server: ServerRunner, 
             async with stdio_client(StdioServerParameters(command=command, args=[url], env=env), errlog=errlog) \
                     as (read, write), ClientSession(read, write) as session:
                 await session.initialize()
-                return (await session.call_tool("add", {"a": 2, "b": 3})).content[0].text  # type: ignore[union-attr]
+                return text_of(await session.call_tool("add", {"a": 2, "b": 3}))
 
     assert await add() == "5"
     monkeypatch.setenv("MCP_REMOTE_CONFIG_DIR", env["MCP_REMOTE_CONFIG_DIR"])

@@ -12,6 +12,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -26,6 +27,7 @@ from pydantic import AnyUrl
 from app.auth.cimd_fetch import ALLOW_PRIVATE_ENV, EXTRA_CA_ENV
 from app.auth.client_identity import describe_client
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of, start_runner
 from tests.e2e.test_mcp_remote import _add_via_mcp_remote
 from tests.support.cimd_server import DocumentServer, Route, TestCA, document_for
@@ -61,9 +63,9 @@ def test_mode_server(data_dir: Path, ca: TestCA, monkeypatch: pytest.MonkeyPatch
     runner.close()
 
 
-def _serve_document(docs: DocumentServer, path: str = "/client.json", **doc: object) -> str:
+def _serve_document(docs: DocumentServer, path: str = "/client.json", **doc: Any) -> str:
     url = docs.url(path)
-    docs.routes[path] = Route.document(document_for(url, redirect=REDIRECT, **doc))  # type: ignore[arg-type]
+    docs.routes[path] = Route.document(document_for(url, redirect=REDIRECT, **doc))
     return url
 
 
@@ -99,7 +101,7 @@ async def test_sdk_client_signs_in_with_its_document_url_and_shows_as_verified(
             ClientSession(read, write) as session:
         await session.initialize()
         result = await session.call_tool("add", {"a": 2, "b": 3})
-        assert float(result.content[0].text) == 5  # type: ignore[union-attr]
+        assert float(text_of(result)) == 5
 
     store = parts_of(server).store
     # No registration happened: the only client is the document URL, and it is verified.
@@ -165,10 +167,10 @@ def test_a_changed_document_updates_the_stored_client(test_mode_server: ServerRu
     assert httpx.get(page).status_code == 302
     assert docs.requests["/client.json"] == 1  # fetched once per request, though two parts asked for it
     store = parts_of(test_mode_server).store
-    assert store.client_info(url)["client_name"] == "Before"  # type: ignore[index]
+    assert (store.client_info(url) or {}).get("client_name") == "Before"
     docs.routes["/client.json"] = Route.document(document_for(url, name="After", redirect=REDIRECT), "no-store")
     assert httpx.get(page).status_code == 302
-    assert store.client_info(url)["client_name"] == "After"  # type: ignore[index]
+    assert (store.client_info(url) or {}).get("client_name") == "After"
     assert [c.client_name for c in store.list_clients()] == ["After"]
 
 

@@ -25,6 +25,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from app.clients import claude_desktop as cd
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
 from tests.support.consent import answer_consent
 
@@ -88,5 +89,5 @@ async def test_written_entry_starts_a_working_connection(server: ServerRunner, t
                     await session.initialize()
                     result = await session.call_tool("add", {"a": 2, "b": 3})
                     assert not result.is_error
-                    assert float(result.content[0].text) == 5  # type: ignore[union-attr]
+                    assert float(text_of(result)) == 5
     assert parts_of(server).store.list_tokens(), (tmp_path / "bridge.log").read_text()[-2000:]

@@ -14,6 +14,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
 from tests.support.clients import mcp_remote_command, mcp_remote_env
 
@@ -30,7 +31,7 @@ async def _add_via_mcp_remote(url: str, env: dict[str, str], extra: list[str]) -
             await session.initialize()
             tools = [t.name for t in (await session.list_tools()).tools]
             result = await session.call_tool("add", {"a": 2, "b": 3})
-            return tools, result.content[0].text  # type: ignore[union-attr]
+            return tools, text_of(result)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl
 
 from app.server.runner import ServerRunner
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
 from tests.support.consent import answer_consent, query_of
 from tests.support.memory_storage import MemoryStorage
@@ -54,7 +55,7 @@ async def _call_add(session: ClientSession) -> float:
     assert "add" in [t.name for t in tools.tools]
     result = await session.call_tool("add", {"a": 2, "b": 3})
     assert not result.is_error
-    return float(result.content[0].text)  # type: ignore[union-attr]
+    return float(text_of(result))
 
 
 @pytest.mark.anyio

@@ -26,6 +26,7 @@ from pydantic import AnyUrl
 
 from app.store.db import URL_ENV
 from bench.support.hosted import HostedServe, hosted_env
+from bench.support.mcp_session import text_of
 from tests.remote.proxies import Caddy
 from tests.support import owner
 from tests.support.consent import answer_consent, query_of
@@ -94,7 +95,7 @@ async def sdk_sign_in_and_add(url: str, name: str) -> str:
     ):
         await session.initialize()
         result = await session.call_tool("add", {"a": 2, "b": 3})
-        return str(result.content[0].text)  # type: ignore[union-attr]
+        return text_of(result)
 
 
 def call_add(base: str, access_token: str, client: httpx.Client | None = None) -> httpx.Response:

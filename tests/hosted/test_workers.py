@@ -18,6 +18,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from app.store.store import Store
+from bench.support.mcp_session import text_of
 from tests.hosted.stack import Stack, call_add, owner_on, sdk_sign_in_and_add, start_stack, streams_on_every_worker
 from tests.remote.proxies import client_env, resolve_in_this_process
 from tests.support.clients import mcp_remote_command, mcp_remote_env
@@ -74,7 +75,7 @@ async def test_mcp_remote_signs_in_and_calls_through_caddy(hosted: Stack, tmp_pa
             await session.initialize()
             for _ in range(4):  # several calls: on /sse their posts reach any worker, the stream's owner answers
                 result = await session.call_tool("add", {"a": 2, "b": 3})
-                assert result.content[0].text == "5"  # type: ignore[union-attr]
+                assert text_of(result) == "5"
     assert browser_log.read_text().splitlines()[0].startswith(f"{hosted.public_url}/authorize?")
 
 

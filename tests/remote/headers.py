@@ -19,11 +19,11 @@ def via_proxy(host: str = PUBLIC_HOST, proto: str = "https", caller: str = "203.
 def mint(server: ServerRunner, client_id: str, resource: str | None, *, remote: bool = False) -> tuple[str, str]:
     """An access and refresh token for `resource`, approved straight in the store (no browser, no CLI)."""
     store = parts_of(server).store
-    pending = store.create_pending(client_id=client_id, scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
+    pending = store.approvals.create(client_id=client_id, scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
                                    request={"resource": resource, "code_challenge": "x" * 43,
                                             "redirect_explicit": True, "remote": remote})
-    store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
-    delivery = store.deliver(pending.approval_id, 60)
+    store.approvals.answer(pending.approval_id, approve=True, scopes=["mcp"])
+    delivery = store.approvals.deliver(pending.approval_id, 60)
     assert delivery is not None and delivery.code is not None
     code = delivery.code
     issued = store.redeem_code(hash_secret(code), 600, 6000)

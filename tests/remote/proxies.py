@@ -35,7 +35,7 @@ def resolve_in_this_process(monkeypatch: pytest.MonkeyPatch, proxy: Proxy) -> No
 
     def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
         name = host.decode() if isinstance(host, bytes) else host  # anyio passes IDNA-encoded bytes
-        return original("127.0.0.1" if name == TEST_HOST else host, *args, **kwargs)  # type: ignore[arg-type]
+        return original("127.0.0.1" if name == TEST_HOST else host, *args, **kwargs)  # type: ignore[arg-type]  # as given
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setenv("SSL_CERT_FILE", str(proxy.ca_file))

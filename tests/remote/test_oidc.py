@@ -10,26 +10,22 @@ session carried over).
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from app.store.store import Store
-from tests.remote.proxies import TEST_HOST, Caddy, resolve_in_this_process, trust_in_profile
-from tests.security.test_consent_browser import ARGS, CHROMIUM, LocalSite
+from tests.remote.proxies import resolve_in_this_process
 from tests.support import owner
 from tests.support.consent import query_of
-from tests.support.oauth import OAuthClient, pkce_pair, rpc_result
+from tests.support.oauth import OAuthClient, rpc_result
 from tests.support.oidc import OidcProvider
-from tests.support.serve import ServeProcess, free_port
+from tests.support.public_browser import PublicServer, public_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -39,59 +35,37 @@ FLOW_COOKIE = "__Host-mcp_tray_oidc_flow"
 
 @dataclass
 class Hosted:
-    """Caddy, the provider, the server behind Caddy, its data dir, the browser and a callback site."""
+    """The server through its public URL, the provider, and the browser each test opens a context of."""
 
-    caddy: Caddy
+    server: PublicServer
     provider: OidcProvider
-    serve: ServeProcess
-    data_dir: Path
     browser: Browser
-    site: LocalSite
-
-    @property
-    def public(self) -> str:
-        return self.caddy.public_url
 
 
 @pytest.fixture(scope="module")
 def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
-    if shutil.which("certutil") is None:
-        pytest.fail("certutil is not installed; scripts/setup.sh --test installs libnss3-tools")
     tmp = tmp_path_factory.mktemp("oidc")
-    data_dir = tmp / "data"
-    data_dir.mkdir()
-    port = free_port()
-    caddy = Caddy(tmp / "caddy", port)
-    site = LocalSite()
-    provider = OidcProvider(tmp / "provider", f"{caddy.public_url}/oidc/callback")
-    try:
-        serve = ServeProcess(data_dir, port, public_url=caddy.public_url, extra=[
-            "--oidc-issuer", provider.issuer, "--oidc-client-id", provider.client_id,
-            "--oidc-client-secret-file", str(provider.secret_file), "--oidc-name", PROVIDER_NAME,
-            "--allow-email", "alice@example.com", "--allow-domain", "example.com",
-            "--admin-email", "admin@example.com"])
-        owner.remember(int(urlsplit(caddy.public_url).port or 443), data_dir)
-        owner.remember(port, data_dir)
-        home = tmp / "home"
-        trust_in_profile(home, caddy.ca_file)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True,
-                args=[*ARGS, f"--host-resolver-rules=MAP {TEST_HOST} 127.0.0.1"], env={**os.environ, "HOME": str(home)})
-            try:
-                yield Hosted(caddy, provider, serve, data_dir, browser, site)
-            finally:
-                browser.close()
-                serve.stop()
-    finally:
-        provider.stop()
-        site.close()
-        caddy.stop()
+    with contextlib.ExitStack() as stack:
+        providers: list[OidcProvider] = []
+
+        def serve_args(public_url: str) -> list[str]:
+            provider = OidcProvider(tmp / "provider", f"{public_url}/oidc/callback")
+            stack.callback(provider.stop)
+            providers.append(provider)
+            return ["--oidc-issuer", provider.issuer, "--oidc-client-id", provider.client_id,
+                    "--oidc-client-secret-file", str(provider.secret_file), "--oidc-name", PROVIDER_NAME,
+                    "--allow-email", "alice@example.com", "--allow-domain", "example.com",
+                    "--admin-email", "admin@example.com"]
+
+        server = stack.enter_context(public_server(tmp, serve_args))
+        browser = server.playwright.chromium.launch(**server.chromium)
+        stack.callback(browser.close)
+        yield Hosted(server, providers[0], browser)
 
 
 @pytest.fixture
 def page(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    resolve_in_this_process(monkeypatch, hosted.caddy)
+    resolve_in_this_process(monkeypatch, hosted.server.caddy)
     context: BrowserContext = hosted.browser.new_context(viewport={"width": 720, "height": 900})
     try:
         yield context.new_page()
@@ -100,12 +74,7 @@ def page(hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
 
 
 def _start_sign_in(hosted: Hosted, page: Page, name: str) -> tuple[OAuthClient, str, str]:
-    """A client registers through the public URL; the browser lands on its waiting page. (client, verifier, wait)"""
-    client = OAuthClient(hosted.public, name=name, redirect=f"http://127.0.0.1:{hosted.site.port}/callback")
-    verifier, challenge = pkce_pair()
-    page.goto(client.authorize_url(challenge, state="from-afar", scope="mcp offline_access tools:files"))
-    page.wait_for_selector("#match-code")
-    return client, verifier, query_of(page.url)["wait"]
+    return hosted.server.start_sign_in(page, name, "from-afar")
 
 
 def _sign_in_at_provider(page: Page, account: str) -> None:
@@ -122,17 +91,12 @@ def _sign_in_at_provider(page: Page, account: str) -> None:
 
 
 def _approval(hosted: Hosted, wait: str) -> tuple[str, str | None]:
-    store = Store(hosted.data_dir)
-    try:
-        found = store.get_approval(wait.split(".", 1)[0])
-        assert found is not None
-        return found.status, found.approver
-    finally:
-        store.close()
+    found = hosted.server.approval(wait)
+    return found.status, found.approver
 
 
 def _grant_approvers(hosted: Hosted) -> list[str]:
-    store = Store(hosted.data_dir)
+    store = Store(hosted.server.data_dir)
     try:
         return [str(r[0]) for r in store.db.conn.execute("SELECT approver FROM grants").fetchall()]
     finally:
@@ -145,11 +109,14 @@ def test_an_allowed_person_signs_in_at_the_provider_and_approves(hosted: Hosted,
         link = page.locator("#oidc-sign-in")
         assert link.inner_text() == f"Sign in with {PROVIDER_NAME} to approve"
         assert page.locator("#passkey").count() == 0  # no passkey enrolled: only the sign-in is offered
-        assert "Apart from the answer above" in page.locator(".foot").inner_text()
+        assert f"Apart from the answer above (signing in with {PROVIDER_NAME})" in page.locator(".foot").inner_text()
+        assert page.locator(".match-label").inner_text() == (
+            f"Approve it below (signing in with {PROVIDER_NAME}), or on the server with `mcp-tray approve` "
+            "and this code")
         callbacks: list[str] = []
         page.on("request", lambda r: callbacks.append(r.url) if "/oidc/callback" in r.url else None)
         link.click()
-        flow = [c for c in page.context.cookies(hosted.public) if c["name"] == FLOW_COOKIE]
+        flow = [c for c in page.context.cookies(hosted.server.public) if c["name"] == FLOW_COOKIE]
         assert len(flow) == 1 and flow[0]["httpOnly"] and flow[0]["secure"] and flow[0]["sameSite"] == "Lax"
         _sign_in_at_provider(page, "alice")
         page.wait_for_selector("#oidc-choices")
@@ -160,9 +127,9 @@ def test_an_allowed_person_signs_in_at_the_provider_and_approves(hosted: Hosted,
         assert page.locator("#lifetime").input_value() == "30d"
         page.select_option("#lifetime", "1d")
         page.click("#choice-allow")
-        assert hosted.site.got_callback.wait(15), "the page did not go on to the client"
-        query = query_of(hosted.site.hits[-1])
-        assert query["state"] == "from-afar" and query["iss"] == hosted.public
+        assert hosted.server.site.got_callback.wait(15), "the page did not go on to the client"
+        query = query_of(hosted.server.site.hits[-1])
+        assert query["state"] == "from-afar" and query["iss"] == hosted.server.public
         tokens = client.exchange(query["code"], verifier)
         assert tokens.status_code == 200, tokens.text
         access = tokens.json()["access_token"]
@@ -182,12 +149,12 @@ def test_an_allowed_person_signs_in_at_the_provider_and_approves(hosted: Hosted,
         assert again.status_code == 400 and "refused the sign-in code" in again.text
 
         # Each person lists their own grants on the command line.
-        mine = owner.owner_cli(hosted.data_dir, "tokens", "list", "--user", "alice@example.com", "--json")
+        mine = owner.owner_cli(hosted.server.data_dir, "tokens", "list", "--user", "alice@example.com", "--json")
         assert mine.code == 0, mine.err
         rows = json.loads(mine.out)
         assert rows and {r["approver"] for r in rows} == {"oidc:alice@example.com"}
         assert {r["client_name"] for r in rows} == {"Claude on a team laptop"}
-        theirs = owner.owner_cli(hosted.data_dir, "tokens", "list", "--user", "mallory@evil.example")
+        theirs = owner.owner_cli(hosted.server.data_dir, "tokens", "list", "--user", "mallory@evil.example")
         assert theirs.code == 0 and "No active tokens approved by mallory@evil.example." in theirs.out
     finally:
         client.close()
@@ -207,11 +174,11 @@ def test_a_person_who_may_not_approve_is_refused_and_nothing_is_granted(hosted: 
         assert "mallory@evil.example" in page.locator(".lead").inner_text()
         assert "Nothing was approved" in page.locator(".lead").inner_text()
         # No session was given: the choices page and the answer both refuse.
-        choices = page.goto(f"{hosted.public}/oidc/approve?wait={wait}")
+        choices = page.goto(f"{hosted.server.public}/oidc/approve?wait={wait}")
         assert choices is not None and choices.status == 403
         assert _approval(hosted, wait) == ("pending", None)
         assert _grant_approvers(hosted) == before
-        store = Store(hosted.data_dir)
+        store = Store(hosted.server.data_dir)
         try:
             assert any(e.kind == "oidc refused" and "mallory@evil.example" in e.detail
                        for e in store.recent_events(20))
@@ -238,17 +205,17 @@ def test_a_callback_with_another_state_is_refused(hosted: Hosted, page: Page) ->
     try:
         page.click("#oidc-sign-in")
         page.wait_for_selector("input[name=login]")  # the flow cookie is set; now a forged answer arrives
-        forged = page.goto(f"{hosted.public}/oidc/callback?code=made-up&state=not-the-one")
+        forged = page.goto(f"{hosted.server.public}/oidc/callback?code=made-up&state=not-the-one")
         assert forged is not None and forged.status == 400
         assert "(state)" in page.locator(".lead").inner_text()
         # On loopback (the server itself) there is nothing to sign in for: the CLI answers there.
-        local = httpx.get(f"{hosted.serve.base}/oidc/login?wait={wait}", timeout=20)
+        local = httpx.get(f"{hosted.server.serve.base}/oidc/login?wait={wait}", timeout=20)
         assert local.status_code == 403 and "public URL only" in local.text
         # A callback without any flow, and a POST answer without a session: refused as well.
-        none = httpx.get(f"{hosted.public}/oidc/callback?code=x&state=y", timeout=20)
+        none = httpx.get(f"{hosted.server.public}/oidc/callback?code=x&state=y", timeout=20)
         assert none.status_code == 400
-        answer = httpx.post(f"{hosted.public}/oidc/approve", data={"wait": wait, "action": "allow"},
-                            headers={"Origin": hosted.public}, timeout=20)
+        answer = httpx.post(f"{hosted.server.public}/oidc/approve", data={"wait": wait, "action": "allow"},
+                            headers={"Origin": hosted.server.public}, timeout=20)
         assert answer.status_code == 403
         assert _approval(hosted, wait) == ("pending", None)
     finally:
@@ -263,18 +230,18 @@ def test_the_answer_needs_the_pages_csrf_token_and_deny_is_recorded(hosted: Host
         page.wait_for_selector("#oidc-choices")
         # The session cookie and the right Origin, but not the page's form token: refused. The
         # same with the token from another origin.
-        cookies = {c["name"]: c["value"] for c in page.context.cookies(hosted.public)}
+        cookies = {c["name"]: c["value"] for c in page.context.cookies(hosted.server.public)}
         assert "__Host-mcp_tray_oidc" in cookies
         csrf = page.locator("input[name=csrf]").input_value()
-        forged = httpx.post(f"{hosted.public}/oidc/approve", data={"wait": wait, "action": "allow"},
-                            headers={"Origin": hosted.public}, cookies=cookies, timeout=20)
+        forged = httpx.post(f"{hosted.server.public}/oidc/approve", data={"wait": wait, "action": "allow"},
+                            headers={"Origin": hosted.server.public}, cookies=cookies, timeout=20)
         assert forged.status_code == 403 and "stale or was not made by this server" in forged.text
-        cross = httpx.post(f"{hosted.public}/oidc/approve", data={"wait": wait, "action": "allow", "csrf": csrf},
+        cross = httpx.post(f"{hosted.server.public}/oidc/approve", data={"wait": wait, "action": "allow", "csrf": csrf},
                            headers={"Origin": "https://evil.example"}, cookies=cookies, timeout=20)
         assert cross.status_code == 403
         assert _approval(hosted, wait) == ("pending", None)
         page.click("#choice-deny")
-        page.wait_for_url(f"http://127.0.0.1:{hosted.site.port}/callback?*")
+        page.wait_for_url(f"http://127.0.0.1:{hosted.server.site.port}/callback?*")
         assert query_of(page.url)["error"] == "access_denied"
         assert _approval(hosted, wait)[1] == "oidc:alice@example.com"
     finally:
@@ -282,7 +249,7 @@ def test_the_answer_needs_the_pages_csrf_token_and_deny_is_recorded(hosted: Host
 
 
 def test_account_lists_own_grants_and_revokes_them_and_an_admin_sees_all(hosted: Hosted, page: Page) -> None:
-    page.goto(f"{hosted.public}/account")  # not signed in yet: off to the provider first
+    page.goto(f"{hosted.server.public}/account")  # not signed in yet: off to the provider first
     _sign_in_at_provider(page, "alice")
     page.wait_for_selector("#grants")
     assert page.locator("#account-email").inner_text() == "alice@example.com"
@@ -297,14 +264,14 @@ def test_account_lists_own_grants_and_revokes_them_and_an_admin_sees_all(hosted:
     context = browser.new_context()
     try:
         admin = context.new_page()
-        admin.goto(f"{hosted.public}/account")
+        admin.goto(f"{hosted.server.public}/account")
         _sign_in_at_provider(admin, "admin")
         admin.wait_for_selector("#grants")
         assert admin.locator("h1").inner_text() == "Every sign-in (admin)"
         shown = admin.locator(f"#grants li[data-grant='{grant}']")
         assert "approved by oidc:alice@example.com" in shown.inner_text()
         # Not among the admin's own grants on the CLI's --user list.
-        listed = owner.owner_cli(hosted.data_dir, "tokens", "list", "--user", "admin@example.com")
+        listed = owner.owner_cli(hosted.server.data_dir, "tokens", "list", "--user", "admin@example.com")
         assert "No active tokens approved by admin@example.com." in listed.out
     finally:
         context.close()
@@ -312,12 +279,12 @@ def test_account_lists_own_grants_and_revokes_them_and_an_admin_sees_all(hosted:
     items.first.locator("button").click()
     page.wait_for_selector("#notice")
     assert page.locator(f"#grants li[data-grant='{grant}']").count() == 0
-    store = Store(hosted.data_dir)
+    store = Store(hosted.server.data_dir)
     try:
         assert store.db.conn.execute("SELECT revoked_at FROM grants WHERE grant_id = ?", (grant,)).fetchone()[0]
     finally:
         store.close()
     # Without the account session (another client), revoking is refused.
-    other = httpx.post(f"{hosted.public}/account/revoke", data={"grant": grant, "csrf": "y"},
-                       headers={"Origin": hosted.public}, timeout=20)
+    other = httpx.post(f"{hosted.server.public}/account/revoke", data={"grant": grant, "csrf": "y"},
+                       headers={"Origin": hosted.server.public}, timeout=20)
     assert other.status_code == 403

@@ -3,8 +3,7 @@
 on), the owner's enrolment link from `mcp-tray passkeys add`, and a client signing in through the
 public URL that gets its code and calls add(2, 3).
 
-Chromium trusts Caddy's root through its own NSS database in a private HOME (nothing machine-wide)
-and resolves mcp.example.test to loopback with --host-resolver-rules. The tests run in file order:
+The server, Caddy and chromium's trust in Caddy's root: tests/support/public_browser.py. The tests run in file order:
 the first one has no passkey yet, the last one removes it.
 Set UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/passkey-*.png from this run.
 """
@@ -18,19 +17,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from app.store.store import Store
-from tests.remote.proxies import TEST_HOST, Caddy, resolve_in_this_process, trust_in_profile
-from tests.security.test_consent_browser import ARGS, CHROMIUM, LocalSite
+from tests.remote.proxies import TEST_HOST, resolve_in_this_process
 from tests.support import owner
 from tests.support.consent import query_of
 from tests.support.oauth import OAuthClient, pkce_pair, rpc_result
-from tests.support.serve import ServeProcess, free_port
+from tests.support.public_browser import PublicServer, public_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -68,84 +65,51 @@ async ([url, body]) => {
 
 @dataclass
 class Remote:
-    """Caddy, the server behind it, its data dir, the browser and a callback site."""
+    """The server through its public URL, and one browser (with a virtual authenticator) for all the tests."""
 
-    caddy: Caddy
-    serve: ServeProcess
-    data_dir: Path
+    server: PublicServer
     context: BrowserContext
     page: Page
-    site: LocalSite
-
-    @property
-    def public(self) -> str:
-        return self.caddy.public_url
 
 
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
-    if shutil.which("certutil") is None:
-        pytest.fail("certutil is not installed; scripts/setup.sh --test installs libnss3-tools")
     tmp = tmp_path_factory.mktemp("passkeys")
-    data_dir = tmp / "data"
-    data_dir.mkdir()
-    port = free_port()
-    caddy = Caddy(tmp / "caddy", port)
-    site = LocalSite()
-    try:
-        serve = ServeProcess(data_dir, port, public_url=caddy.public_url)
-        owner.remember(int(urlsplit(caddy.public_url).port or 443), data_dir)
-        owner.remember(port, data_dir)
-        home = tmp / "home"
-        trust_in_profile(home, caddy.ca_file)
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(tmp / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-                args=[*ARGS, f"--host-resolver-rules=MAP {TEST_HOST} 127.0.0.1"],
-                env={**os.environ, "HOME": str(home)}, viewport={"width": 720, "height": 900})
-            page = context.pages[0] if context.pages else context.new_page()
-            cdp = context.new_cdp_session(page)
-            cdp.send("WebAuthn.enable")
-            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-                "hasUserVerification": True, "isUserVerified": True}})
-            try:
-                yield Remote(caddy, serve, data_dir, context, page, site)
-            finally:
-                context.close()
-                serve.stop()
-    finally:
-        site.close()
-        caddy.stop()
+    with public_server(tmp) as server:
+        context = server.playwright.chromium.launch_persistent_context(
+            str(tmp / "chromium-profile"), **server.chromium, viewport={"width": 720, "height": 900})
+        page = context.pages[0] if context.pages else context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+            "hasUserVerification": True, "isUserVerified": True}})
+        try:
+            yield Remote(server, context, page)
+        finally:
+            context.close()
 
 
 @pytest.fixture
 def resolved(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> Remote:
-    resolve_in_this_process(monkeypatch, remote.caddy)
+    resolve_in_this_process(monkeypatch, remote.server.caddy)
     return remote
 
 
 def _store(remote: Remote) -> Store:
-    return Store(remote.data_dir)
+    return Store(remote.server.data_dir)
 
 
 def _start_sign_in(remote: Remote, name: str = "Phone connector") -> tuple[OAuthClient, str, str]:
-    """A client registers through the public URL; chromium opens /authorize and lands on the waiting page.
-
-    (client, PKCE verifier, the waiting page's `wait` token)."""
-    client = OAuthClient(remote.public, name=name, redirect=f"http://127.0.0.1:{remote.site.port}/callback")
-    verifier, challenge = pkce_pair()
-    remote.page.goto(client.authorize_url(challenge, state="far-away", scope="mcp offline_access tools:files"))
-    remote.page.wait_for_selector("#match-code")
-    wait = query_of(remote.page.url)["wait"]
-    return client, verifier, wait
+    return remote.server.start_sign_in(remote.page, name, "far-away")
 
 
 def _enrol(remote: Remote, name: str) -> str:
-    made = owner.owner_cli(remote.data_dir, "passkeys", "add", "--name", name, "--public-url", remote.public)
+    made = owner.owner_cli(remote.server.data_dir, "passkeys", "add", "--name", name,
+                           "--public-url", remote.server.public)
     assert made.code == 0, made.err
     link = made.out.strip().splitlines()[-1]
-    assert link.startswith(f"{remote.public}/passkeys/enroll?t=")
+    assert link.startswith(f"{remote.server.public}/passkeys/enroll?t=")
     return link
 
 
@@ -155,13 +119,7 @@ def _json(remote: Remote, url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _approval_status(remote: Remote, wait: str) -> str:
-    store = _store(remote)
-    try:
-        found = store.get_approval(wait.split(".", 1)[0])
-        assert found is not None
-        return found.status
-    finally:
-        store.close()
+    return remote.server.approval(wait).status
 
 
 def test_without_a_passkey_the_page_only_waits(resolved: Remote) -> None:
@@ -173,18 +131,23 @@ def test_without_a_passkey_the_page_only_waits(resolved: Remote) -> None:
         assert resolved.page.locator("#passkey").count() == 0
         assert resolved.page.locator("button").count() == 0
         assert "Nothing on this page can approve." in resolved.page.locator(".foot").inner_text()
+        # `serve` has no window: the page sends the owner to the CLI on the server, and names no window.
+        label = resolved.page.locator(".match-label").inner_text()
+        assert label == "Approve it on the server with `mcp-tray approve` and this code"
+        assert "On the server, in a terminal:" in resolved.page.locator(".foot").inner_text()
+        assert "MCP Tray window" not in resolved.page.locator("main").inner_text()
         refused = _json(resolved, "/passkeys/approve/options", {"wait": wait})
         assert refused["status"] == 409 and refused["body"]["error"] == "no_passkey"
         resolved.page.wait_for_timeout(1200)
-        assert _approval_status(resolved, wait) == "pending" and resolved.site.hits == []
-        none = owner.owner_cli(resolved.data_dir, "passkeys", "list")
+        assert _approval_status(resolved, wait) == "pending" and resolved.server.site.hits == []
+        none = owner.owner_cli(resolved.server.data_dir, "passkeys", "list")
         assert none.code == 0 and "No passkeys" in none.out
     finally:
         client.close()
 
 
 def test_passkeys_add_without_remote_access_says_there_is_nothing_to_enrol_for(resolved: Remote) -> None:
-    result = owner.owner_cli(resolved.data_dir, "passkeys", "add", "--name", "phone")  # settings: no public URL
+    result = owner.owner_cli(resolved.server.data_dir, "passkeys", "add", "--name", "phone")  # settings: no public URL
     assert result.code == 1 and "Remote access is not set up" in result.err
 
 
@@ -196,7 +159,7 @@ def test_the_owner_enrols_a_passkey_through_the_link_once(resolved: Remote) -> N
     page.click("#passkey-enroll")
     page.wait_for_selector("main.enroll.ok", timeout=20_000)
     assert "is ready" in page.locator("#passkey-state").inner_text()
-    listed = owner.owner_cli(resolved.data_dir, "passkeys", "list", "--json")
+    listed = owner.owner_cli(resolved.server.data_dir, "passkeys", "list", "--json")
     rows = json.loads(listed.out)
     assert [(r["name"], r["rp_id"]) for r in rows] == [(PASSKEY_NAME, TEST_HOST)]
     # The link was used: a second visit, or a second registration with it, is refused.
@@ -205,18 +168,18 @@ def test_the_owner_enrols_a_passkey_through_the_link_once(resolved: Remote) -> N
     page.goto(link)
     assert "cannot be used" in page.locator("h1").inner_text()
     token = query_of(link)["t"]
-    reused = httpx.post(f"{resolved.public}/passkeys/enroll/options", json={"t": token}, timeout=10,
-                        headers={"Origin": resolved.public})
+    reused = httpx.post(f"{resolved.server.public}/passkeys/enroll/options", json={"t": token}, timeout=10,
+                        headers={"Origin": resolved.server.public})
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_enrolment"
 
 
 def test_an_expired_enrolment_link_is_refused(resolved: Remote) -> None:
     store = _store(resolved)
     try:
-        token = store.passkeys.mint_enrolment("late", resolved.public, ttl=-1)
+        token = store.passkeys.mint_enrolment("late", resolved.server.public, ttl=-1)
     finally:
         store.close()
-    late = httpx.get(f"{resolved.public}/passkeys/enroll?t={token}", timeout=10)
+    late = httpx.get(f"{resolved.server.public}/passkeys/enroll?t={token}", timeout=10)
     assert late.status_code == 400 and "expired" in late.text
 
 
@@ -226,11 +189,13 @@ def test_remote_sign_in_approved_on_the_page_with_the_passkey(resolved: Remote, 
     try:
         assert page.locator("#passkey-approve").inner_text() == "Approve with your passkey"
         assert page.locator("#passkey-deny").count() == 1
+        assert page.locator(".match-label").inner_text().startswith("Approve it below (your passkey), or on the server")
+        assert "Apart from the answer above (your passkey)" in page.locator(".foot").inner_text()
         if os.environ.get("UPDATE_SCREENSHOTS"):
             page.screenshot(path=str(SCREENSHOTS / "passkey-waiting.png"), full_page=True)
         page.click("#passkey-approve")
         page.wait_for_selector("#passkey-choices", timeout=20_000)
-        assert PASSKEY_NAME in page.locator(".passkey-ok").inner_text()
+        assert PASSKEY_NAME in page.locator("#signed-in").inner_text()
         boxes = page.locator("input[name=scope]")
         assert boxes.count() >= 1 and all(not boxes.nth(i).is_checked() for i in range(boxes.count()))
         assert page.locator("#lifetime").input_value() == "30d"
@@ -241,10 +206,10 @@ def test_remote_sign_in_approved_on_the_page_with_the_passkey(resolved: Remote, 
             shutil.copyfile(shot, SCREENSHOTS / "passkey-approve.png")
         page.select_option("#lifetime", "1d")
         page.click("#choice-allow")
-        assert resolved.site.got_callback.wait(15), "the page did not go on to the client"
-        page.wait_for_url(f"http://127.0.0.1:{resolved.site.port}/callback?*")
-        query = query_of(resolved.site.hits[-1])
-        assert query["state"] == "far-away" and query["iss"] == resolved.public
+        assert resolved.server.site.got_callback.wait(15), "the page did not go on to the client"
+        page.wait_for_url(f"http://127.0.0.1:{resolved.server.site.port}/callback?*")
+        query = query_of(resolved.server.site.hits[-1])
+        assert query["state"] == "far-away" and query["iss"] == resolved.server.public
         tokens = client.exchange(query["code"], verifier)
         assert tokens.status_code == 200, tokens.text
         access = tokens.json()["access_token"]
@@ -297,19 +262,19 @@ def test_assertions_are_bound_to_their_request_and_used_once(resolved: Remote) -
 
 def test_answers_without_a_passkey_session_are_refused(resolved: Remote) -> None:
     client, _, wait = _start_sign_in(resolved, "Forger")
-    origin = {"Origin": resolved.public, "Content-Type": "application/json"}
+    origin = {"Origin": resolved.server.public, "Content-Type": "application/json"}
     body = {"wait": wait, "action": "allow", "scopes": ["tools:files"], "lifetime": "forever"}
     try:
         with httpx.Client(timeout=10) as http:
-            absent = http.post(f"{resolved.public}/passkeys/approve", json=body, headers=origin)
+            absent = http.post(f"{resolved.server.public}/passkeys/approve", json=body, headers=origin)
             assert absent.status_code == 403 and absent.json()["error"] == "passkey_required"
-            forged = http.post(f"{resolved.public}/passkeys/approve", json=body,
+            forged = http.post(f"{resolved.server.public}/passkeys/approve", json=body,
                                headers={**origin, "Cookie": "__Host-mcp_tray_passkey=" + "ab" * 32})
             assert forged.status_code == 403 and forged.json()["error"] == "passkey_required"
-            choices = http.get(f"{resolved.public}/passkeys/approve", params={"wait": wait},
+            choices = http.get(f"{resolved.server.public}/passkeys/approve", params={"wait": wait},
                                headers={"Cookie": "__Host-mcp_tray_passkey=" + "cd" * 32})
             assert choices.status_code == 403
-            foreign = http.post(f"{resolved.public}/passkeys/approve/options", json={"wait": wait},
+            foreign = http.post(f"{resolved.server.public}/passkeys/approve/options", json={"wait": wait},
                                 headers={"Origin": "https://evil.example", "Content-Type": "application/json"})
             assert foreign.status_code == 403
         # A genuine session, but sent from another origin: refused (the guard or the passkey check).
@@ -320,8 +285,8 @@ def test_answers_without_a_passkey_session_are_refused(resolved: Remote) -> None
 
 
 def test_loopback_never_gets_the_passkey_option(resolved: Remote) -> None:
-    base = resolved.serve.base
-    local = OAuthClient(base, name="Desk client", redirect=f"http://127.0.0.1:{resolved.site.port}/callback")
+    base = resolved.server.serve.base
+    local = OAuthClient(base, name="Desk client", redirect=f"http://127.0.0.1:{resolved.server.site.port}/callback")
     try:
         _, challenge = pkce_pair()
         with httpx.Client(timeout=10, follow_redirects=False) as http:
@@ -355,7 +320,7 @@ def test_a_removed_passkey_no_longer_works(resolved: Remote) -> None:
         # The options were fetched while the passkey existed; it is removed before the answer arrives.
         assertion = resolved.page.evaluate(ASSERTION_JS, wait)
         assert assertion["status"] == 200
-        removed = owner.owner_cli(resolved.data_dir, "passkeys", "remove", key.id)
+        removed = owner.owner_cli(resolved.server.data_dir, "passkeys", "remove", key.id)
         assert removed.code == 0 and PASSKEY_NAME in removed.out
         late = _json(resolved, "/passkeys/approve/verify", {"wait": wait, "credential": assertion["credential"]})
         assert late["status"] == 400 and "not registered" in late["body"]["error_description"]

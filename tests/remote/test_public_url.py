@@ -130,7 +130,7 @@ def test_authorize_through_the_public_url_binds_the_grant(public_server: ServerR
     assert parts is not None
 
     def request_of(location: str) -> dict[str, object]:
-        found = parts.store.get_approval(parts.signer.approval_id(location.split("wait=", 1)[1]))
+        found = parts.store.approvals.get(parts.signer.approval_id(location.split("wait=", 1)[1]))
         assert found is not None
         return found.request
 

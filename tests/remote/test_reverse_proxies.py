@@ -26,6 +26,7 @@ from pydantic import AnyUrl
 from app.auth.origins import parse_public_url
 from app.remote.ingress import OwnProxy
 from app.store.store import Store
+from bench.support.mcp_session import text_of
 from tests.conftest import parts_of, start_runner
 from tests.remote.proxies import TEST_HOST, Caddy, Nginx, Proxy, client_env, resolve_in_this_process
 from tests.support import owner
@@ -47,7 +48,7 @@ def _setup(kind: type[Proxy], tmp: Path) -> Iterator[Setup]:
     from tests.support.serve import free_port
 
     port = free_port()
-    proxy = kind(tmp / kind.name, port)  # type: ignore[call-arg]
+    proxy = kind(tmp / kind.name, port)  # type: ignore[call-arg]  # every kind takes (work, upstream port); Proxy none
     try:
         serve = ServeProcess(data_dir, port, public_url=proxy.public_url)
     except BaseException:
@@ -98,7 +99,7 @@ async def sdk_add(url: str, storage: MemoryStorage) -> str:
         await session.initialize()
         result = await session.call_tool("add", {"a": 2, "b": 3})
         assert final.get("iss") == url.rsplit("/", 1)[0]  # RFC 9207: the https issuer
-        return str(result.content[0].text)  # type: ignore[union-attr]
+        return text_of(result)
 
 
 def test_metadata_through_the_proxy_shows_the_https_issuer(resolved: Setup) -> None:
@@ -159,7 +160,7 @@ async def test_mcp_remote_signs_in_through_the_proxy(stack: Setup, tmp_path: Pat
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             result = await session.call_tool("add", {"a": 2, "b": 3})
-    assert result.content[0].text == "5"  # type: ignore[union-attr]
+    assert text_of(result) == "5"
     opened = browser_log.read_text().splitlines()
     assert len(opened) == 1 and opened[0].startswith(f"{proxy.public_url}/authorize?")
 

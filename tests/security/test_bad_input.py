@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -114,13 +115,13 @@ def test_oversized_body_413(client: OAuthClient) -> None:
     declared = client.mcp(tokens.access_token, big)
     assert declared.status_code == 413 and declared.json()["error"] == "request_too_large"
 
-    def chunks() -> object:
+    def chunks() -> Iterator[bytes]:
         for _ in range(MAX_BODY // 65536 + 2):
             yield b"a" * 65536
 
     streamed = client.http.post(
         "/register",
-        content=chunks(),  # type: ignore[arg-type]
+        content=chunks(),
         headers={"Content-Type": "application/json"},
     )
     assert streamed.status_code == 413

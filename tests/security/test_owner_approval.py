@@ -51,7 +51,8 @@ def _probe(base_url: str, *, user: str | None) -> dict[str, object]:
 def test_another_account_gets_no_code_and_no_token(server: ServerRunner, data_dir: Path, other_account: str) -> None:
     result = _probe(server.base_url, user=other_account)
     assert result["got_code"] is False and result["got_token"] is False, result
-    assert "post 405" in result["steps"] and "authorize 302" in result["steps"], result  # type: ignore[operator]
+    steps = result["steps"]
+    assert isinstance(steps, list) and "post 405" in steps and "authorize 302" in steps, result
     # The owner sees the request waiting, and nothing was granted.
     assert [p["client"] for p in owner.pending(data_dir)] == ["Claude Desktop"]
     assert server.parts is not None and parts_of(server).store.list_tokens() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -42,7 +43,9 @@ def test_50_concurrent_refreshes_all_get_the_one_new_pair(server: ServerRunner, 
     assert len(pairs) == 1
     access, refresh = pairs.pop()
     store = parts_of(server).store
-    grant_id = store.check_token(tokens.refresh_token).grant_id  # type: ignore[union-attr]
+    check = store.check_token(tokens.refresh_token)
+    assert check is not None
+    grant_id = check.grant_id
     rows = [t for t in store.list_tokens(include_inactive=True) if t.grant_id == grant_id]
     assert sorted(t.kind for t in rows) == ["access", "access", "refresh", "refresh"]
     spent, fresh = store.check_token(tokens.refresh_token), store.check_token(refresh)
@@ -54,7 +57,7 @@ def test_50_concurrent_refreshes_all_get_the_one_new_pair(server: ServerRunner, 
     assert parts_of(server).stats.snapshot().last_error is None
 
 
-def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> None:
+def _hammer_until_revoked(client: OAuthClient, token: str, revoke: Callable[[], object]) -> None:
     """Four threads call /mcp with `token` during `revoke()`; nothing started after it returns passes."""
     results: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -78,7 +81,7 @@ def _hammer_until_revoked(client: OAuthClient, token: str, revoke: object) -> No
         deadline = time.monotonic() + 20
         while len(results) < 8 and time.monotonic() < deadline:
             time.sleep(0.05)  # the token demonstrably works before it is revoked
-        revoke()  # type: ignore[operator]
+        revoke()
         returned = time.monotonic()
         time.sleep(0.5)
         stop.set()

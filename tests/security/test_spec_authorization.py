@@ -167,11 +167,11 @@ def test_A7_refresh_rotates_and_reuse_revokes_grant(server: ServerRunner, client
 def test_A8_token_for_another_resource_refused(server: ServerRunner, client: OAuthClient) -> None:
     store = parts_of(server).store
     # A grant bound to another audience, as if made for another server (the store allows any resource).
-    pending = store.create_pending(client_id=client.client_id, scopes=["mcp"], redirect_uri=REDIRECT,
+    pending = store.approvals.create(client_id=client.client_id, scopes=["mcp"], redirect_uri=REDIRECT,
                                    request={"resource": "https://other.example", "code_challenge": pkce_pair()[1],
                                             "redirect_explicit": True})
-    store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
-    delivery = store.deliver(pending.approval_id, 60)
+    store.approvals.answer(pending.approval_id, approve=True, scopes=["mcp"])
+    delivery = store.approvals.deliver(pending.approval_id, 60)
     assert delivery is not None and delivery.code is not None
     issued = store.redeem_code(hash_secret(delivery.code), 60, 600)
     assert isinstance(issued, IssuedTokens)

@@ -49,6 +49,7 @@ def test_C1_waiting_page_shows_client_identity_redirect_scopes_and_the_code_the_
     assert html.escape(describe("mcp")) in page and html.escape(describe("offline_access")) in page
     assert "unverified: this name was chosen by the program itself" in page
     assert "tools:files" in page and "stay off unless you turn them on" in page
+    assert "in the MCP Tray window that just opened" in page  # the tray app's server: its window asks the owner
     [waiting] = owner.pending(data_dir)
     assert waiting["code"] == match_code(page) and waiting["client"] == "Claude <Desktop> & co"
     assert waiting["answer_goes_to"] == "localhost:20761"

@@ -42,10 +42,10 @@ def _stack(store: Store) -> Guard:
 
 def _issue(store: Store, resource: str | None = f"{BASE}/mcp") -> IssuedTokens:
     store.add_client("c1", "App", ["http://127.0.0.1/cb"], {"client_id": "c1"})
-    pending = store.create_pending(client_id="c1", scopes=["mcp"], redirect_uri="http://127.0.0.1/cb",
+    pending = store.approvals.create(client_id="c1", scopes=["mcp"], redirect_uri="http://127.0.0.1/cb",
                                    request={"resource": resource, "code_challenge": "x", "redirect_explicit": True})
-    store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
-    delivery = store.deliver(pending.approval_id, 60)
+    store.approvals.answer(pending.approval_id, approve=True, scopes=["mcp"])
+    delivery = store.approvals.deliver(pending.approval_id, 60)
     assert delivery is not None and delivery.code is not None
     issued = store.redeem_code(hash_secret(delivery.code), 600, 6000)
     assert isinstance(issued, IssuedTokens)

@@ -34,10 +34,10 @@ pytestmark = pytest.mark.postgres_only
 def _code(store: Store) -> str:
     """A fresh grant's code hash, minted through the store's own steps."""
     store.add_client("c1", "App", ["http://127.0.0.1/cb"], {"client_id": "c1"})
-    approval = store.create_pending(client_id="c1", request={"code_challenge": "x"}, scopes=["mcp"],
+    approval = store.approvals.create(client_id="c1", request={"code_challenge": "x"}, scopes=["mcp"],
                                     redirect_uri="http://127.0.0.1/cb")
-    assert store.answer_pending(approval.approval_id, approve=True, scopes=["mcp"]) is not None
-    delivery = store.deliver(approval.approval_id, 60)
+    assert store.approvals.answer(approval.approval_id, approve=True, scopes=["mcp"]) is not None
+    delivery = store.approvals.deliver(approval.approval_id, 60)
     assert delivery is not None and delivery.code is not None
     row = store.load_code(delivery.code)
     assert row is not None

@@ -19,14 +19,14 @@ from tests.support.postgres import everything_stored, set_schema_version
 def _pending(store: Store, client_id: str = "c1") -> str:
     if store.client_info(client_id) is None:
         store.add_client(client_id, "App", ["http://127.0.0.1/cb"], {"client_id": client_id})
-    return store.create_pending(client_id=client_id, request={"code_challenge": "x", "redirect_explicit": True},
+    return store.approvals.create(client_id=client_id, request={"code_challenge": "x", "redirect_explicit": True},
                                 scopes=["mcp"], redirect_uri="http://127.0.0.1/cb").approval_id
 
 
 def _approve(store: Store, lifetime: float | None = None) -> str:
     approval_id = _pending(store)
-    assert store.answer_pending(approval_id, approve=True, scopes=["mcp"], lifetime=lifetime) is not None
-    delivery = store.deliver(approval_id, 60)
+    assert store.approvals.answer(approval_id, approve=True, scopes=["mcp"], lifetime=lifetime) is not None
+    delivery = store.approvals.deliver(approval_id, 60)
     assert delivery is not None and delivery.code is not None
     return delivery.code
 
@@ -59,13 +59,13 @@ def test_code_is_single_use_and_replay_revokes_grant(data_dir: Path) -> None:
 def test_a_request_is_answered_once_and_delivered_once(data_dir: Path) -> None:
     store = Store(data_dir)
     approval_id = _pending(store)
-    assert store.answer_pending(approval_id, approve=False) is not None
-    assert store.answer_pending(approval_id, approve=True, scopes=["mcp"]) is None  # the first answer stands
-    delivery = store.deliver(approval_id, 60)
+    assert store.approvals.answer(approval_id, approve=False) is not None
+    assert store.approvals.answer(approval_id, approve=True, scopes=["mcp"]) is None  # the first answer stands
+    delivery = store.approvals.deliver(approval_id, 60)
     assert delivery is not None and delivery.status == "denied" and delivery.code is None
     approved = _pending(store)
-    store.answer_pending(approved, approve=True, scopes=["mcp"])
-    first, second = store.deliver(approved, 60), store.deliver(approved, 60)
+    store.approvals.answer(approved, approve=True, scopes=["mcp"])
+    first, second = store.approvals.deliver(approved, 60), store.approvals.deliver(approved, 60)
     assert first is not None and first.code and second is not None and second.status == "delivered"
     assert second.code is None
 
@@ -73,12 +73,13 @@ def test_a_request_is_answered_once_and_delivered_once(data_dir: Path) -> None:
 def test_answers_by_match_code_and_caps_per_client(data_dir: Path) -> None:
     store = Store(data_dir)
     ids = [_pending(store) for _ in range(PER_CLIENT_PENDING + 2)]
-    waiting = store.pending_approvals()
+    waiting = store.approvals.waiting()
     assert [a.approval_id for a in waiting] == ids[-PER_CLIENT_PENDING:]
     newest = waiting[-1]
-    found = store.get_approval(newest.match_code.lower())
+    found = store.approvals.get(newest.match_code.lower())
     assert found is not None and found.approval_id == newest.approval_id
-    assert store.get_approval(ids[0]) is not None and store.get_approval(ids[0]).status == "superseded"  # type: ignore[union-attr]
+    oldest = store.approvals.get(ids[0])
+    assert oldest is not None and oldest.status == "superseded"
 
 
 def test_a_grant_with_a_lifetime_caps_its_tokens(data_dir: Path) -> None:
@@ -183,7 +184,7 @@ def test_a_second_store_in_one_process_keeps_the_first_ones_locks(data_dir: Path
     writer = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
               " c.execute(\"UPDATE approvals SET status = 'denied'\"); c.commit(); c.close()")
     subprocess.run([sys.executable, "-c", writer, str(data_dir / DB_NAME)], check=True, timeout=30)
-    seen = first.get_approval(approval_id)
+    seen = first.approvals.get(approval_id)
     assert seen is not None and seen.status == "denied"  # the other process's write is seen
     assert (data_dir / f"{DB_NAME}-wal").exists()  # and the WAL is still there for us
     second.close()

@@ -21,10 +21,10 @@ from tests.support.postgres import everything_stored
 def _code(store: Store, client_id: str = "c1", lifetime: float | None = None) -> str:
     if store.client_info(client_id) is None:
         store.add_client(client_id, "App", ["http://127.0.0.1/cb"], {"client_id": client_id})
-    pending = store.create_pending(client_id=client_id, request={"code_challenge": "x", "redirect_explicit": True},
+    pending = store.approvals.create(client_id=client_id, request={"code_challenge": "x", "redirect_explicit": True},
                                    scopes=["mcp"], redirect_uri="http://127.0.0.1/cb")
-    assert store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"], lifetime=lifetime) is not None
-    delivery = store.deliver(pending.approval_id, 60)
+    assert store.approvals.answer(pending.approval_id, approve=True, scopes=["mcp"], lifetime=lifetime) is not None
+    delivery = store.approvals.deliver(pending.approval_id, 60)
     assert delivery is not None and delivery.code is not None
     return delivery.code
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from bench.support.mcp_session import text_of
 from tests.support.clients import approving_browser
 from tests.support.serve import REPO
 
@@ -63,7 +64,7 @@ async def add_via_bridge(run: BridgeRun, url: str) -> tuple[list[str], str]:
             await session.initialize()
             tools = [t.name for t in (await session.list_tools()).tools]
             result = await session.call_tool("add", {"a": 2, "b": 3})
-            return tools, result.content[0].text  # type: ignore[union-attr]
+            return tools, text_of(result)
 
 
 def real_keyring_or_skip() -> None:

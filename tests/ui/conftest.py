@@ -38,7 +38,7 @@ def dashboard(qtbot: object, server: ServerRunner, data_dir: Path) -> Iterator[D
     controller = ServerController(server)
     store = StoreService(data_dir)
     window = Dashboard(controller, store, server.tools)
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    qtbot.addWidget(window)  # type: ignore[attr-defined]  # pytest-qt has no annotations
     store.start()
     window.show()
     yield window

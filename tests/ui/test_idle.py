@@ -198,4 +198,4 @@ def test_finished_tasks_leave_nothing_behind(qtbot: QtBot) -> None:
     gc.collect()
     assert tasks.pending_count() == 0
     assert [w for w in works if w() is not None] == []
-    assert [r for r in results if r() is not None] == []  # type: ignore[operator]
+    assert [r for r in results if r() is not None] == []  # type: ignore[operator]  # weak references, as above

@@ -102,7 +102,7 @@ def test_configure_claude_writes_the_served_port_and_says_it_is_for_this_run(
     qtbot.addWidget(app.dashboard)
     said: list[str] = []
     app.notifier.message.connect(lambda title, text, purpose, error, about: said.append(text))
-    app.notify = lambda title, text, purpose, error, about="", quiet=False: said.append(text)  # type: ignore[method-assign]
+    app.notify = lambda title, text, purpose, error, about="", quiet=False: said.append(text)  # type: ignore[method-assign]  # on purpose: catch what it says
     try:
         app.start(start_server=True)
         qtbot.waitUntil(lambda: app.runner.state is ServerState.RUNNING, timeout=10_000)

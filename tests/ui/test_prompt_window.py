@@ -165,7 +165,7 @@ def test_the_tray_offers_access_after_a_403_and_yes_lets_the_next_call_through(
     qtbot.waitUntil(lambda: bool(asked), timeout=10000)
     assert asked == ["Give Curious client access to your chosen folders (read-only)?"]
     store = parts_of(app.runner).store
-    qtbot.waitUntil(lambda: "tools:files" in (store.check_token(tokens.access_token).scopes  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "tools:files" in (store.check_token(tokens.access_token).scopes  # type: ignore[union-attr]  # just issued
                                               ), timeout=10000)
 
     async def read() -> Any:

@@ -58,8 +58,8 @@ def tree(display: TrayDisplay) -> str:
 
 def geometry(display: TrayDisplay, window: str) -> tuple[int, int, int, int]:
     text = display.run("xdotool", "getwindowgeometry", window)
-    x, y = map(int, re.search(r"Position: (-?\d+),(-?\d+)", text).groups())  # type: ignore[union-attr]
-    w, h = map(int, re.search(r"Geometry: (\d+)x(\d+)", text).groups())  # type: ignore[union-attr]
+    x, y = map(int, re.search(r"Position: (-?\d+),(-?\d+)", text).groups())  # type: ignore[union-attr]  # xdotool prints it
+    w, h = map(int, re.search(r"Geometry: (\d+)x(\d+)", text).groups())  # type: ignore[union-attr]  # and this
     return x, y, w, h
 
 

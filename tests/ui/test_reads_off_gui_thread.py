@@ -53,7 +53,7 @@ def test_the_passkey_list_is_read_on_a_worker(qtbot: QtBot, data_dir: Path,
 
     def opened(self: Store, *args: object, **kwargs: object) -> None:
         threads.append(threading.current_thread().name)
-        real(self, *args, **kwargs)  # type: ignore[arg-type]
+        real(self, *args, **kwargs)  # type: ignore[arg-type]  # Store()'s own arguments, handed on
 
     section = PasskeysSection(data_dir, lambda: "https://mcp.example.test")
     qtbot.addWidget(section)

@@ -161,7 +161,7 @@ def test_claude_section_configures_and_offers_a_fresh_start_for_broken_json(
     monkeypatch.setattr(dialogs, "ask", lambda *a, **k: True)
     config = tmp_path / "Claude" / "claude_desktop_config.json"
     tray_app.open_settings()
-    section = tray_app.settings_dialog.claude  # type: ignore[union-attr]
+    section = tray_app.settings_dialog.claude  # type: ignore[union-attr]  # open_settings() made it
     qtbot.waitUntil(lambda: section.status is not None, timeout=5000)
     assert not section.reset_button.isVisible()
     section.configure()
@@ -191,7 +191,7 @@ def test_a_server_that_stops_on_its_own_is_announced(qtbot: QtBot, tray_app: Tra
     qtbot.waitUntil(lambda: tray_app.runner.state is ServerState.RUNNING, timeout=10_000)
     qtbot.wait(700)  # the controller has seen it running
     # Nothing public stops uvicorn behind the runner's back; this is what a crash in its loop looks like.
-    tray_app.runner._server.should_exit = True  # type: ignore[union-attr]
+    tray_app.runner._server.should_exit = True  # type: ignore[union-attr]  # it runs: _server is set
     qtbot.waitUntil(lambda: bool(said), timeout=10_000)
     assert said == [("MCP server stopped", "dashboard")]
     assert "stopped unexpectedly" in tray_app.dashboard.banner.text()
@@ -224,7 +224,7 @@ def test_tray_configure_with_a_broken_claude_config_opens_settings_and_keeps_the
     qtbot.waitUntil(
         lambda: tray_app.settings_dialog is not None and tray_app.settings_dialog.isVisible(), timeout=5000
     )
-    section = tray_app.settings_dialog.claude  # type: ignore[union-attr]
+    section = tray_app.settings_dialog.claude  # type: ignore[union-attr]  # open_settings() made it
     qtbot.waitUntil(lambda: section.reset_button.isVisible(), timeout=5000)
     assert config.read_text(encoding="utf-8") == "{not json"
     assert "not configured" in tray_app.dashboard.banner.text()

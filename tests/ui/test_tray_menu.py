@@ -31,7 +31,7 @@ class Host:
 def tray(server: ServerRunner) -> Iterator[tuple[Tray, ServerController, Host]]:
     controller = ServerController(server)
     host = Host()
-    icon = Tray(controller, host)  # type: ignore[arg-type]
+    icon = Tray(controller, host)  # type: ignore[arg-type]  # a stand-in with the methods Tray calls
     yield icon, controller, host
     controller.shutdown()
 

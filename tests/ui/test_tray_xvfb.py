@@ -55,7 +55,7 @@ class App:
             if found:
                 return found
             if self.proc.poll() is not None:
-                raise AssertionError(f"app exited early ({self.proc.returncode}): {self.proc.stderr.read()}")  # type: ignore[union-attr]
+                raise AssertionError(f"app exited early ({self.proc.returncode}): {self.proc.stderr.read()}")  # type: ignore[union-attr]  # stderr=PIPE
             time.sleep(0.1)
         raise AssertionError(f"no {pattern!r} in the log:\n{self.log()}")
 

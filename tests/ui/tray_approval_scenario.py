@@ -30,6 +30,7 @@ from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.ui.tray_app import TrayApp
+from bench.support.mcp_session import text_of
 from tests.e2e.test_sdk_client import oauth_for
 from tests.security.test_consent_browser import LocalSite
 from tests.support import owner
@@ -130,7 +131,7 @@ def test_sdk_client_completes_with_the_tray_approval(qtbot: QtBot, app: TrayApp)
                 streamable_http_client(url, http_client=http) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             result = await session.call_tool("add", {"a": 2, "b": 3})
-            return float(result.content[0].text)  # type: ignore[union-attr]
+            return float(text_of(result))
 
     thread, box = in_thread(lambda: anyio.run(run))
     allow_in_tray(qtbot, app, lambda: not thread.is_alive())
@@ -150,7 +151,7 @@ def test_mcp_remote_completes_with_the_tray_approval(qtbot: QtBot, app: TrayApp,
             async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()
                 result = await session.call_tool("add", {"a": 2, "b": 3})
-                return str(result.content[0].text)  # type: ignore[union-attr]
+                return text_of(result)
 
     thread, box = in_thread(lambda: anyio.run(run))
     allow_in_tray(qtbot, app, lambda: not thread.is_alive(), shot="approval-window-mcp-remote.png")

@@ -13,7 +13,7 @@ _NAMES = {n.strip().lower() for n in os.environ.get("MCP_TRAY_TEST_RESOLVE", "")
 _original = socket.getaddrinfo
 
 
-def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]  # socket's own
     name = host.decode() if isinstance(host, bytes) else host  # anyio passes IDNA-encoded bytes
     if isinstance(name, str) and name.lower() in _NAMES:
         host = "127.0.0.1"
