@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.config import log_dir, resolve_data_dir
@@ -22,8 +23,8 @@ from app.store.db import URL_ENV
 from app.store.sql import DatabaseError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", default=argparse.SUPPRESS,
                         help="where the database and settings live (default: the platform data dir, "
@@ -31,18 +32,57 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--database", default=argparse.SUPPRESS, metavar="postgresql://...",
                         help="keep the store in this PostgreSQL database instead of the data dir's SQLite file "
                         f"(default: ${URL_ENV}); settings, logs and the pid file stay in the data dir")
-    parser = argparse.ArgumentParser(
-        prog="mcp-tray", parents=[common],
+    return common
+
+
+def _top(common: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+         add_help: bool = True) -> argparse.ArgumentParser:
+    """`mcp-tray` and the options of its own (the tray app's), without the commands."""
+    parser = parser_class(
+        prog="mcp-tray", parents=[common], add_help=add_help,
         description="A personal MCP server behind OAuth 2.1, run from your system tray.",
     )
     parser.add_argument("--version", action="version", version=f"mcp-tray {__version__}")
     parser.add_argument("--port", type=int, help="port for the server (default: from settings, 8787)")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    common = _common()
+    parser = _top(common)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from app.commands import COMMAND_MODULES  # here, not at the top: `bridge URL` skips all of them
 
     for module in COMMAND_MODULES:
         module.register(sub, common)
     return parser
+
+
+class _NotTheTrayApp(Exception):
+    """The command line is not the tray app's alone (a command, --help, or a mistake to report)."""
+
+
+class _TrayAppParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotTheTrayApp(message)
+
+
+def tray_app_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The tray app's command line (no command, no --help), parsed without loading any command module.
+
+    The command modules import what their commands need (the approvals command alone loads the MCP
+    SDK); the tray app shows its icon before it loads that. None: the whole parser must look.
+    """
+    parser = _top(_common(), _TrayAppParser, add_help=False)
+    try:
+        args, rest = parser.parse_known_args(list(argv))
+    except _NotTheTrayApp:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
 
 
 def has_display() -> bool:
@@ -78,8 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.bridge.fast import main as run_bridge
 
             return run_bridge(url)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = tray_app_args(args_given)
+    if args is None:
+        args = build_parser().parse_args(args_given)
     try:
         data_dir = resolve_data_dir(getattr(args, "data_dir", None))
         logs = log_dir(data_dir)
@@ -99,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None and not has_display():
         print("mcp-tray: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so there is no tray; "
               "running the server headless instead.", file=sys.stderr)
-        args = parser.parse_args(["serve", *([] if args.port is None else ["--port", str(args.port)])])
+        args = build_parser().parse_args(["serve", *([] if args.port is None else ["--port", str(args.port)])])
     try:
         if args.command is None:
             configure(logs, console_level=logging.WARNING)

@@ -50,12 +50,14 @@ def run(quick: bool, gui: bool, idle_seconds: float = 600.0) -> dict[str, Any]:
 
 
 def to_json(results: dict[str, Any]) -> str:
-    """The raw figures as JSON (dataclasses as objects)."""
+    """The raw figures as JSON (dataclasses as objects, wherever they sit: in dicts or in lists)."""
     def plain(value: Any) -> Any:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return dataclasses.asdict(value)
         if isinstance(value, dict):
             return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
         return value
     return json.dumps(plain(results), indent=2)
 

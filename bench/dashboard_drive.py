@@ -20,6 +20,7 @@ import psutil
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+import app.ui  # noqa: F401 - before the rest of app, as `mcp-tray` does: see app/ui/lean_imports.py
 from app.config import Settings
 from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner, ServerState

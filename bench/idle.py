@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import shutil
 import subprocess
 import sys
@@ -29,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.support.xdisplay import wait_for
+from bench.support.xdisplay import TrayDisplay, free_display_number, tray_display, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 WARMUP_S = 15.0  # start-up work (imports, the first store read, the server starting) is not idle time
@@ -53,16 +51,6 @@ class IdleFigures:
         return self.rss_end_mib - self.rss_start_mib
 
 
-def _free_display() -> int:
-    for _ in range(200):
-        number = random.randint(150, 450)
-        # Where X servers put their lock and socket (fixed paths, not temporary files of ours).
-        lock, sock = Path(f"/tmp/.X{number}-lock"), Path(f"/tmp/.X11-unix/X{number}")  # noqa: S108
-        if not lock.exists() and not sock.exists():
-            return number
-    raise RuntimeError("no free X display number")
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -73,42 +61,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def _x_env(display: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env["DISPLAY"] = display
-    return env
-
-
-def _tree(display: str) -> str:
-    return subprocess.run(["xwininfo", "-root", "-tree"], env=_x_env(display), capture_output=True, text=True,
-                          timeout=20, check=False).stdout
-
-
 @contextmanager
-def tray_display() -> Iterator[str]:
-    """A private Xvfb with trayer docked at the top; its DISPLAY name."""
-    name = f":{_free_display()}"
-    xvfb = subprocess.Popen(["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    trayer: subprocess.Popen[bytes] | None = None
-    try:
-        wait_for(lambda: xvfb.poll() is not None or "Root window" in _tree(name), 10, f"Xvfb on {name}")
-        if xvfb.poll() is not None:
-            raise RuntimeError(f"Xvfb could not start on {name}")
-        trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                                   "--height", "26", "--SetDockType", "true", "--transparent", "false"],
-                                  env=_x_env(name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: '"panel"' in _tree(name), 10, "trayer's panel")
-        yield name
-    finally:
-        for proc in (trayer, xvfb):
-            if proc is not None:
-                _stop(proc)
+def _display() -> Iterator[TrayDisplay]:
+    """A private Xvfb with trayer docked at the top, on a free display number."""
+    with tray_display(free_display_number()) as display:
+        yield display
 
 
-def _app(display: str, data_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
+def _app(display: TrayDisplay, data_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "app", "--data-dir", str(data_dir), *extra], cwd=REPO,
-                            env=_x_env(display), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=display.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _wait_ready(data_dir: Path, proc: subprocess.Popen[bytes]) -> None:
@@ -155,7 +117,7 @@ def sample(pid: int, seconds: float, label: str) -> IdleFigures:
 
 def run_idle(seconds: float, dashboard: bool) -> IdleFigures:
     """A fresh app (fresh data dir, a free port) sampled for `seconds`, optionally with its dashboard shown."""
-    with tempfile.TemporaryDirectory(prefix="mcp-tray-idle-") as tmp, tray_display() as display:
+    with tempfile.TemporaryDirectory(prefix="mcp-tray-idle-") as tmp, _display() as display:
         data_dir = Path(tmp)
         app = _app(display, data_dir, "--port", "0")
         try:
@@ -163,9 +125,9 @@ def run_idle(seconds: float, dashboard: bool) -> IdleFigures:
             if dashboard:
                 # A second launch asks the running app to show its window, then exits.
                 subprocess.run([sys.executable, "-m", "app", "--data-dir", str(data_dir)], cwd=REPO,
-                               env=_x_env(display), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=display.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                timeout=60, check=True)
-                wait_for(lambda: "MCP Tray" in _tree(display), 20, "the dashboard window")
+                wait_for(lambda: "MCP Tray" in display.tree(), 20, "the dashboard window")
             time.sleep(WARMUP_S)
             return sample(app.pid, seconds, "dashboard open" if dashboard else "dashboard never opened")
         finally:
@@ -174,9 +136,9 @@ def run_idle(seconds: float, dashboard: bool) -> IdleFigures:
 
 def run_dashboard_hour(refreshes: int) -> dict[str, float]:
     """RSS of a process that showed the dashboard and ran `refreshes` refresh cycles (bench.dashboard_drive)."""
-    with tempfile.TemporaryDirectory(prefix="mcp-tray-dash-") as tmp, tray_display() as display:
+    with tempfile.TemporaryDirectory(prefix="mcp-tray-dash-") as tmp, _display() as display:
         done = subprocess.run([sys.executable, "-m", "bench.dashboard_drive", "--data-dir", tmp,
-                               "--refreshes", str(refreshes)], cwd=REPO, env=_x_env(display),
+                               "--refreshes", str(refreshes)], cwd=REPO, env=display.env(),
                               capture_output=True, text=True, timeout=3600, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"dashboard driver failed: {done.stderr[-3000:]}")

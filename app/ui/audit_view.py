@@ -1,7 +1,10 @@
 """The Tool calls tab: the audit log, live while it is on screen, with filters and "Revoke this sign-in".
 
-It reads through the StoreService (never SQLite itself) once a second, and only while it is
-visible: hidden, it asks for nothing.
+It reads through the StoreService (never SQLite itself), and only while it is visible: when it
+comes on screen, when a filter changes and when the database is written (the dashboard connects
+the service's `changed_on_disk` to `refresh`; the audit writer's rows land there). A PostgreSQL
+store has no file to watch: with `poll` set the view reads every LIVE_MS instead. Hidden, it asks
+for nothing.
 """
 
 from __future__ import annotations
@@ -78,9 +81,16 @@ class AuditView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
 
+        self.poll = False  # read every LIVE_MS while visible (when no change notice comes)
+        self._live = False
         self.timer = QTimer(self)
         self.timer.setInterval(LIVE_MS)
         self.timer.timeout.connect(self.refresh)
+
+    @property
+    def live(self) -> bool:
+        """Whether the view follows new calls (it does exactly while it is on screen)."""
+        return self._live
 
     def current_filter(self) -> AuditFilter:
         """What the filters say."""
@@ -93,14 +103,17 @@ class AuditView(QWidget):
             self.wanted.emit(self.current_filter())
 
     def showEvent(self, event: QShowEvent) -> None:
-        """On screen: read now and then every second."""
+        """On screen: read now, then at each change (or every LIVE_MS with `poll`)."""
         super().showEvent(event)
-        self.timer.start()
+        self._live = True
+        if self.poll:
+            self.timer.start()
         self.refresh()
 
     def hideEvent(self, event: QHideEvent) -> None:
         """Off screen (another tab, the window hidden): stop reading."""
         super().hideEvent(event)
+        self._live = False
         self.timer.stop()
 
     def show_page(self, page: object) -> None:

@@ -1,8 +1,10 @@
 """The dashboard window: server status, active tokens, clients and recent activity, updated live.
 
-Only while it is shown: its timers (the status panel's counters, the tokens' relative times) and the
-store's periodic refresh start in showEvent and stop in hideEvent, so a tray app whose window was
-never opened, or was closed again, does no periodic work at all.
+Live without polling, and only while it is shown: the status card is drawn again when something it
+shows changes (app/ui/status_feed.py), the lists when the store changes (app/ui/store_service.py),
+the Tool calls tab when the database is written; showEvent starts that and hideEvent stops it, so
+a tray app whose window was never opened, or was closed again, does no periodic work at all. The
+one timer left, the tokens' relative times ('3 min ago'), runs every TIMES_MS while shown.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from app.ui.audit_view import AuditView
 from app.ui.controller import ServerController
 from app.ui.icons import app_icon
 from app.ui.lists_view import ActivityView, ClientsView
+from app.ui.status_feed import StatusFeed
 from app.ui.status_panel import StatusPanel
 from app.ui.store_service import StoreService, StoreSnapshot
 from app.ui.tokens_view import TokensView
 from app.ui.tools_tab import ToolsTab
 
-STATUS_MS = 1000
 TIMES_MS = 20_000
 MIN_SIZE = QSize(640, 460)  # below this the status card and the tabs' buttons no longer fit
 SIGN_INS_TAB = "Sign-ins"
@@ -152,10 +154,11 @@ class Dashboard(QMainWindow):
         self.audit.wanted.connect(store.read_audit)
         self.audit.revoke_grant.connect(store.revoke_grant)
         store.audit_ready.connect(self.audit.show_page)
+        store.changed_on_disk.connect(self.audit.refresh)  # a tool call's row was written (or anything else)
+        self.audit.poll = store.polls  # a PostgreSQL store has no file to watch
 
-        self._status_timer = QTimer(self)
-        self._status_timer.setInterval(STATUS_MS)
-        self._status_timer.timeout.connect(self.update_status)
+        self.feed = StatusFeed(controller, self)
+        self.feed.due.connect(self.update_status)
         self._times_timer = QTimer(self)
         self._times_timer.setInterval(TIMES_MS)
         self._times_timer.timeout.connect(self.tokens.model.refresh_times)
@@ -191,30 +194,32 @@ class Dashboard(QMainWindow):
 
     @property
     def refreshing(self) -> bool:
-        """Whether the window's periodic updates run (they do exactly while it is shown)."""
-        return self._status_timer.isActive()
+        """Whether the window keeps itself current (it does exactly while it is shown)."""
+        return self.feed.on
 
     def showEvent(self, event: QShowEvent) -> None:
         """Start the live updates, with one at once so nothing shown is stale (also when un-minimised)."""
         super().showEvent(event)
-        if not self._status_timer.isActive():
+        if not self.feed.on:
+            self.feed.start()
             self.update_status()
             self.tokens.model.refresh_times()
-            self._status_timer.start()
             self._times_timer.start()
         self.store.set_shown(True)
 
     def hideEvent(self, event: QHideEvent) -> None:
-        """Stop every periodic update while nobody sees the window (hidden to the tray, or minimised)."""
+        """Stop every update while nobody sees the window (hidden to the tray, or minimised)."""
         super().hideEvent(event)
-        self._status_timer.stop()
+        self.feed.stop()
         self._times_timer.stop()
         self.store.set_shown(False)
 
     def update_status(self) -> None:
-        """Read the controller's non-blocking status into the panel."""
+        """Read the controller's non-blocking status into the panel, and plan the next look."""
+        self.feed.arm()  # before the read: a request counted after it calls back
         status = self.controller.status()
         self.status_panel.show_status(status)
+        self.feed.drawn(status)
         if status.keyring_problem:
             self.keyring_note.setText(
                 f"⚠ {status.keyring_problem[:1].upper()}{status.keyring_problem[1:]}: the consent-signing "

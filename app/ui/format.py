@@ -46,9 +46,25 @@ def clock(ts: float | None, now: float | None = None) -> str:
     return time.strftime("%d %b %H:%M", local)
 
 
+UNDER_A_MINUTE = "under a minute"
+
+
 def uptime(started_at: float | None, now: float | None = None) -> str:
-    """'2 h 5 min', or a dash when not running."""
+    """'2 h 5 min', 'under a minute' at first, or a dash when not running (in minutes: it changes once a minute)."""
     if started_at is None:
         return "—"
     now = time.time() if now is None else now
-    return _span(max(0.0, now - started_at))
+    up = max(0.0, now - started_at)
+    return UNDER_A_MINUTE if up < 60 else _span(up)
+
+
+def uptime_changes_in(started_at: float, now: float | None = None) -> float:
+    """Seconds until `uptime(started_at)` reads differently (the next whole minute, hour or day that changes it)."""
+    now = time.time() if now is None else now
+    up = max(0.0, now - started_at)
+    shown = uptime(started_at, now)
+    for step in (60, 3600, 86400):
+        boundary = (up // step + 1) * step
+        if uptime(started_at, started_at + boundary) != shown:
+            return boundary - up
+    return 86400 - up % 86400

@@ -134,14 +134,18 @@ class StatusPanel(QFrame):
             if error is None or status.state is not ServerState.ERROR:
                 error, at = stats.last_error, stats.last_error_at
         v["error"].setText("none" if not error else (f"{error} (at {clock(at)})" if at else error))
-        error_style = "" if not error else "color: #c0241c;"
-        if v["error"].styleSheet() != error_style:
-            v["error"].setStyleSheet(error_style)
+        _style(v["error"], "" if not error else "color: #c0241c;")
         v["error"].setToolTip(time.strftime("%c", time.localtime(at)) if at else "")
         v["remote"].setText(remote_words(status.remote))
         failed = status.remote is not None and status.remote.error is not None
-        v["remote"].setStyleSheet("color: #c0241c;" if failed else "color: #b35c00;" if
-                                  status.remote is not None and status.remote.on else "")
+        _style(v["remote"], "color: #c0241c;" if failed else "color: #b35c00;" if
+               status.remote is not None and status.remote.on else "")
+
+
+def _style(label: QLabel, sheet: str) -> None:
+    """Set a style sheet only when it differs: setting one re-polishes and repaints the widget, even unchanged."""
+    if label.styleSheet() != sheet:
+        label.setStyleSheet(sheet)
 
 
 def remote_words(remote: RemoteStatus | None) -> str:

@@ -3,16 +3,18 @@
 The worker has its own Store (its own SQLite connection) on one dedicated thread, so the GUI
 thread never waits on the disk or on a write lock the server holds.
 
-Nothing polls while no window shows the data: the service watches the database files (any writer,
-this process's server or a CLI command in another, touches them) and reads a fresh snapshot shortly
-after they change, which is all the tray's notifications need. While a window shows the lists it
-calls `set_shown(True)`, which adds a slow periodic refresh for what changes without a write
-(tokens expiring); `set_shown(False)` stops it.
+Nothing polls: the service watches the database files (any writer, this process's server or a CLI
+command in another, touches them) and reads a fresh snapshot shortly after they change, which is
+all the tray's notifications need. While a window shows the lists (`set_shown(True)`) the one
+change that comes without a write, a token expiring, is met by a single read just after the
+soonest expiry in the last snapshot. A PostgreSQL store has no file to watch: there `polls` is
+true and the shown lists are read every REFRESH_MS instead.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 from PySide6.QtCore import QFileSystemWatcher, QObject, QThreadPool, QTimer, Signal
 
 from app.store.audit import AuditFilter, AuditRow
-from app.store.db import DB_NAME
+from app.store.db import DB_NAME, database_url
 from app.store.rows import ClientGroup, EventRow, TokenRow
 from app.store.store import Store
 from app.ui.tasks import run_task
@@ -29,7 +31,8 @@ from app.wording import plural
 
 log = logging.getLogger(__name__)
 
-REFRESH_MS = 10_000  # while shown: tokens expire without anything being written
+REFRESH_MS = 10_000  # while shown, on PostgreSQL only: another process's writes leave no file to watch
+EXPIRY_SLACK_MS = 500  # read this long after the soonest expiry (the store's clock and ours agree)
 SETTLE_MS = 250  # after a change on disk: writes come in bursts, one read covers them
 EVENTS_SHOWN = 200
 
@@ -79,7 +82,10 @@ class StoreService(QObject):
         self._closed = False
         self._again = False
         self.last: StoreSnapshot | None = None
-        self._timer = QTimer(self)  # the periodic refresh, only while shown
+        self.polls = database_url() is not None  # PostgreSQL: nothing on disk tells of changes
+        self._shown = False
+        self._timer = QTimer(self)  # while shown: the periodic refresh (PostgreSQL) or the next expiry
+        self._timer.setSingleShot(not self.polls)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._settle = QTimer(self)
@@ -100,17 +106,31 @@ class StoreService(QObject):
 
     @property
     def shown(self) -> bool:
-        """Whether a window shows the lists (and they are refreshed periodically)."""
-        return self._timer.isActive()
+        """Whether a window shows the lists (and they are kept current even when tokens expire)."""
+        return self._shown
 
     def set_shown(self, shown: bool) -> None:
         """A window started or stopped showing the lists: start (with a read now) or stop the refresh."""
         if shown and not self._closed:
-            if not self._timer.isActive():
-                self._timer.start()
+            if not self._shown:
+                self._shown = True
+                if self.polls:
+                    self._timer.start()
                 self.refresh()
         else:
+            self._shown = False
             self._timer.stop()
+
+    def _plan_expiry(self, snapshot: StoreSnapshot) -> None:
+        """While shown (SQLite): one read just after the soonest token expiry, when the lists change unwritten."""
+        if self.polls or not self._shown:
+            return
+        now = time.time()
+        soonest = min((t.expires_at for t in snapshot.tokens if t.expires_at > now), default=None)
+        if soonest is None:
+            self._timer.stop()
+        else:
+            self._timer.start(min(2**31 - 1, round((soonest - now) * 1000) + EXPIRY_SLACK_MS))
 
     def _watch_files(self) -> None:
         if self._watcher is None:
@@ -160,6 +180,7 @@ class StoreService(QObject):
             self._reading = False
             return
         self.last = snapshot
+        self._plan_expiry(snapshot)
         self.snapshot_ready.emit(snapshot)
         self._read_done()
 
@@ -221,6 +242,7 @@ class StoreService(QObject):
     def close(self) -> None:
         """Stop refreshing and watching, let queued work finish, close the connection."""
         self._closed = True
+        self._shown = False
         self._timer.stop()
         self._settle.stop()
         if self._watcher is not None:

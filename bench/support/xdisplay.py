@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -50,6 +51,17 @@ def wait_for(check: Callable[[], object], timeout: float, what: str) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError(f"timed out waiting for {what}")
+
+
+def free_display_number(low: int = 150, high: int = 450) -> int:
+    """A display number in [low, high] that no X server holds (no lock file, no socket)."""
+    for _ in range(200):
+        number = random.randint(low, high)
+        # Where X servers put their lock and socket (fixed paths, not temporary files of ours).
+        lock, sock = Path(f"/tmp/.X{number}-lock"), Path(f"/tmp/.X11-unix/X{number}")  # noqa: S108
+        if not lock.exists() and not sock.exists():
+            return number
+    raise RuntimeError("no free X display number")
 
 
 def _held(lock: Path) -> bool:

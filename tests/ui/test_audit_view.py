@@ -37,7 +37,7 @@ def test_calls_appear_live_filter_and_revoke(qtbot: QtBot, server: ServerRunner,
     bob = sign_in(server.base_url, "Bob's client")
     view = dashboard.audit
     dashboard.tabs.setCurrentWidget(view)
-    assert view.timer.isActive()
+    assert view.live and not view.timer.isActive()  # it follows the database, no timer
     call(server, alice, "add", {"a": 1, "b": 2, "token": "t0psecret"})
     call(server, bob, "now", {})  # refused (403): no tools:time scope
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
@@ -57,9 +57,9 @@ def test_calls_appear_live_filter_and_revoke(qtbot: QtBot, server: ServerRunner,
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
 
     dashboard.tabs.setCurrentIndex(0)  # another tab: the view stops reading
-    assert not view.timer.isActive()
+    assert not view.live
     dashboard.tabs.setCurrentWidget(view)
-    assert view.timer.isActive()
+    assert view.live and not view.timer.isActive()  # it follows the database, no timer
 
     row = next(r for r in range(2) if view.model.row_at(r).client_id == alice.client_id)
     proxy = view.table.model()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.ui.format import clock, relative, uptime
+from app.ui.format import clock, relative, uptime, uptime_changes_in
 
 pytestmark = pytest.mark.gui
 NOW = 1_800_000_000.0
@@ -32,7 +32,26 @@ def test_never_and_uptime() -> None:
     assert relative(None, NOW) == "never"
     assert uptime(None, NOW) == "—"
     assert uptime(NOW - 65, NOW) == "1 min"
-    assert uptime(NOW + 5, NOW) == "0 s"  # a clock step backwards never shows a negative uptime
+    assert uptime(NOW - 30, NOW) == "under a minute"  # in minutes: the dashboard draws it once a minute
+    assert uptime(NOW + 5, NOW) == "under a minute"  # a clock step backwards never shows a negative uptime
+
+
+@pytest.mark.parametrize(
+    ("up", "changes_in", "then"),
+    [
+        (0, 60, "1 min"),
+        (59.5, 0.5, "1 min"),
+        (61, 59, "2 min"),
+        (3599, 1, "1 h"),
+        (3660, 60, "1 h 2 min"),
+        (36_001, 3599, "11 h"),  # from ten hours on, whole hours
+        (2 * 86400 + 5, 86395, "3 days"),
+    ],
+)
+def test_the_uptime_says_when_its_words_change(up: float, changes_in: float, then: str) -> None:
+    assert uptime_changes_in(NOW - up, NOW) == pytest.approx(changes_in)
+    assert uptime(NOW - up, NOW + changes_in) == then
+    assert uptime(NOW - up, NOW + changes_in - 0.01) == uptime(NOW - up, NOW)
 
 
 def test_clock_shows_the_date_only_for_other_days() -> None:
