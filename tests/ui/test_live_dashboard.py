@@ -140,11 +140,11 @@ def _short_sign_in(data_dir: Path, seconds: int) -> None:
     store = Store(data_dir)
     try:
         store.add_client("short", "Short-lived client", ["http://127.0.0.1:9/cb"], {"client_name": "Short"})
-        pending = store.create_pending(client_id="short", scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
+        pending = store.approvals.create(client_id="short", scopes=["mcp"], redirect_uri="http://127.0.0.1:9/cb",
                                        request={"resource": None, "code_challenge": "x" * 43,
                                                 "redirect_explicit": True})
-        store.answer_pending(pending.approval_id, approve=True, scopes=["mcp"])
-        delivery = store.deliver(pending.approval_id, 60)
+        store.approvals.answer(pending.approval_id, approve=True, scopes=["mcp"])
+        delivery = store.approvals.deliver(pending.approval_id, 60)
         assert delivery is not None and delivery.code is not None
         store.redeem_code(hash_secret(delivery.code), seconds, seconds)
     finally:
