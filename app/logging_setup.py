@@ -13,6 +13,7 @@ import logging.handlers
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_FORMAT_ENV = "MCP_TRAY_LOG_FORMAT"
 LOG_FORMATS = ("text", "json")
 
-# The request a log line was written for: method, path, peer, request id (set by request_log).
-request_fields: ContextVar[dict[str, Any] | None] = ContextVar("mcp_tray_request_fields", default=None)
+# The request a log line was written for: method, path, peer, request id (set by request_log). A
+# callable is called once, when the first line of that request needs them (most requests log nothing).
+Fields = dict[str, Any]
+request_fields: ContextVar[Fields | Callable[[], Fields] | None] = ContextVar("mcp_tray_request_fields", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,6 +42,8 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
         }
         fields = request_fields.get()
+        if callable(fields):
+            fields = fields()
         if fields:
             entry["request"] = fields
         extra = getattr(record, "fields", None)

@@ -50,14 +50,21 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get("x-request-id", "")
-        client = scope.get("client")
-        fields: dict[str, object] = {
-            "id": given if _REQUEST_ID.fullmatch(given) else fresh_request_id(),
-            "method": scope.get("method", ""),
-            "path": scope.get("path", ""),
-            "peer": client[0] if client else None,
-        }
+        named: dict[str, object] = {}
+
+        def fields() -> dict[str, object]:
+            # Worked out for the request's first log line only; most requests write none.
+            if not named:
+                given = Headers(scope=scope).get("x-request-id", "")
+                client = scope.get("client")
+                named.update({
+                    "id": given if _REQUEST_ID.fullmatch(given) else fresh_request_id(),
+                    "method": scope.get("method", ""),
+                    "path": scope.get("path", ""),
+                    "peer": client[0] if client else None,
+                })
+            return named
+
         token = request_fields.set(fields)
         started = time.perf_counter()
         status = 0
@@ -72,6 +79,6 @@ class RequestLog:
             await self.app(scope, receive, watch if self.access else send)
         finally:
             if self.access:
-                log.info("%s %s %d", fields["method"], fields["path"], status, extra={"fields": {
+                log.info("%s %s %d", scope.get("method", ""), scope.get("path", ""), status, extra={"fields": {
                     "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}})
             request_fields.reset(token)

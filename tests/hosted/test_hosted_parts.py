@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import psycopg
 import pytest
@@ -106,6 +107,38 @@ def test_json_logs_are_one_object_a_line_with_request_fields(json_console: io.St
     assert first["level"] == "info" and first["logger"] == "mcp_tray.test" and first["time"].endswith("Z")
     assert second["message"] == "inside one" and second["level"] == "warning" and second["status"] == 429
     assert second["request"] == {"id": "r1", "method": "POST", "path": "/token", "peer": "10.0.0.7"}
+
+
+def test_every_line_of_a_request_carries_its_fields_and_one_id(json_console: io.StringIO) -> None:
+    from starlette.types import Message, Receive, Scope, Send
+
+    from app.server.request_log import RequestLog
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        logging.getLogger("mcp_tray.test").info("first")
+        logging.getLogger("mcp_tray.test").info("second")
+
+    def run(headers: list[tuple[bytes, bytes]]) -> list[dict[str, object]]:
+        async def nothing() -> Message:
+            return {"type": "http.disconnect"}
+
+        async def dropped(message: Message) -> None:
+            return None
+
+        scope: Scope = {"type": "http", "method": "POST", "path": "/mcp", "query_string": b"code=secret",
+                 "headers": headers, "client": ("10.0.0.9", 5000)}
+        anyio.run(RequestLog(app), scope, nothing, dropped)
+        lines = [json.loads(line)["request"] for line in json_console.getvalue().splitlines()]
+        json_console.truncate(0)
+        json_console.seek(0)
+        return lines
+
+    first, second = run([])
+    assert first == second and first["method"] == "POST" and first["path"] == "/mcp"
+    assert first["peer"] == "10.0.0.9" and isinstance(first["id"], str) and len(first["id"]) == 16
+    given = run([(b"x-request-id", b"abc-123")])
+    assert [line["id"] for line in given] == ["abc-123", "abc-123"]
+    assert run([(b"x-request-id", b"no spaces allowed")])[0]["id"] != "no spaces allowed"
 
 
 @pytest.fixture
