@@ -126,17 +126,17 @@ class AuditTable:
             prev = GENESIS if last is None else str(last["hash"])
             next_id = max(int(last["id"]) if last else 0, _highest_id_ever(conn)) + 1
             ids: list[int] = []
+            rows: list[tuple[object, ...]] = []
             for e in entries:
                 e = AuditEntry(e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
                                e.outcome, e.detail, round(e.duration_ms, 3))
                 digest = row_hash(prev, next_id, e)
-                conn.execute(
-                    f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                    (next_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
-                     e.outcome, e.detail, e.duration_ms, prev, digest),
-                )
+                rows.append((next_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
+                             e.outcome, e.detail, e.duration_ms, prev, digest))
                 ids.append(next_id)
                 prev, next_id = digest, next_id + 1
+            conn.executemany(
+                f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
             _note_highest_id(conn, next_id - 1)
             return ids
 

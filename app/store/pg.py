@@ -174,6 +174,11 @@ class PooledReads:
         with self.pool.connection() as raw:
             return _run(raw, sql, parameters)
 
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Any], /) -> None:
+        """Run one statement for each set of parameters, on one borrowed connection, committed when it returns."""
+        with self.pool.connection() as raw, raw.cursor() as cur:
+            cur.executemany(to_psycopg(sql), seq_of_parameters)
+
 
 def check_url(url: str) -> str:
     """The URL if it is a PostgreSQL URL psycopg can read; DatabaseError saying what is wrong otherwise."""

@@ -10,7 +10,7 @@ Where a statement cannot be shared, `dialect(conn)` says which one runs it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal, Protocol
 
 Dialect = Literal["sqlite", "postgres"]
@@ -45,6 +45,8 @@ class Conn(Protocol):
     """A connection the store's SQL runs on (inside `Database.tx`, or for a single read)."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> Result: ...
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Any], /) -> Any: ...
 
 
 def dialect(conn: Conn) -> Dialect:
