@@ -25,6 +25,7 @@ from app.auth.origins import ServerIdentity, WayIn, current_origin, current_way,
 from app.server.forwarded import parse_forwarded
 from app.server.public import PublicEntry
 from app.server.ratelimit import RateLimiter, too_many
+from app.server.sse_relay import RELAYED
 from app.server.stats import ServerStats
 
 MAX_BODY = 1024 * 1024  # bytes; MCP messages and OAuth forms are far smaller
@@ -107,7 +108,8 @@ class Guard:
             # Rate limits and the activity log see the caller the proxy saw, not the proxy.
             scope = {**scope, "client": (way.client_address, 0)}
             limiter = self.limiter
-            if limiter is not None and limiter.limits.enabled:
+            # A relayed SSE post was counted by the worker that received it (app/server/sse_relay.py).
+            if limiter is not None and limiter.limits.enabled and not scope.get(RELAYED):
                 wait = limiter.take("remote-address", way.client_address, limiter.limits.remote_per_address)
                 if wait:
                     await drain(scope, receive)

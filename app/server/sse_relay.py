@@ -11,8 +11,10 @@ connection to any worker. So:
   checks the token, the Host and the session exactly as if the POST had come to it directly.
 - `RelayEntry` (outermost): on that Unix socket, the peer and server addresses the POST first came
   from are put back into the scope (the `RELAY_HEADER` says them), so the owner's guard decides the
-  way in (loopback or public through a trusted proxy) from the same facts. On the TCP socket the
-  header is removed: no client can claim to be relayed.
+  way in (loopback or public through a trusted proxy) from the same facts, and marks it `RELAYED`:
+  the first worker's guard already took it from the per-address rate limit, so the owner's guard
+  does not take it again (every other check runs as usual). On the TCP socket the header is
+  removed: no client can claim to be relayed (the socket's directory is 0700, the supervisor's).
 
 If the owner is gone (killed, restarting), its streams went with it: the answer is the SDK's own
 404 "Could not find session", and the client reconnects.
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 RELAY_HEADER = b"x-mcp-tray-relayed-from"
 RAW_CLIENT = "mcp_tray.raw_client"  # the transport's peer and server, before any layer rewrote them
+RELAYED = "mcp_tray.relayed"  # in the scope of a request another worker passed on over the private socket
 _WORKER_PATH = re.compile(r"(?:/messages)?/w(\d+)/?")
 _HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"upgrade", b"te",
                b"proxy-connection", RELAY_HEADER}
@@ -66,6 +69,7 @@ class RelayEntry:
             except (ValueError, KeyError, TypeError, IndexError):
                 await Response("bad relay header", status_code=400)(scope, receive, send)
                 return
+            scope[RELAYED] = True
         scope[RAW_CLIENT] = {"client": scope.get("client"), "server": scope.get("server")}
         await self.app(scope, receive, send)
 

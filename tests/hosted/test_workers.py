@@ -17,6 +17,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from app.store.sql import Conn
 from app.store.store import Store
 from bench.support.mcp_session import text_of
 from tests.hosted.stack import Stack, call_add, owner_on, sdk_sign_in_and_add, start_stack, streams_on_every_worker
@@ -165,3 +166,48 @@ def test_health_and_ready_on_every_worker(hosted: Stack) -> None:
     ready = httpx.get(f"{hosted.public_url}/ready", timeout=10)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     assert "postgresql" not in ready.text and hosted.database not in ready.text
+
+
+def _address_tokens(store: Store, tokens: float | None = None) -> float:
+    """The shared per-address bucket's tokens; with `tokens`, set them first and stop its refill."""
+
+    def run(conn: Conn) -> float:
+        if tokens is not None:  # `at` an hour ahead: no refill while the test runs, so each take shows
+            conn.execute("UPDATE rate_buckets SET tokens = ?, at = ? WHERE kind = 'remote-address'",
+                         (tokens, time.time() + 3600))
+        rows = conn.execute("SELECT tokens FROM rate_buckets WHERE kind = 'remote-address'").fetchall()
+        assert len(rows) == 1, rows  # one caller address: Caddy's X-Forwarded-For
+        return float(rows[0][0])
+
+    return store.db.tx(run)
+
+
+def test_a_relayed_sse_post_counts_once_in_the_per_address_limit(hosted: Stack) -> None:
+    tokens = run_flow(hosted.public_url, "sse relay limit")
+    opened = streams_on_every_worker(hosted.public_url, tokens.access_token, 2)
+    store = Store(hosted.data_dir)
+    posts = 0
+    try:
+        before = _address_tokens(store, 500.0)
+        started = len(hosted.serve.records())
+        for stream in opened:
+            for n in range(3):  # fresh connections: some land on the worker without the stream, and are relayed
+                with httpx.Client(timeout=15) as fresh:
+                    answer = fresh.post(f"{hosted.public_url}{stream.endpoint}", headers={
+                        "Authorization": f"Bearer {tokens.access_token}"}, json={
+                        "jsonrpc": "2.0", "id": n, "method": "ping"})
+                assert answer.status_code == 202, answer.text
+                posts += 1
+        spent = before - _address_tokens(store)
+        time.sleep(0.5)
+        records = hosted.serve.records()[started:]
+        relayed = [r for r in records if r.get("logger") == "mcp_tray.access"
+                   and str(r.get("request", {}).get("path", "")).startswith("/messages/w")
+                   and f"/messages/w{hosted.serve.workers.index(int(r['pid']))}/" != r["request"]["path"]]
+        assert relayed  # some posts were passed on to the stream's worker
+        assert spent == posts, (spent, posts, len(relayed))  # each post once, relayed or not
+    finally:
+        store.db.tx(lambda conn: conn.execute("DELETE FROM rate_buckets WHERE kind = 'remote-address'"))
+        store.close()
+        for stream in opened:
+            stream.close()
