@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.auth.oidc_settings import OidcConfigError
 from app.commands import oidc_options
+from app.commands.gc_pause import StartWithoutGc
 from app.config import AUTO_OFF_CHOICES, DEFAULT_HOST, INGRESS_KINDS, Settings, resolve_data_dir
 from app.logging_setup import LOG_FORMAT_ENV, LOG_FORMATS, wanted_format
 from app.secrets.signing_key import SIGNING_KEY_ENV
@@ -212,30 +212,6 @@ class StopSignal:
             return
         os.read(self._read_fd, 1)
         signal.set_wakeup_fd(-1)  # the pipe stays open: set() may still write to it from the server thread
-
-
-class StartWithoutGc:
-    """The cyclic garbage collector paused while the server starts, then its start-up objects frozen.
-
-    Importing the MCP SDK builds ~570 pydantic models: the collector's full passes over them during the
-    imports cost ~8% of the start (bench/history.md). Start-up makes little cyclic garbage; `done()`
-    moves what exists then (modules, models, the app) to the permanent generation, so later full
-    collections skip it, and turns the collector back on. Leaving the block turns it on in any case.
-    """
-
-    def __enter__(self) -> StartWithoutGc:
-        self._was_enabled = gc.isenabled()
-        gc.disable()
-        return self
-
-    def done(self) -> None:
-        """Started: freeze what start-up made, collect again from here on."""
-        gc.freeze()
-        self.__exit__()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._was_enabled:
-            gc.enable()
 
 
 def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None,

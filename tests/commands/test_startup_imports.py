@@ -5,7 +5,7 @@ and Qt each cost start-up time and memory, and the default `serve` never needs t
 request does; the command line (`--version`, `tokens list`, ...) needs no MCP SDK at all. Each test
 runs the real code in a fresh interpreter and reads its sys.modules (start-up time itself is
 measured in bench/startup.py, not asserted here). `serve` also pauses the garbage collector while
-it starts (app/commands/serve.py, StartWithoutGc): it must be on again once the server runs.
+it starts (app/commands/gc_pause.py, StartWithoutGc): it must be on again once the server runs.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ raise SystemExit(code)
 def test_the_collector_paused_for_the_start_is_back_on_after_a_failed_start() -> None:
     code = """
 import gc
-from app.commands.serve import StartWithoutGc
+from app.commands.gc_pause import StartWithoutGc
 try:
     with StartWithoutGc():
         print("paused:", not gc.isenabled())
