@@ -132,7 +132,11 @@ def markdown(results: dict[str, Any], quick: bool) -> str:
              "Authenticated calls one at a time while the store holds this many tokens (fillers written into "
              "the SQLite file by another process while the server runs).", "",
              *tokens_table(results["tokens"]), "",
-             "## 3. Start-up and memory", "", *start_table(results["serve"], results["growth"], results["gui"]), ""]
+             "## 3. Start-up and memory", "",
+             "Before the timed starts the benchmark writes the app's bytecode (`python -m compileall -q app`, "
+             "as pip does when it installs a package), so no timed start compiles `app/` from source; a first, "
+             "untimed start creates the data dir. Medians over the starts of this run.", "",
+             *start_table(results["serve"], results["growth"], results["gui"]), ""]
     if "audit" in results:
         lines += ["## 4. Audit log of tool calls: with and without", "",
                   "Two `mcp-tray serve` processes from the same code, one without the audit middleware "

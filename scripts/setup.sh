@@ -83,6 +83,9 @@ else
   echo "$wanted" >"$stamp"
   say "$venv: installed"
 fi
+# pip compiles what it installs, but an editable install leaves the app's own modules as source: compile
+# them (files left unchanged since the last run are skipped), so no start compiles app/ first.
+"$venv/bin/python" -m compileall -q app >/dev/null
 
 if [ "$want_test" = 1 ]; then
   if ! command -v npm >/dev/null 2>&1; then

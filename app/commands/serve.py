@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.auth.oidc_settings import OidcConfigError
 from app.commands import oidc_options
+from app.commands.gc_pause import StartWithoutGc
 from app.config import AUTO_OFF_CHOICES, DEFAULT_HOST, INGRESS_KINDS, Settings, resolve_data_dir
 from app.logging_setup import LOG_FORMAT_ENV, LOG_FORMATS, wanted_format
 from app.secrets.signing_key import SIGNING_KEY_ENV
@@ -216,6 +217,12 @@ class StopSignal:
 def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None = None,
               oidc: OidcSettings | None = None, hosted: HostedOptions | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop, 2 when the port is taken or an option is bad."""
+    with StartWithoutGc() as start:
+        return _run_serve(data_dir, host, port, remote, oidc, hosted, start)
+
+
+def _run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions | None,
+               oidc: OidcSettings | None, hosted: HostedOptions | None, start: StartWithoutGc) -> int:
     from app.auth.origins import PublicUrlError, parse_proxies, parse_public_url
     from app.secrets.signing_key import SigningKeyError, hosted_signing_key, server_fallback_key
     from app.server.hosting import Hosting
@@ -244,6 +251,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
     if hosted.workers > 1:  # refused without a key: the workers must share one
         from app.commands.serve_workers import run_workers
 
+        start.done()  # the supervisor and its forked workers run with the collector on
         return run_workers(data_dir, host, choice.port, remote, hosted, secret, oidc)
     if secret is None and database_url(hosted.database) is not None:
         secret = server_fallback_key()  # a server on PostgreSQL never reads a desktop keyring
@@ -269,6 +277,7 @@ def run_serve(data_dir: Path, host: str, port: int | None, remote: RemoteOptions
         runner.close()
         return 1
     announce_approvals(runner, data_dir)
+    start.done()
     print(f"MCP server ready at {runner.mcp_url}", flush=True)
     print(f"  legacy SSE endpoint: {runner.base_url}/sse   (Ctrl+C stops)", file=sys.stderr, flush=True)
     if remote.wanted and not _start_remote(runner, run_settings, data_dir):

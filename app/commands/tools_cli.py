@@ -44,9 +44,12 @@ def tools_command(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _run(args: argparse.Namespace, data_dir: Path) -> int:
-    from app.tools.registry import ToolRegistry
+    from app.commands.gc_pause import StartWithoutGc
 
-    registry = ToolRegistry(data_dir)
+    with StartWithoutGc():  # loading the registry imports the MCP SDK: see StartWithoutGc
+        from app.tools.registry import ToolRegistry
+
+        registry = ToolRegistry(data_dir)
     action = args.tools_action
     if action == "list":
         rows = registry.rows()

@@ -61,7 +61,7 @@ class ServerParts:
 
 
 class KeyringSigner(ConsentSigner):
-    """A ConsentSigner whose key is read from the keyring at its first use (or by `secret`), not when built.
+    """A ConsentSigner whose key is read from the keyring at its first use (or by `load()`), not when built.
 
     The tray builds its parts before its event loop runs; the keyring read (which may wait for an
     unlock prompt) then happens on the worker that starts the server.
@@ -73,9 +73,8 @@ class KeyringSigner(ConsentSigner):
         self._secret: Secret | None = None
         self._key_lock = threading.Lock()
 
-    @property
-    def secret(self) -> Secret:
-        """The key, loaded once."""
+    def load(self) -> Secret:
+        """Read the key now if it is not read yet (once; later calls return it); the runner calls this at start."""
         with self._key_lock:
             if self._secret is None:
                 self._secret = self._load()
@@ -83,7 +82,7 @@ class KeyringSigner(ConsentSigner):
             return self._secret
 
     def _mac(self, purpose: str, data: bytes) -> bytes:
-        self.secret  # noqa: B018 - loads the key on first use
+        self.load()
         return super()._mac(purpose, data)
 
 

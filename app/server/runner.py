@@ -157,7 +157,7 @@ class ServerRunner:
         """
         signer = self._signer
         if isinstance(signer, KeyringSigner):
-            return signer.secret
+            return signer.load()
         return Secret(b"", persistent=True)  # a signer given with its key: nothing to load
 
     @property

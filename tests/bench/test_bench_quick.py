@@ -37,6 +37,8 @@ def test_quick_benchmark_runs_and_every_call_succeeds(tmp_path: Path) -> None:
     assert isinstance(figures["gui"], str)  # the quick run never starts the GUI
 
     report = out.read_text()
+    assert "python -m compileall -q app" in report  # the timed starts ran from bytecode, and the report says so
+    assert (REPO / "app" / "__pycache__").is_dir()
     assert "## Machine" in report and "CPUs:" in report and "mcp " in report
     assert "bare mcp SDK" in report and "100" in report
     assert "Calls/s with / without the audit log" in report
