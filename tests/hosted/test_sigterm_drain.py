@@ -8,6 +8,7 @@ waits out its grace and cancels the streams, logging "Cancel N running task(s)" 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -80,6 +81,10 @@ def test_sigterm_ends_every_stream_cleanly(postgres_cluster: Cluster, tmp_path: 
         assert code == 0, log[-2000:]
         assert took < STOP_GRACE, took
         assert '"level": "error"' not in log and "Traceback" not in log, log[-3000:]
+        assert "did not stop" not in log  # no worker had to be killed
+        for pid in stack.serve.workers:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
     finally:
         stack.serve.stop()
         stack.caddy.stop()

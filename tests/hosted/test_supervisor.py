@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.server.supervisor import STOP_GRACE
 from app.store.store import Store
-from tests.hosted.stack import Stack, call_add, owner_on, start_stack, streams_on_every_worker
+from tests.hosted.stack import call_add, owner_on, start_stack
 from tests.remote.proxies import resolve_in_this_process
 from tests.support.oauth import run_flow
 from tests.support.postgres import Cluster
@@ -98,31 +97,6 @@ def test_a_worker_killed_under_load_loses_nothing_committed(postgres_cluster: Cl
                 seen.add(int(fresh.get(f"{stack.serve.base}/health").json()["pid"]))
         assert seen - set(stack.serve.workers), seen
         assert victim not in seen
-    finally:
-        stack.serve.stop()
-        stack.caddy.stop()
-
-
-def test_sigterm_closes_streams_and_exits_within_the_grace(postgres_cluster: Cluster, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    stack: Stack = start_stack(postgres_cluster, tmp_path, workers=2)
-    try:
-        resolve_in_this_process(monkeypatch, stack.caddy)
-        owner_on(monkeypatch, stack)
-        token = run_flow(stack.public_url, "drain").access_token
-        opened = streams_on_every_worker(stack.public_url, token, 2)
-        code, took = stack.serve.stop(signal.SIGTERM)
-        try:
-            assert all(stream.ended() for stream in opened)
-        finally:
-            for stream in opened:
-                stream.close()
-        assert code == 0, stack.serve.text()[-2000:]
-        assert took < STOP_GRACE, took
-        assert "did not stop" not in stack.serve.text()  # no worker had to be killed
-        for pid in stack.serve.workers:
-            with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
     finally:
         stack.serve.stop()
         stack.caddy.stop()
