@@ -63,18 +63,12 @@ class QuickReads:
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(conn)` on this thread's no-wait connection; BusyError instead of waiting."""
-        reader = self._reader()
-        try:
-            return fn(reader.conn)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise BusyError(str(exc)) from None
-            raise
+        return _no_wait(fn, self._reader().conn)
 
     def remembered(self, key: str, fn: Callable[[sqlite3.Connection], T], keep: Callable[[T], bool]) -> T:
         """`run(fn)`, or the answer it gave for `key` if nothing was committed since and `keep(answer)`."""
         reader = self._reader()
-        version = self.run(lambda conn: conn.execute("PRAGMA data_version").fetchone()[0])
+        version = _no_wait(_data_version, reader.conn)
         if version != reader.version:
             reader.version = version
             reader.answers.clear()
@@ -82,7 +76,7 @@ class QuickReads:
             answer: T = reader.answers[key]  # type: ignore[assignment]  # stored by this method for this key
             if keep(answer):
                 return answer
-        answer = self.run(fn)
+        answer = _no_wait(fn, reader.conn)
         if keep(answer):
             if len(reader.answers) >= MAX_REMEMBERED:
                 reader.answers.clear()
@@ -95,3 +89,16 @@ class QuickReads:
             for reader in self._by_thread.values():
                 reader.conn.close()
             self._by_thread.clear()
+
+
+def _data_version(conn: sqlite3.Connection) -> object:
+    return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _no_wait(fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    try:
+        return fn(conn)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise BusyError(str(exc)) from None
+        raise
