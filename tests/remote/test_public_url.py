@@ -172,3 +172,13 @@ def test_serve_refuses_a_bad_public_url_clearly(data_dir: Path) -> None:
                                       "--public-url", "http://mcp.example.test"),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "must start with https://" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_new_list_of_trusted_proxies_counts_for_addresses_already_judged() -> None:
+    from app.server.public import PublicEntry
+
+    entry = PublicEntry()
+    assert entry.trusts("127.0.0.1") and not entry.trusts("10.0.0.5")  # judged, and remembered
+    entry.trusted = parse_proxies(["10.0.0.0/8"])  # the owner changed Settings while serving
+    assert entry.trusts("10.0.0.5") and not entry.trusts("127.0.0.1")
+    assert entry.trusts("::ffff:10.0.0.5") and not entry.trusts("not an address")
