@@ -2,7 +2,8 @@
 own initialized MCP session, sending JSON-RPC `tools/call add` POSTs back to back.
 
 The same client drives our server and the bare SDK server, so the only difference is the server.
-Prints one JSON object: calls, failures, seconds, calls/s, p50 and p99 in milliseconds.
+Prints one JSON object: calls, failures, seconds, calls/s, p50 and p99 in milliseconds; given several
+URLs, it measures them in alternating turns (`measure_paired`) and prints a list of such objects.
 """
 
 from __future__ import annotations
@@ -108,17 +109,7 @@ def run_worker(url: str, token: str | None, calls: int, warmup: int, result: Wor
         start.wait()
         return
     start.wait()
-    for _ in range(calls):
-        began = time.perf_counter()
-        try:
-            problem = session.call_add()
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-            session.conn.close()
-        result.latencies.append(time.perf_counter() - began)
-        if problem is not None:
-            result.failures += 1
-            result.first_error = result.first_error or problem
+    _calls(session, calls, result)
     session.conn.close()
 
 
@@ -144,11 +135,73 @@ def measure(url: str, token: str | None, calls: int, concurrency: int, warmup: i
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - began
+    return _summary(results, time.perf_counter() - began)
+
+
+def measure_paired(targets: list[tuple[str, str | None]], calls: int, concurrency: int, chunk: int = 100,
+                   warmup: int = 20) -> list[dict[str, object]]:
+    """Measure several servers in turns of `chunk` calls each, the order of each turn rotating.
+
+    Every server gets `concurrency` sessions of its own; in a turn, one server's sessions make
+    `chunk` calls between them while the others wait. Turns take a fraction of a second, so a
+    slow spell of a shared machine lands on every server alike, where whole runs one after another
+    catch it on one server only. Per server: calls, failures, the seconds of its own turns,
+    calls_per_s over those seconds, p50_ms and p99_ms.
+    """
+    per_turn = max(1, chunk // concurrency)
+    turns = max(1, calls // (per_turn * concurrency))
+    sessions = [[Session(url, token) for _ in range(concurrency)] for url, token in targets]
+    results = [[WorkerResult() for _ in range(concurrency)] for _ in targets]
+    broken = [False for _ in targets]
+    for index, (group, group_results) in enumerate(zip(sessions, results, strict=True)):
+        for session, result in zip(group, group_results, strict=True):
+            try:
+                session.initialize()
+                for _ in range(warmup):
+                    session.call_add()
+            except (OSError, http.client.HTTPException, RuntimeError, ValueError) as exc:
+                result.failures = turns * per_turn
+                result.first_error = f"{type(exc).__name__}: {exc}"
+                broken[index] = True
+    seconds = [0.0 for _ in targets]
+    for turn in range(turns):
+        shift = turn % len(targets)
+        for index in [*range(shift, len(targets)), *range(shift)]:
+            if broken[index]:
+                continue
+            threads = [threading.Thread(target=_calls, args=(session, per_turn, result), daemon=True)
+                       for session, result in zip(sessions[index], results[index], strict=True)]
+            began = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds[index] += time.perf_counter() - began
+    for group in sessions:
+        for session in group:
+            session.conn.close()
+    return [_summary(group_results, spent) for group_results, spent in zip(results, seconds, strict=True)]
+
+
+def _calls(session: Session, count: int, result: WorkerResult) -> None:
+    """`count` timed calls on one session."""
+    for _ in range(count):
+        began = time.perf_counter()
+        try:
+            problem = session.call_add()
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            session.conn.close()
+        result.latencies.append(time.perf_counter() - began)
+        if problem is not None:
+            result.failures += 1
+            result.first_error = result.first_error or problem
+
+
+def _summary(results: list[WorkerResult], seconds: float) -> dict[str, object]:
     latencies = [x for r in results for x in r.latencies]
-    failures = sum(r.failures for r in results)
     return {
-        "calls": len(latencies), "failures": failures, "seconds": seconds,
+        "calls": len(latencies), "failures": sum(r.failures for r in results), "seconds": seconds,
         "calls_per_s": len(latencies) / seconds if seconds > 0 else 0.0,
         "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
         "first_error": next((r.first_error for r in results if r.first_error), ""),
@@ -156,15 +209,24 @@ def measure(url: str, token: str | None, calls: int, concurrency: int, warmup: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bench.loadclient URL --calls N --concurrency C` (bearer token in BENCH_TOKEN); prints JSON."""
+    """`python -m bench.loadclient URL [URL ...] --calls N --concurrency C`; prints JSON.
+
+    One URL: a plain run (bearer token in BENCH_TOKEN). Several: `measure_paired`, the token of the
+    i-th URL in BENCH_TOKEN_i (none: no Authorization header), one JSON list in their order.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("url")
+    parser.add_argument("url", nargs="+")
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--chunk", type=int, default=100, help="calls per turn when measuring several servers")
     args = parser.parse_args(argv)
-    token = os.environ.get("BENCH_TOKEN") or None  # from the environment: not shown in `ps`
-    print(json.dumps(measure(args.url, token, args.calls, args.concurrency, args.warmup)), flush=True)
+    if len(args.url) == 1:
+        token = os.environ.get("BENCH_TOKEN") or None  # from the environment: not shown in `ps`
+        print(json.dumps(measure(args.url[0], token, args.calls, args.concurrency, args.warmup)), flush=True)
+        return 0
+    targets = [(url, os.environ.get(f"BENCH_TOKEN_{i}") or None) for i, url in enumerate(args.url)]
+    print(json.dumps(measure_paired(targets, args.calls, args.concurrency, args.chunk, args.warmup)), flush=True)
     return 0
 
 

@@ -118,3 +118,20 @@ def load(url: str, token: str | None, calls: int, concurrency: int, warmup: int 
         raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
     summary: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return summary
+
+
+def load_paired(targets: list[tuple[str, str | None]], calls: int, concurrency: int, chunk: int = 100,
+                warmup: int = 20) -> list[dict[str, float]]:
+    """Run the load client once over several servers in alternating turns (see `measure_paired`)."""
+    env = dict(os.environ)
+    for index, (_, token) in enumerate(targets):
+        if token:
+            env[f"BENCH_TOKEN_{index}"] = token
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.loadclient", *(url for url, _ in targets), "--calls", str(calls),
+         "--concurrency", str(concurrency), "--warmup", str(warmup), "--chunk", str(chunk)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
+    summaries: list[dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summaries
