@@ -1,4 +1,14 @@
-"""Part 1: authenticated tools/call add through our full server beside the bare SDK server, alternating runs."""
+"""Part 1: authenticated tools/call add through our full server beside the bare SDK server.
+
+One load client measures all three servers in alternating turns of 100 calls (bench/loadclient.py,
+`measure_paired`), so a slow spell of this shared machine lands on each alike; a round is one such
+run per concurrency, and the figures are medians over rounds.
+
+Two references, both the bare SDK server with no auth: "bare" with `add` a plain function, as an SDK
+user writes it (the SDK runs it in a worker thread): the reference the goal is set against; and
+"bare_async" with `add` a coroutine, as MCP Tray's built-in `add` is, so that the ratio against it is
+what our layers (auth, audit, policy, guards) cost and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +16,11 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import Started, load, start_bare, start_ours
+from bench.procs import Started, load_paired, start_bare, start_ours
 from bench.support.oauth import obtain_tokens
+
+SERVERS = ("ours", "bare", "bare_async")
+CHUNK = 100  # calls per turn
 
 
 @dataclass
@@ -37,20 +50,28 @@ def authorize(server: Started, data_dir: Path) -> str:
     return obtain_tokens(server.base, name="bench", data_dir=data_dir).access_token
 
 
+def ratio_to(calls: dict[str, dict[int, CallFigures]], reference: str, concurrency: int) -> tuple[float, float]:
+    """(calls/s ratio, p99 ratio) of ours against a reference at one concurrency; 0.0 where undefined."""
+    ours, ref = calls["ours"][concurrency], calls[reference][concurrency]
+    rate = ours.calls_per_s / ref.calls_per_s if ref.calls_per_s else 0.0
+    tail = ours.p99_ms / ref.p99_ms if ref.p99_ms else 0.0
+    return rate, tail
+
+
 def run_calls(data_dir: Path, calls: int, rounds: int) -> dict[str, dict[int, CallFigures]]:
-    """{"ours"|"bare": {concurrency: figures}}; both servers run throughout, runs alternate between them."""
+    """{"ours"|"bare"|"bare_async": {concurrency: figures}}; all three servers run throughout."""
     ours = start_ours(data_dir)
-    bare = start_bare()
+    refs = {"bare": start_bare(), "bare_async": start_bare(async_tool=True)}
     try:
-        token = authorize(ours, data_dir)
-        runs: dict[str, dict[int, list[dict[str, float]]]] = {"ours": {1: [], 8: []}, "bare": {1: [], 8: []}}
-        for round_no in range(rounds):
+        targets = [(ours.mcp_url, authorize(ours, data_dir)), *((s.mcp_url, None) for s in refs.values())]
+        runs: dict[str, dict[int, list[dict[str, float]]]] = {name: {1: [], 8: []} for name in SERVERS}
+        for _ in range(rounds):
             for concurrency in (1, 8):
-                # Alternate which server goes first, so neither always runs on a warmer machine.
-                order = [("ours", ours, token), ("bare", bare, None)]
-                for name, server, bearer in order if round_no % 2 == 0 else order[::-1]:
-                    runs[name][concurrency].append(load(server.mcp_url, bearer, calls, concurrency))
+                figures = load_paired(targets, calls, concurrency, CHUNK)
+                for name, summary in zip(SERVERS, figures, strict=True):
+                    runs[name][concurrency].append(summary)
         return {name: {c: summarise(r) for c, r in per.items()} for name, per in runs.items()}
     finally:
         ours.stop()
-        bare.stop()
+        for server in refs.values():
+            server.stop()

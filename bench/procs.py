@@ -101,9 +101,9 @@ def start_ours(data_dir: Path) -> Started:
     return start(["-m", "app", "serve", "--port", "0", "--data-dir", str(data_dir)])
 
 
-def start_bare() -> Started:
-    """The bare mcp SDK server with the same tool and no auth."""
-    return start(["-m", "bench.bare_server"])
+def start_bare(async_tool: bool = False) -> Started:
+    """The bare mcp SDK server with the same tool and no auth (`add` a coroutine with `async_tool`)."""
+    return start(["-m", "bench.bare_server", *(["--async-tool"] if async_tool else [])])
 
 
 def load(url: str, token: str | None, calls: int, concurrency: int, warmup: int = 20) -> dict[str, float]:

@@ -17,7 +17,7 @@ def test_quick_benchmark_runs_and_every_call_succeeds(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(raw.read_text())
 
-    for server in ("ours", "bare"):
+    for server in ("ours", "bare", "bare_async"):  # both references: `def add` and `async def add`
         for concurrency in ("1", "8"):
             run = figures["calls"][server][concurrency]
             assert run["calls"] > 0 and run["failures"] == 0, (server, concurrency, run)
@@ -40,6 +40,6 @@ def test_quick_benchmark_runs_and_every_call_succeeds(tmp_path: Path) -> None:
     assert "python -m compileall -q app" in report  # the timed starts ran from bytecode, and the report says so
     assert (REPO / "app" / "__pycache__").is_dir()
     assert "## Machine" in report and "CPUs:" in report and "mcp " in report
-    assert "bare mcp SDK" in report and "100" in report
+    assert "bare mcp SDK" in report and "100" in report and "Same footing" in report
     assert "Calls/s with / without the audit log" in report
     assert "| 1 | MCP Tray" in done.stdout  # the table is printed too
