@@ -94,6 +94,14 @@ _COLUMNS = ("id, at, client_id, client_name, grant_id, method, name, arguments, 
             " duration_ms, prev_hash, hash")
 
 
+# SQLite: a whole batch in one statement. The writer's thread shares the GIL with the server's event
+# loop, and each statement it steps lets go of the GIL and takes it back; one per row (executemany)
+# made the loop wait for the writer at every turn, about a fifth of a call's time under load.
+_INSERT_BATCH = (f"INSERT INTO audit ({_COLUMNS}) SELECT "  # noqa: S608 - fixed columns
+                 + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(_COLUMNS.split(","))))
+                 + " FROM json_each(?)")
+
+
 def row_hash(prev_hash: str, row_id: int, e: AuditEntry) -> str:
     """The SHA-256 that chains a row to the one before it."""
     fields = [row_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
@@ -135,8 +143,11 @@ class AuditTable:
                              e.outcome, e.detail, e.duration_ms, prev, digest))
                 ids.append(next_id)
                 prev, next_id = digest, next_id + 1
-            conn.executemany(
-                f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
+            if dialect(conn) == "sqlite":
+                conn.execute(_INSERT_BATCH, (json.dumps(rows, ensure_ascii=False, allow_nan=False),))
+            else:
+                conn.executemany(
+                    f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
             _note_highest_id(conn, next_id - 1)
             return ids
 

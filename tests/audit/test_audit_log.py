@@ -95,6 +95,25 @@ def _entry(i: int, at: float = 1000.0) -> AuditEntry:
     return AuditEntry(at + i, "c1", "client", "g1", "tools/call", "add", json.dumps({"a": i}), "ok", "", 1.5)
 
 
+def test_a_batch_lands_as_given_in_one_statement(data_dir: Path) -> None:
+    """The SQLite batch insert (one statement over a JSON array) keeps every value and type as given."""
+    odd = [AuditEntry(1000.25, None, None, None, "tools/call", "add", "{}", "ok", "", 0.0),
+           AuditEntry(1001.0, "c'1", 'n"ame \u00e9\u2603 \\ \n', "g1", "resources/read", "file:///x y",
+                      '{"k": "\u00fc"}', "tool error", "line 1\nline 2 'q' \"dq\"", 12345.678),
+           AuditEntry(1e10, "c", "", "g", "prompts/get", "p" * 200, "[]", "denied", "x" * 300, 3.0)]
+    ids = Store(data_dir).audit.append(odd)
+    rows = sorted(Store(data_dir).audit.rows(AuditFilter()), key=lambda r: r.id)
+    assert [r.id for r in rows] == ids == sorted(ids)
+    for row, entry in zip(rows, odd, strict=True):
+        assert (row.at, row.client_id, row.client_name, row.grant_id, row.method, row.name, row.arguments,
+                row.outcome, row.detail, row.duration_ms) == (entry.at, entry.client_id, entry.client_name,
+                                                              entry.grant_id, entry.method, entry.name,
+                                                              entry.arguments, entry.outcome, entry.detail,
+                                                              round(entry.duration_ms, 3))
+        assert isinstance(row.at, float) and isinstance(row.duration_ms, float)
+    assert Store(data_dir).audit.verify().ok
+
+
 def test_editing_a_row_makes_verify_name_it(data_dir: Path) -> None:
     store = Store(data_dir)
     store.audit.append([_entry(i) for i in range(5)])
