@@ -102,12 +102,17 @@ _INSERT_BATCH = (f"INSERT INTO audit ({_COLUMNS}) SELECT "  # noqa: S608 - fixed
                  + " FROM json_each(?)")
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # what json.dumps(..., those) builds per call
+
+
 def row_hash(prev_hash: str, row_id: int, e: AuditEntry) -> str:
     """The SHA-256 that chains a row to the one before it."""
-    fields = [row_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
-              e.outcome, e.detail, e.duration_ms]
-    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    return _fields_hash(prev_hash, [row_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name,
+                                    e.arguments, e.outcome, e.detail, e.duration_ms])
+
+
+def _fields_hash(prev_hash: str, fields: list[object]) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{_CANONICAL.encode(fields)}".encode()).hexdigest()
 
 
 def _row(r: Any) -> AuditRow:
@@ -134,13 +139,13 @@ class AuditTable:
             prev = GENESIS if last is None else str(last["hash"])
             next_id = max(int(last["id"]) if last else 0, _highest_id_ever(conn)) + 1
             ids: list[int] = []
-            rows: list[tuple[object, ...]] = []
-            for e in entries:
-                e = AuditEntry(e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
-                               e.outcome, e.detail, round(e.duration_ms, 3))
-                digest = row_hash(prev, next_id, e)
-                rows.append((next_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name, e.arguments,
-                             e.outcome, e.detail, e.duration_ms, prev, digest))
+            rows: list[list[object]] = []
+            for e in entries:  # the writer's thread holds the GIL through this loop: keep it lean
+                fields: list[object] = [next_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name,
+                                        e.arguments, e.outcome, e.detail, round(e.duration_ms, 3)]
+                digest = _fields_hash(prev, fields)
+                fields += (prev, digest)
+                rows.append(fields)
                 ids.append(next_id)
                 prev, next_id = digest, next_id + 1
             if dialect(conn) == "sqlite":
