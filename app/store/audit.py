@@ -19,6 +19,7 @@ from app.store.db import Database
 from app.store.sql import Conn, dialect, serialize
 
 GENESIS = "0" * 64
+YIELD_EVERY = 8  # rows the chain loop works through before it lets other threads have the GIL
 
 # Outcomes, as stored and shown.
 OK = "ok"
@@ -140,7 +141,9 @@ class AuditTable:
             next_id = max(int(last["id"]) if last else 0, _highest_id_ever(conn)) + 1
             ids: list[int] = []
             rows: list[list[object]] = []
-            for e in entries:  # the writer's thread holds the GIL through this loop: keep it lean
+            for n, e in enumerate(entries, 1):  # the writer's thread holds the GIL through this loop: keep it lean
+                if n % YIELD_EVERY == 0:
+                    time.sleep(0)  # let the event loop have the GIL: it waits out every stretch of this loop
                 fields: list[object] = [next_id, e.at, e.client_id, e.client_name, e.grant_id, e.method, e.name,
                                         e.arguments, e.outcome, e.detail, round(e.duration_ms, 3)]
                 digest = _fields_hash(prev, fields)
