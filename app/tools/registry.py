@@ -62,6 +62,8 @@ class ToolRegistry:
         self._listeners: dict[object, Callable[[], None]] = {}
         self._state = ToolsState.load(data_dir) if data_dir is not None else ToolsState()
         self._snapshot = _Snapshot({}, ())
+        # withheld() answers per scope set, valid for one (state, snapshot) pair: both are replaced, never edited
+        self._withheld: tuple[ToolsState, _Snapshot, dict[frozenset[str], tuple[str, ...]]] | None = None
         self._signature: object = None
         if self.tools_dir is not None:
             ensure_tools_folder(self.tools_dir)
@@ -113,11 +115,20 @@ class ToolRegistry:
         with self._lock:
             return [s.tool for s in self._snapshot.tools.values() if self._is_enabled(s) and allowed(s.group, scopes)]
 
-    def withheld(self, scopes: frozenset[str]) -> list[str]:
-        """Names of the tools that are turned on but whose group a token with `scopes` lacks."""
+    def withheld(self, scopes: frozenset[str]) -> tuple[str, ...]:
+        """Names of the tools that are turned on but whose group a token with `scopes` lacks.
+
+        Asked on every call (app/server/step_up.py), so the answer is kept until a choice or the tools change.
+        """
         with self._lock:
-            return [s.name for s in self._snapshot.tools.values()
-                    if self._is_enabled(s) and not allowed(s.group, scopes)]
+            state, snap, cached = self._state, self._snapshot, self._withheld
+            if cached is None or cached[0] is not state or cached[1] is not snap or len(cached[2]) >= 64:
+                cached = self._withheld = (state, snap, {})
+            names = cached[2].get(scopes)
+            if names is None:
+                names = cached[2][scopes] = tuple(s.name for s in snap.tools.values()
+                                                  if self._is_enabled(s) and not allowed(s.group, scopes))
+            return names
 
     def lookup(self, name: str, scopes: frozenset[str]) -> Tool:
         """The tool to call, or ToolError with a message the client (and its user) can act on."""

@@ -93,3 +93,19 @@ def test_visibility_follows_scopes(data_dir: Path) -> None:
     registry.disable("read_file")
     with pytest.raises(ToolError, match="turned off"):
         registry.lookup("read_file", frozenset({"tools:files"}))
+
+
+def test_withheld_follows_every_change(data_dir: Path) -> None:
+    """The names step-up looks for are kept per scope set, and never past a toggle or a reload."""
+    registry = ToolRegistry(data_dir, plugins=False)
+    time_only = frozenset({"tools:time"})
+    assert registry.withheld(time_only) == registry.withheld(time_only) == ()  # files are off: nothing withheld
+    registry.enable("read_file")
+    assert registry.withheld(time_only) == ("read_file",)
+    assert registry.withheld(frozenset({"tools:time", "tools:files"})) == ()
+    assert set(registry.withheld(frozenset())) == {"now", "read_file"}
+    registry.disable("read_file")
+    assert registry.withheld(time_only) == ()
+    (data_dir / "tools.json").write_text('{"enabled": {"list_files": true}}', encoding="utf-8")
+    assert registry.reload_if_changed() is True
+    assert registry.withheld(time_only) == ("list_files",)
