@@ -4,26 +4,15 @@ In WAL mode a reader does not wait for a writer, so these almost never fail; whe
 wait (say, a process recovering the WAL after a crash), it fails at once with BusyError and the
 caller repeats the read on a worker thread, where waiting harms nobody.
 
-`remembered` keeps a read's answer until anything in the database changes, so a token revoked by the
-GUI, the CLI or another server is looked up afresh on its very next request, and a stream of calls with
-one token costs one lookup per commit anywhere instead of one per call. What says "changed":
-
-- on POSIX, the header of the WAL index in the `-shm` file, read from memory. Every commit by any
-  connection of any process rewrites it (its change counter, frame count, salts and checksums;
-  sqlite.org/walformat.html); SQLite maps the same file to find the newest commit. Reading it costs no
-  system call and never lets go of the GIL, where each SQLite statement on the event loop did both.
-  The mapping is made once this thread's connection has the file open, and is dropped before that
-  connection closes: SQLite truncates `-shm` only when no connection in any process has it open;
-- elsewhere, or if the database is not in WAL mode, `PRAGMA data_version`, which changes on this
-  connection whenever any other connection commits.
-
-Either is read before the row, so a commit between the two is seen at the next look.
+`remembered` keeps a read's answer until anything in the database changes: SQLite's
+`PRAGMA data_version` (one look at the WAL's shared index, no page read) changes on this connection
+whenever any other connection, of this process or another, commits. So a token revoked by the GUI,
+the CLI or another server is looked up afresh on its very next request, and a stream of calls with
+one token costs one lookup per commit anywhere instead of one per call.
 """
 
 from __future__ import annotations
 
-import mmap
-import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -40,47 +29,15 @@ class BusyError(RuntimeError):
 
 
 MAX_REMEMBERED = 1024  # answers kept per thread; all are forgotten when it fills
-WAL_HEADER = 48  # bytes: the first copy of the WAL index header, at the start of the -shm file
-WAL_INDEX_MIN = 136  # bytes: both header copies and the checkpoint information, in an initialized -shm
 
 
 class _Reader:
     """One thread's no-wait connection and what it remembers, valid while `version` holds."""
 
-    def __init__(self, conn: sqlite3.Connection, shm_path: Path | None) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.version: object = None
         self.answers: dict[str, object] = {}
-        self.shm: mmap.mmap | None = None
-        self._shm_path = shm_path  # None: use PRAGMA data_version
-
-    def mark(self) -> object:
-        """Something that differs after any commit by any connection (see the module's docstring)."""
-        if self.shm is not None:
-            return self.shm[:WAL_HEADER]
-        version = _no_wait(_data_version, self.conn)  # opens the -shm file if it was not open
-        if self._shm_path is not None:
-            self._map(self._shm_path)
-        return version
-
-    def _map(self, shm_path: Path) -> None:
-        try:
-            if str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                self._shm_path = None
-                return
-            with open(shm_path, "rb") as f:
-                if os.fstat(f.fileno()).st_size < WAL_INDEX_MIN:
-                    return  # not initialized yet: look again next time
-                self.shm = mmap.mmap(f.fileno(), WAL_HEADER, access=mmap.ACCESS_READ)
-        except (OSError, ValueError, sqlite3.Error):
-            self._shm_path = None  # keep using the pragma
-
-    def close(self) -> None:
-        """Drop the mapping, then the connection."""
-        if self.shm is not None:
-            self.shm.close()
-            self.shm = None
-        self.conn.close()
 
 
 class QuickReads:
@@ -99,8 +56,7 @@ class QuickReads:
         if reader is None:
             conn = connect(self.path)
             conn.execute("PRAGMA busy_timeout=0")
-            shm = self.path.with_name(self.path.name + "-shm") if os.name == "posix" else None
-            reader = _Reader(conn, shm)
+            reader = _Reader(conn)
             with self._lock:
                 self._by_thread[ident] = reader
         return reader
@@ -112,7 +68,7 @@ class QuickReads:
     def remembered(self, key: str, fn: Callable[[sqlite3.Connection], T], keep: Callable[[T], bool]) -> T:
         """`run(fn)`, or the answer it gave for `key` if nothing was committed since and `keep(answer)`."""
         reader = self._reader()
-        version = reader.mark()
+        version = _no_wait(_data_version, reader.conn)
         if version != reader.version:
             reader.version = version
             reader.answers.clear()
@@ -131,7 +87,7 @@ class QuickReads:
         """Close every connection opened here."""
         with self._lock:
             for reader in self._by_thread.values():
-                reader.close()
+                reader.conn.close()
             self._by_thread.clear()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from app.store.kinds import EventKind
 from app.store.rows import IssuedTokens
 from app.store.sealed import unseal
 from app.store.store import Store, hash_secret
@@ -216,29 +214,6 @@ def test_the_event_loops_check_sees_every_change_at_once(data_dir: Path) -> None
     revoke = "import pathlib, sys; from app.store.store import Store; Store(pathlib.Path(sys.argv[1])).revoke_all()"
     subprocess.run([sys.executable, "-c", revoke, str(data_dir)], check=True, timeout=60)  # another process
     assert store.check_access(kept.access_token, wait=False) == Refused(Reason.REVOKED)
-
-
-@pytest.mark.sqlite_only
-@pytest.mark.skipif(os.name != "posix", reason="the WAL index is read from memory on POSIX only")
-def test_the_wal_index_header_changes_with_every_commit_and_only_then(data_dir: Path) -> None:
-    """The remembered answers hang on the -shm header: read from memory, new after any commit anywhere."""
-    store = Store(data_dir)
-    issued = _pair(store)
-    for _ in range(2):  # the first look opens the -shm file and maps it
-        assert not isinstance(store.check_access(issued.access_token, wait=False), Refused)
-    (reader,) = store.quick._by_thread.values()
-    assert reader.shm is not None
-    marks = [reader.mark() for _ in range(3)]
-    assert marks[0] == marks[1] == marks[2]  # nothing committed: the same bytes
-    Store(data_dir).log_event(EventKind.REGISTERED, None, "a commit by another connection")
-    assert reader.mark() != marks[0]
-    before = reader.mark()
-    commit = ("import pathlib, sys; from app.store.store import Store; from app.store.kinds import EventKind; "
-              "Store(pathlib.Path(sys.argv[1])).log_event(EventKind.REGISTERED, None, 'another process')")
-    subprocess.run([sys.executable, "-c", commit, str(data_dir)], check=True, timeout=60)
-    assert reader.mark() != before
-    store.quick.close()
-    assert reader.shm is None
 
 
 @pytest.mark.sqlite_only
