@@ -1,5 +1,5 @@
 """Part 4: what the audit log of tool calls costs. Two `mcp-tray serve` processes, the same code, one with
-the audit middleware and one without (MCP_TRAY_BENCH_AUDIT_OFF=1), alternating runs in the same load;
+the audit middleware and one without (MCP_TRAY_BENCH_AUDIT_OFF=1), measured in alternating turns by one load client;
 plus the writer alone in this process: the caller's cost per entry, and rows written per second."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.server.app import AUDIT_OFF_ENV
 from bench.calls import CallFigures, summarise
-from bench.procs import Started, load, start
+from bench.procs import Started, load_paired, start
 from bench.support.oauth import obtain_tokens
 
 
@@ -41,11 +41,11 @@ def run_audit(data_dir: Path, calls: int, rounds: int) -> dict[str, object]:
         tokens = {"on": obtain_tokens(on.base, name="bench", data_dir=data_dir / "on").access_token,
                   "off": obtain_tokens(off.base, name="bench", data_dir=data_dir / "off").access_token}
         runs: dict[str, dict[int, list[dict[str, float]]]] = {"on": {1: [], 8: []}, "off": {1: [], 8: []}}
-        for round_no in range(rounds):
-            for concurrency in (1, 8):
-                order = [("on", on), ("off", off)]
-                for name, server in order if round_no % 2 == 0 else order[::-1]:
-                    runs[name][concurrency].append(load(server.mcp_url, tokens[name], calls, concurrency))
+        for _ in range(rounds):
+            for concurrency in (1, 8):  # both in alternating turns of one load client (bench/loadclient.py)
+                pair = load_paired([(on.mcp_url, tokens["on"]), (off.mcp_url, tokens["off"])], calls, concurrency)
+                for name, summary in zip(("on", "off"), pair, strict=True):
+                    runs[name][concurrency].append(summary)
         figures: dict[str, dict[int, CallFigures]] = {n: {c: summarise(r) for c, r in per.items()}
                                                        for n, per in runs.items()}
     finally:

@@ -32,6 +32,8 @@ class CallFigures:
     calls_per_s: float
     p50_ms: float
     p99_ms: float
+    round_rates: list[float]  # calls/s of each round, in order: a ratio pairs the same round's figures
+    round_p99s: list[float]
 
 
 def summarise(runs: list[dict[str, float]]) -> CallFigures:
@@ -42,6 +44,8 @@ def summarise(runs: list[dict[str, float]]) -> CallFigures:
         calls_per_s=statistics.median(r["calls_per_s"] for r in runs),
         p50_ms=statistics.median(r["p50_ms"] for r in runs),
         p99_ms=statistics.median(r["p99_ms"] for r in runs),
+        round_rates=[r["calls_per_s"] for r in runs],
+        round_p99s=[r["p99_ms"] for r in runs],
     )
 
 
@@ -51,11 +55,15 @@ def authorize(server: Started, data_dir: Path) -> str:
 
 
 def ratio_to(calls: dict[str, dict[int, CallFigures]], reference: str, concurrency: int) -> tuple[float, float]:
-    """(calls/s ratio, p99 ratio) of ours against a reference at one concurrency; 0.0 where undefined."""
+    """(calls/s ratio, p99 ratio) of ours against a reference at one concurrency: the median of each round's
+    ratio (the servers of a round were measured in alternating turns); 0.0 where undefined."""
     ours, ref = calls["ours"][concurrency], calls[reference][concurrency]
-    rate = ours.calls_per_s / ref.calls_per_s if ref.calls_per_s else 0.0
-    tail = ours.p99_ms / ref.p99_ms if ref.p99_ms else 0.0
-    return rate, tail
+
+    def median_ratio(mine: list[float], theirs: list[float]) -> float:
+        ratios = [a / b for a, b in zip(mine, theirs, strict=True) if b]
+        return statistics.median(ratios) if ratios else 0.0
+
+    return median_ratio(ours.round_rates, ref.round_rates), median_ratio(ours.round_p99s, ref.round_p99s)
 
 
 def run_calls(data_dir: Path, calls: int, rounds: int) -> dict[str, dict[int, CallFigures]]:

@@ -132,7 +132,8 @@ def markdown(results: dict[str, Any], quick: bool) -> str:
              "process) measures them in alternating turns of 100 calls, so a slow spell of the machine lands on "
              "each alike; it gives each worker one kept-alive HTTP connection and its own initialized MCP "
              "session, and POSTs JSON-RPC with the `Mcp-Session-Id`; ours also sends the bearer token from the "
-             "real OAuth flow. Figures are medians over rounds. The goal is set against the bare server as an "
+             "real OAuth flow. Figures are medians over rounds; a ratio is the median of the rounds' ratios. "
+             "The goal is set against the bare server as an "
              "SDK user writes it (`def add`, which the SDK runs in a worker thread); MCP Tray's built-in `add` "
              "is a coroutine and runs on the loop, so the ratio against the `async def` server is the cost of "
              "our layers alone.", "",
@@ -149,7 +150,8 @@ def markdown(results: dict[str, Any], quick: bool) -> str:
     if "audit" in results:
         lines += ["## 4. Audit log of tool calls: with and without", "",
                   "Two `mcp-tray serve` processes from the same code, one without the audit middleware "
-                  "(`MCP_TRAY_BENCH_AUDIT_OFF=1`), the same load client, runs alternating; medians over rounds.",
+                  "(`MCP_TRAY_BENCH_AUDIT_OFF=1`), the same load client measuring both in alternating turns of "
+                  "100 calls; medians over rounds.",
                   "", *audit_table(results["audit"]), ""]
     if "idle" in results:
         lines += ["## 5. The tray app at rest", "",
