@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 READY = re.compile(r"(http://127\.0\.0\.1:\d+)/mcp")
@@ -108,30 +109,28 @@ def start_bare(async_tool: bool = False) -> Started:
 
 def load(url: str, token: str | None, calls: int, concurrency: int, warmup: int = 20) -> dict[str, float]:
     """Run the load client in its own process; its JSON summary."""
-    env = dict(os.environ)
-    if token:
-        env["BENCH_TOKEN"] = token
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.loadclient", url, "--calls", str(calls), "--concurrency", str(concurrency),
-         "--warmup", str(warmup)], cwd=REPO, env=env, capture_output=True, text=True, timeout=3600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
-    summary: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    summary: dict[str, float] = _load_client([url], {"BENCH_TOKEN": token}, calls, concurrency, warmup)
     return summary
 
 
 def load_paired(targets: list[tuple[str, str | None]], calls: int, concurrency: int, chunk: int = 100,
                 warmup: int = 20) -> list[dict[str, float]]:
     """Run the load client once over several servers in alternating turns (see `measure_paired`)."""
+    tokens = {f"BENCH_TOKEN_{index}": token for index, (_, token) in enumerate(targets)}
+    summaries: list[dict[str, float]] = _load_client([url for url, _ in targets], tokens, calls, concurrency,
+                                                     warmup, "--chunk", str(chunk))
+    return summaries
+
+
+def _load_client(urls: list[str], tokens: dict[str, str | None], calls: int, concurrency: int, warmup: int,
+                 *extra: str) -> Any:
+    """`python -m bench.loadclient URLS ...` with the tokens in its environment (not shown in `ps`); its JSON."""
     env = dict(os.environ)
-    for index, (_, token) in enumerate(targets):
-        if token:
-            env[f"BENCH_TOKEN_{index}"] = token
+    env.update({name: token for name, token in tokens.items() if token})
     done = subprocess.run(
-        [sys.executable, "-m", "bench.loadclient", *(url for url, _ in targets), "--calls", str(calls),
-         "--concurrency", str(concurrency), "--warmup", str(warmup), "--chunk", str(chunk)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=3600, check=False)
+        [sys.executable, "-m", "bench.loadclient", *urls, "--calls", str(calls), "--concurrency", str(concurrency),
+         "--warmup", str(warmup), *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=3600,
+        check=False)
     if done.returncode != 0:
         raise RuntimeError(f"load client failed: {done.stderr[-2000:]}")
-    summaries: list[dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
-    return summaries
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -9,9 +9,10 @@ from app.server.runner import ServerRunner
 from tests.support.oauth import obtain_tokens
 from tests.tools.mcp_session import mcp_session, text_of
 
-pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+pytestmark = [pytest.mark.anyio]
 
 
+@pytest.mark.e2e
 async def test_add_takes_two_numbers_and_answers_like_the_seed(server: ServerRunner) -> None:
     tokens = obtain_tokens(server.base_url)
     async with mcp_session(server.base_url, tokens.access_token) as (session, _):
@@ -28,3 +29,18 @@ async def test_add_takes_two_numbers_and_answers_like_the_seed(server: ServerRun
         assert text_of(await session.call_tool("add", {"a": 1e300, "b": 0})) == str(1e300)  # not 301 digits
         refused = await session.call_tool("add", {"a": "two", "b": 3})
         assert refused.is_error
+
+
+async def test_add_runs_on_the_loop_without_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in `add` is a coroutine: the SDK awaits it on the server's loop instead of handing a
+    plain function to a worker thread (a hop that cost more than the rest of a call)."""
+    import anyio.to_thread
+
+    from app.tools.registry import ToolRegistry
+
+    def no_thread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("add went to a worker thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    tool = ToolRegistry(plugins=False).lookup("add", frozenset())
+    assert await tool.run({"a": 2, "b": 3}, None) == 5  # type: ignore[arg-type]  # add takes no context
