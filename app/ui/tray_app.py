@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import shiboken6
@@ -12,22 +11,16 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.auth.approval import ApprovalDesk
-from app.bridge.reset import ResetResult, mcp_remote_files, reset_client_sign_in
-from app.clients import catalogue
-from app.clients import claude_desktop as cd
-from app.clients.catalogue import ClientKey
-from app.clients.entries import WriteResult
 from app.config import Settings, log_dir
 from app.remote.adapters import build_ingress
 from app.remote.ingress import IngressError
-from app.server.panic import STREAMS_GRACE, PanicResult, revoke_everything
 from app.server.port import PortChoice, PortSource, entry_note
 from app.server.runner import ServerRunner, ServerState
 from app.server.tool_gate import ScopeRefusal
 from app.store.rows import PendingApproval
 from app.store.store import Store
 from app.tools.groups import GROUPS
-from app.ui import dialogs
+from app.ui import dialogs, menu_jobs
 from app.ui.approval_window import ApprovalSignals, ApprovalWindow
 from app.ui.controller import ServerController
 from app.ui.dashboard import Dashboard
@@ -37,7 +30,6 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.store_service import StoreService
 from app.ui.tasks import run_task
 from app.ui.tray import Tray
-from app.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -221,81 +213,15 @@ class TrayApp(QObject):
 
     def configure_claude(self) -> None:
         """Write Claude Desktop's entry; a broken config opens Settings, which offers a fresh start."""
-        url, path, note = self.server_url(), self.claude_config, self.port_note()
-        claude = catalogue.client(ClientKey.CLAUDE_DESKTOP)
-
-        def done(result: object) -> None:
-            if not isinstance(result, WriteResult):
-                return
-            warning = f"\n\n{note}" if note else ""
-            if result.changed:
-                self.notify("Claude Desktop configured", claude.after_write(result.entry) + warning,
-                            NotifyTarget.DASHBOARD, bool(note))
-            else:
-                self.notify("Claude Desktop", "Claude Desktop was already configured for this server." + warning,
-                            NotifyTarget.DASHBOARD, bool(note))
-
-        def failed(exc: Exception) -> None:
-            if isinstance(exc, cd.InvalidConfigError):
-                self.open_settings()
-            self.notify("Claude Desktop not configured", str(exc), NotifyTarget.SETTINGS, True)
-
-        run_task(self.pool, lambda: cd.write_entry(url, path), done, failed, self)
+        menu_jobs.configure_claude(self)
 
     def reset_client_sign_in(self) -> None:
         """Forget the bridge's stored sign-in and, once the user agrees, mcp-remote's cached files."""
-        url = self.server_url()
-        files = mcp_remote_files(url)
-        include = bool(files) and dialogs.ask(
-            self.dashboard,
-            "Reset client sign-in",
-            "The bridge's stored sign-in for this server is forgotten either way. mcp-remote keeps "
-            f"{plural(len(files), 'cached sign-in file')} for it too (in {files[0].parent.parent}): "
-            "delete those as well? Clients that use mcp-remote, such as Claude Desktop, will then ask "
-            "you to approve them again.",
-        )
-
-        def done(result: object) -> None:
-            summary = result.summary() if isinstance(result, ResetResult) else str(result)
-            self.notify("Client sign-in reset", summary, NotifyTarget.DASHBOARD, False)
-
-        def failed(exc: Exception) -> None:
-            self.notify("Client sign-in not reset", str(exc), NotifyTarget.DASHBOARD, True)
-
-        run_task(self.pool, lambda: reset_client_sign_in(url, include), done, failed, self)
+        menu_jobs.reset_client_sign_in(self)
 
     def panic(self) -> None:
         """After one confirmation: revoke every sign-in, deny waiting calls, close every stream, stop."""
-        if not dialogs.ask(
-            self.dashboard, "Revoke everything and stop?",
-            "Every client's sign-in is revoked at once, calls and sign-in requests waiting for you are "
-            "denied, remote access is closed, every open connection is closed and the server stops.\n\n"
-            "Clients must sign in again, and you approve each.",
-        ):
-            return
-        parts = self.runner.parts
-        data_dir = self.data_dir
-
-        def job() -> PanicResult:
-            self.runner.remote.stop("revoke everything (panic)")  # the public URL and its ingress close first
-            store = parts.store if parts is not None else Store(data_dir)
-            result = revoke_everything(store)
-            for call in self.runner.held.waiting():  # wake them now rather than at their next look
-                self.runner.held.answer(call.call_id, False, by="panic")
-            if self.runner.state is ServerState.RUNNING:
-                time.sleep(STREAMS_GRACE)  # the revocation watcher closes the streams the clean way
-            return result
-
-        def done(result: object) -> None:
-            self.controller.stop()
-            summary = result.summary() if isinstance(result, PanicResult) else str(result)
-            self.notify("Everything revoked", f"{summary} The server is stopped.", NotifyTarget.DASHBOARD, False)
-
-        def failed(exc: Exception) -> None:
-            self.controller.stop()
-            self.notify("Revoking failed", f"{exc}. The server is being stopped anyway.", NotifyTarget.DASHBOARD, True)
-
-        run_task(self.pool, job, done, failed, self)
+        menu_jobs.panic(self)
 
     def open_logs(self) -> None:
         """Open the log folder in the file manager."""
