@@ -26,17 +26,15 @@ import queue
 import re
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from app.bridge import cached_sign_in
+
 log = logging.getLogger(__name__)
 
-SERVICE = "mcp-tray-bridge"  # as app.bridge.storage.SERVICE (a test checks they agree)
-EXPIRY_MARGIN = 30.0  # seconds: a token this close to expiry goes the full way (which refreshes it)
 CONNECT_TIMEOUT = 30.0
 READ_TIMEOUT = 300.0
 # Header names of the MCP streamable-HTTP transport (as in mcp.shared.inbound; a test checks them).
@@ -67,67 +65,6 @@ class Handover:
     answered_initialize: bool = False
     unanswered: list[str] = field(default_factory=list)  # lines of requests still waiting, in order
     lines: queue.Queue[object] = field(default_factory=queue.Queue)  # the rest of stdin (and _EOF)
-
-
-def _canonical(url: str) -> str:
-    from urllib.parse import urlunsplit
-
-    parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
-
-
-def _keyring_config_exists() -> bool:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return (Path(base) / "python_keyring" / "keyringrc.cfg").exists()
-
-
-def read_cached_record(url: str) -> str | None:
-    """The bridge's keyring entry for `url`, read the quick way, or None (then the full bridge reads it).
-
-    Only on Linux with keyring's default choice (no PYTHON_KEYRING_BACKEND, no keyringrc.cfg): Secret
-    Service through `secretstorage`, with the attributes keyring's SecretService backend stores
-    (`service`, `username`). keyring itself loads every backend by entry point first, a few hundred ms.
-    """
-    if sys.platform != "linux" or os.environ.get("PYTHON_KEYRING_BACKEND") or _keyring_config_exists():
-        return None
-    try:
-        import secretstorage
-
-        bus = secretstorage.dbus_init()
-        try:
-            collection = secretstorage.get_default_collection(bus)
-            if collection.is_locked():
-                return None
-            for item in collection.search_items({"username": _canonical(url), "service": SERVICE}):
-                if item.is_locked():
-                    return None
-                return str(item.get_secret().decode("utf-8"))
-        finally:
-            bus.close()
-    except Exception as exc:  # no D-Bus, no Secret Service, anything: the full bridge will say what is wrong
-        log.debug("quick keyring read failed: %s", exc)
-    return None
-
-
-def usable_token(raw: str | None, now: float | None = None) -> str | None:
-    """The access token of a stored record when it is valid for more than EXPIRY_MARGIN seconds."""
-    if not raw:
-        return None
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    tokens, expires_at = record.get("tokens"), record.get("expires_at")
-    if not isinstance(tokens, dict) or not isinstance(expires_at, int | float):
-        return None
-    token = tokens.get("access_token")
-    if not isinstance(token, str) or not token or str(tokens.get("token_type", "Bearer")).lower() != "bearer":
-        return None
-    if float(expires_at) - EXPIRY_MARGIN <= (time.time() if now is None else now):
-        return None
-    return token
 
 
 _HEADER_SAFE = re.compile(r"^[\x20-\x7E]*$")
@@ -391,7 +328,7 @@ def try_quick(url: str, *, stdin: BinaryIO | None = None, out: BinaryIO | None =
     Without a usable token nothing is read from stdin and the Handover says so (with an empty list).
     """
     path = urlsplit(url).path.rstrip("/")
-    token = None if path.endswith("/sse") else usable_token(read_cached_record(url))
+    token = None if path.endswith("/sse") else cached_sign_in.usable_token(cached_sign_in.read_cached_record(url))
     if token is None:
         return Handover("no valid cached token for the quick start", lines=start_reader(stdin))
     lines = start_reader(stdin)

@@ -1,5 +1,6 @@
-"""app/bridge/fast.py: when the quick start reads the keyring itself (Linux, keyring's default choice) and
-how it claims the MCP channel on stdio (POSIX: private descriptors; Windows: the streams as they are)."""
+"""app/bridge/cached_sign_in.py and fast.py: when the quick start reads the keyring itself (Linux, keyring's
+default choice) and how it claims the MCP channel on stdio (POSIX: private descriptors; Windows: the streams
+as they are)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import keyring
 import pytest
 
-from app.bridge import fast, storage
+from app.bridge import cached_sign_in, fast, storage
 from tests.support.bridge import real_keyring_or_skip
 from tests.support.serve import REPO
 
@@ -38,16 +39,16 @@ def stored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
 @linux
 @pytest.mark.keyring
 def test_the_quick_read_finds_what_keyring_stored(stored: str) -> None:
-    assert fast.read_cached_record(URL) == stored
-    assert fast.read_cached_record("HTTP://127.0.0.1:9/mcp/") == stored  # the same canonical account
-    assert fast.read_cached_record("http://127.0.0.1:10/mcp") is None
+    assert cached_sign_in.read_cached_record(URL) == stored
+    assert cached_sign_in.read_cached_record("HTTP://127.0.0.1:9/mcp/") == stored  # the same canonical account
+    assert cached_sign_in.read_cached_record("http://127.0.0.1:10/mcp") is None
 
 
 @linux
 @pytest.mark.keyring
 def test_a_chosen_backend_is_left_to_keyring(stored: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
-    assert fast.read_cached_record(URL) is None  # the full bridge reads it through keyring
+    assert cached_sign_in.read_cached_record(URL) is None  # the full bridge reads it through keyring
 
 
 @linux
@@ -56,7 +57,7 @@ def test_a_keyringrc_is_left_to_keyring(stored: str, tmp_path: Path) -> None:
     config = tmp_path / "config" / "python_keyring"
     config.mkdir(parents=True)
     (config / "keyringrc.cfg").write_text("[backend]\ndefault-keyring=keyring.backends.SecretService.Keyring\n")
-    assert fast.read_cached_record(URL) is None
+    assert cached_sign_in.read_cached_record(URL) is None
 
 
 @linux
@@ -64,14 +65,14 @@ def test_a_keyringrc_is_left_to_keyring(stored: str, tmp_path: Path) -> None:
 def test_no_session_bus_is_none_not_an_error(stored: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with monkeypatch.context() as patch:  # undone before the fixture deletes the record over the real bus
         patch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
-        assert fast.read_cached_record(URL) is None
-    assert fast.read_cached_record(URL) == stored
+        assert cached_sign_in.read_cached_record(URL) is None
+    assert cached_sign_in.read_cached_record(URL) == stored
 
 
 @pytest.mark.parametrize("platform", ["darwin", "win32"])
 def test_other_systems_leave_the_keyring_to_keyring(monkeypatch: pytest.MonkeyPatch, platform: str) -> None:
     monkeypatch.setattr(sys, "platform", platform)  # their keychains are keyring's to open; none runs here
-    assert fast.read_cached_record(URL) is None
+    assert cached_sign_in.read_cached_record(URL) is None
 
 
 _CLAIM = """

@@ -16,7 +16,7 @@ from mcp.client.stdio import stdio_client
 from mcp.shared import inbound
 from mcp_types import PROTOCOL_VERSION_META_KEY, JSONRPCNotification, JSONRPCRequest
 
-from app.bridge import fast, pump, storage
+from app.bridge import cached_sign_in, fast, pump, storage
 from app.server.runner import ServerRunner
 from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
@@ -32,7 +32,7 @@ def _imported(stderr: str) -> set[str]:
 
 
 def test_constants_match_the_sdk_and_the_storage() -> None:
-    assert fast.SERVICE == storage.SERVICE
+    assert cached_sign_in.SERVICE == storage.SERVICE
     assert fast.PROTOCOL_VERSION_HEADER == inbound.MCP_PROTOCOL_VERSION_HEADER.lower()
     assert fast.METHOD_HEADER == inbound.MCP_METHOD_HEADER.lower()
     assert fast.NAME_HEADER == inbound.MCP_NAME_HEADER.lower()
@@ -40,7 +40,7 @@ def test_constants_match_the_sdk_and_the_storage() -> None:
     assert fast.PROTOCOL_VERSION_META_KEY == PROTOCOL_VERSION_META_KEY
     for value in ["add", "ünïcode", " edge ", "=?base64?eA==?=", "tab\there", ""]:
         assert fast.encode_header_value(value) == inbound.encode_header_value(value)
-    assert fast._canonical("HTTP://LocalHost:8787/mcp/") == storage.canonical_url("HTTP://LocalHost:8787/mcp/")
+    assert cached_sign_in._canonical("HTTP://LocalHost:8787/mcp/") == storage.canonical_url("HTTP://LocalHost:8787/mcp/")
 
 
 @pytest.mark.parametrize("message", [
@@ -61,13 +61,14 @@ def test_headers_are_the_full_bridges(message: dict[str, object]) -> None:
 def test_only_a_valid_bearer_token_is_used() -> None:
     now = 1000.0
     good = {"tokens": {"access_token": "t", "token_type": "Bearer"}, "expires_at": now + 3600}
-    assert fast.usable_token(json.dumps(good), now) == "t"
-    assert fast.usable_token(json.dumps({**good, "expires_at": now + 10}), now) is None  # inside the margin
-    assert fast.usable_token(json.dumps({**good, "expires_at": None}), now) is None  # expiry unknown
-    assert fast.usable_token(json.dumps({**good, "tokens": {"access_token": "t", "token_type": "mac"}}), now) is None
-    assert fast.usable_token(json.dumps({"tokens": None}), now) is None
-    assert fast.usable_token("not json", now) is None
-    assert fast.usable_token(None, now) is None
+    assert cached_sign_in.usable_token(json.dumps(good), now) == "t"
+    assert cached_sign_in.usable_token(json.dumps({**good, "expires_at": now + 10}), now) is None  # inside the margin
+    assert cached_sign_in.usable_token(json.dumps({**good, "expires_at": None}), now) is None  # expiry unknown
+    mac = {**good, "tokens": {"access_token": "t", "token_type": "mac"}}
+    assert cached_sign_in.usable_token(json.dumps(mac), now) is None
+    assert cached_sign_in.usable_token(json.dumps({"tokens": None}), now) is None
+    assert cached_sign_in.usable_token("not json", now) is None
+    assert cached_sign_in.usable_token(None, now) is None
 
 
 async def _calls(run: BridgeRun, url: str, between: list[Callable[[], object] | float],
