@@ -38,8 +38,3 @@ async def wait_held(pending: Callable[[], list[HeldCall]], count: int = 1, timeo
             if len(calls) >= count:
                 return calls
             await anyio.sleep(0.05)
-
-
-def result_text(result: Any) -> str:
-    """The first text block of a tool result."""
-    return str(result.content[0].text)

@@ -16,7 +16,8 @@ from app.config import Settings
 from app.server.runner import ServerRunner
 from app.store import audit
 from app.store.held import HOUR, ONCE
-from tests.audit.helpers import TRANSPORTS, any_client, result_text, wait_held
+from bench.support.mcp_session import text_of
+from tests.audit.helpers import TRANSPORTS, any_client, wait_held
 from tests.conftest import parts_of, start_runner
 from tests.support.oauth import obtain_tokens
 
@@ -52,7 +53,7 @@ async def test_allow_once_runs_the_call_and_asks_again_next_time(asking: ServerR
             assert (held.tool, held.client_name) == ("add", "asker")
             assert json.loads(held.arguments) == {"a": 2, "b": 3, "password": "pw"}  # the owner sees all
             assert asking.held.answer(held.call_id, True, ONCE) is not None
-        assert result_text(results[0]) == "5"
+        assert text_of(results[0]) == "5"
         row = last_row(asking)
         assert (row.outcome, row.name, row.client_id) == (audit.OK, "add", tokens.client_id)
         assert "pw" not in row.arguments and row.duration_ms > 0
@@ -76,7 +77,7 @@ async def test_deny_returns_the_declined_error(asking: ServerRunner, transport: 
             (held,) = await wait_held(asking.held.waiting)
             asking.held.answer(held.call_id, False)
     assert results[0].is_error
-    assert "declined" in result_text(results[0])
+    assert "declined" in text_of(results[0])
     assert last_row(asking).outcome == audit.DENIED
 
 
@@ -85,7 +86,7 @@ async def test_no_answer_returns_the_timeout_error(asking: ServerRunner, transpo
     tokens = obtain_tokens(asking.base_url)
     async with any_client(asking.base_url, tokens.access_token, transport) as client:
         result = await client.call_tool("add", {"a": 2, "b": 3})
-    assert result.is_error and "did not answer within 2 s" in result_text(result)
+    assert result.is_error and "did not answer within 2 s" in text_of(result)
     assert last_row(asking).outcome == audit.NO_ANSWER
     assert asking.held.waiting() == [] and parts_of(asking).store.held.pending() == []
 
@@ -99,10 +100,10 @@ async def test_allow_for_an_hour_lets_the_next_call_run_without_asking(asking: S
             (held,) = await wait_held(asking.held.waiting)
             asking.held.answer(held.call_id, True, HOUR)
         with anyio.fail_after(1.5):  # well under the 2 s timeout: nothing waits for anyone
-            assert result_text(await client.call_tool("add", {"a": 4, "b": 4})) == "8"
+            assert text_of(await client.call_tool("add", {"a": 4, "b": 4})) == "8"
     assert last_row(asking).outcome == audit.OK
     async with any_client(asking.base_url, other.access_token, "mcp") as client:  # only for that client
-        assert "did not answer" in result_text(await client.call_tool("add", {"a": 1, "b": 1}))
+        assert "did not answer" in text_of(await client.call_tool("add", {"a": 1, "b": 1}))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -112,7 +113,7 @@ async def test_block_refuses_at_once(asking: ServerRunner, transport: str) -> No
     async with any_client(asking.base_url, tokens.access_token, transport) as client:
         with anyio.fail_after(1.5):
             result = await client.call_tool("add", {"a": 2, "b": 3})
-    assert result.is_error and "blocked" in result_text(result)
+    assert result.is_error and "blocked" in text_of(result)
     assert last_row(asking).outcome == audit.BLOCKED
 
 
@@ -125,7 +126,7 @@ async def test_a_sign_in_cannot_flood_the_owner(asking: ServerRunner) -> None:
             held = await wait_held(asking.held.waiting, 2)
             with anyio.fail_after(1.5):
                 third = await client.call_tool("add", {"a": 9, "b": 9})
-            assert third.is_error and "already waiting" in result_text(third)
+            assert third.is_error and "already waiting" in text_of(third)
             assert last_row(asking).outcome == audit.REFUSED
             for call in held:
                 asking.held.answer(call.call_id, False)

@@ -13,7 +13,8 @@ from mcp.types import CallToolResult
 from app.config import Settings
 from app.store import audit
 from app.store.store import Store
-from tests.audit.helpers import TRANSPORTS, any_client, result_text
+from bench.support.mcp_session import text_of
+from tests.audit.helpers import TRANSPORTS, any_client
 from tests.commands.test_store_cli import cli
 from tests.support.oauth import obtain_tokens
 from tests.support.serve import ServeProcess
@@ -71,7 +72,7 @@ async def test_calls_allow_and_deny_from_another_process(headless: ServeProcess,
                 assert str(held["call_id"]) in table and "mcp-tray calls allow" in table
                 done = cli(data_dir, "calls", "allow", str(held["call_id"]))
                 assert done.returncode == 0 and "Allowed add once" in done.stdout
-            assert result_text(results[0]) == "42"
+            assert text_of(results[0]) == "42"
             again = cli(data_dir, "calls", "allow", str(held["call_id"]))
             assert again.returncode == 1 and "is waiting" in again.stderr
 
@@ -83,7 +84,7 @@ async def test_calls_allow_and_deny_from_another_process(headless: ServeProcess,
                 tg.start_soon(go_deny)
                 held = await wait_pending(data_dir)
                 assert cli(data_dir, "calls", "deny", str(held["call_id"])).returncode == 0
-            assert results[0].is_error and "declined" in result_text(results[0])
+            assert results[0].is_error and "declined" in text_of(results[0])
         code, err = serve.stop()
     assert code == 0
     assert f"mcp-tray calls allow {held['call_id']}" in err  # the held call was announced on stderr
@@ -99,7 +100,7 @@ async def test_calls_allow_for_an_hour_from_the_cli(headless: ServeProcess, data
                 held = await wait_pending(data_dir)
                 assert cli(data_dir, "calls", "allow", str(held["call_id"]), "--for", "1h").returncode == 0
             with anyio.fail_after(5):
-                assert result_text(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
+                assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
             assert pending(data_dir) == []
     assert audit_outcomes(data_dir)[:2] == [audit.OK, audit.OK]
 

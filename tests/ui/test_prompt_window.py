@@ -20,7 +20,8 @@ from app.secrets.keyring_store import Secret
 from app.server.runner import ServerRunner
 from app.store import audit
 from app.ui.tray_app import TrayApp
-from tests.audit.helpers import TRANSPORTS, any_client, result_text
+from bench.support.mcp_session import text_of
+from tests.audit.helpers import TRANSPORTS, any_client
 from tests.conftest import parts_of
 from tests.support.oauth import Tokens, obtain_tokens
 
@@ -80,7 +81,7 @@ def test_allow_once_in_the_window(qtbot: QtBot, app: TrayApp, transport: str) ->
     shown = prompt.arguments.toPlainText()
     assert json.loads(shown) == {"a": 2, "b": 3, "note": {"deep": ["x", "y"]}} and "\n  " in shown  # pretty
     qtbot.mouseClick(prompt.allow_once, Qt.MouseButton.LeftButton)
-    assert result_text(call.outcome(qtbot)) == "5"
+    assert text_of(call.outcome(qtbot)) == "5"
     qtbot.waitUntil(lambda: not prompt.isVisible(), timeout=5000)
     assert last_outcome(app) == audit.OK
 
@@ -92,13 +93,13 @@ def test_deny_with_esc_and_enter_allows_once(qtbot: QtBot, app: TrayApp) -> None
     app.prompt.activateWindow()
     qtbot.keyClick(app.prompt, Qt.Key.Key_Escape)
     result = call.outcome(qtbot)
-    assert result.is_error and "declined" in result_text(result)
+    assert result.is_error and "declined" in text_of(result)
     assert last_outcome(app) == audit.DENIED
 
     call = Call(app.runner.base_url, tokens, {"a": 1, "b": 1})
     qtbot.waitUntil(app.prompt.isVisible, timeout=10000)
     qtbot.keyClick(app.prompt, Qt.Key.Key_Return)
-    assert result_text(call.outcome(qtbot)) == "2"
+    assert text_of(call.outcome(qtbot)) == "2"
 
 
 def test_no_answer_times_out_and_the_window_goes(qtbot: QtBot, app: TrayApp) -> None:
@@ -106,7 +107,7 @@ def test_no_answer_times_out_and_the_window_goes(qtbot: QtBot, app: TrayApp) -> 
     call = Call(app.runner.base_url, tokens, {"a": 1, "b": 1})
     qtbot.waitUntil(app.prompt.isVisible, timeout=10000)
     result = call.outcome(qtbot)
-    assert result.is_error and "did not answer within 3 s" in result_text(result)
+    assert result.is_error and "did not answer within 3 s" in text_of(result)
     qtbot.waitUntil(lambda: not app.prompt.isVisible(), timeout=5000)
     assert last_outcome(app) == audit.NO_ANSWER
 
@@ -116,9 +117,9 @@ def test_allow_for_an_hour_then_no_prompt(qtbot: QtBot, app: TrayApp) -> None:
     call = Call(app.runner.base_url, tokens, {"a": 1, "b": 1})
     qtbot.waitUntil(app.prompt.isVisible, timeout=10000)
     qtbot.mouseClick(app.prompt.allow_hour, Qt.MouseButton.LeftButton)
-    assert result_text(call.outcome(qtbot)) == "2"
+    assert text_of(call.outcome(qtbot)) == "2"
     again = Call(app.runner.base_url, tokens, {"a": 5, "b": 5})
-    assert result_text(again.outcome(qtbot)) == "10"
+    assert text_of(again.outcome(qtbot)) == "10"
     assert not app.prompt.isVisible()
     assert last_outcome(app) == audit.OK
 
@@ -135,8 +136,8 @@ def test_several_calls_queue_in_one_window_newest_last(qtbot: QtBot, app: TrayAp
     qtbot.mouseClick(app.prompt.deny, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app.prompt.heading.text() == "Second wants to call add", timeout=5000)
     qtbot.mouseClick(app.prompt.allow_once, Qt.MouseButton.LeftButton)
-    assert "declined" in result_text(one.outcome(qtbot))
-    assert result_text(two.outcome(qtbot)) == "2"
+    assert "declined" in text_of(one.outcome(qtbot))
+    assert text_of(two.outcome(qtbot)) == "2"
 
 
 def test_the_tray_offers_access_after_a_403_and_yes_lets_the_next_call_through(
@@ -173,4 +174,4 @@ def test_the_tray_offers_access_after_a_403_and_yes_lets_the_next_call_through(
             return await client.call_tool("read_file", {"path": "Notes/todo.txt"})
 
     result = anyio.run(read)
-    assert not result.is_error and "buy milk" in result_text(result)
+    assert not result.is_error and "buy milk" in text_of(result)

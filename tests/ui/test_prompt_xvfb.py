@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.audit.helpers import any_client, result_text
+from bench.support.mcp_session import text_of
+from tests.audit.helpers import any_client
 from tests.commands.test_store_cli import cli
 from tests.support.signin import sign_in
 from tests.support.xdisplay import TrayDisplay, tray_display_or_skip
@@ -88,7 +89,7 @@ def test_prompt_on_the_display_and_panic_from_the_tray_menu(xtray: TrayDisplay, 
         # Allow once: the rightmost button of the bottom row (the window's layout, 620x460 at 100%).
         xtray.run("xdotool", "mousemove", str(x + w - 52), str(y + h - 42), "click", "1")
         thread.join(15)
-        assert result_text(box["result"]) == "42"
+        assert text_of(box["result"]) == "42"
         assert _gone(xtray), "the prompt stayed after its only call was answered"
 
         tx, ty, tw, th = map(int, app.wait_log(r"tray icon embedded at x=(\d+) y=(\d+) w=(\d+) h=(\d+)").groups())
