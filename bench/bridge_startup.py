@@ -32,7 +32,7 @@ from mcp.client.stdio import stdio_client
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.bridge.storage import SERVICE, canonical_url  # noqa: E402
+from app.bridge.cached_sign_in import SERVICE, canonical_url  # noqa: E402
 from app.secrets.keyring_store import keyring_problem  # noqa: E402
 from bench.support import owner  # noqa: E402
 from bench.support.clients import approving_browser, mcp_remote_command  # noqa: E402

@@ -14,17 +14,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
-SERVICE = "mcp-tray-bridge"  # as app.bridge.storage.SERVICE (a test checks they agree)
+SERVICE = "mcp-tray-bridge"  # the keyring service of every bridge sign-in (app.bridge.storage uses it too)
 EXPIRY_MARGIN = 30.0  # seconds: a token this close to expiry goes the full way (which refreshes it)
 
 
-def _canonical(url: str) -> str:
-    from urllib.parse import urlunsplit
-
+def canonical_url(url: str) -> str:
+    """The server URL as a keyring account: lower-case scheme and host, no fragment, no trailing slash."""
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
 
@@ -51,7 +50,7 @@ def read_cached_record(url: str) -> str | None:
             collection = secretstorage.get_default_collection(bus)
             if collection.is_locked():
                 return None
-            for item in collection.search_items({"username": _canonical(url), "service": SERVICE}):
+            for item in collection.search_items({"username": canonical_url(url), "service": SERVICE}):
                 if item.is_locked():
                     return None
                 return str(item.get_secret().decode("utf-8"))

@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.bridge.storage import SERVICE, canonical_url, url_spellings
+from app.bridge.cached_sign_in import SERVICE, canonical_url
+from app.bridge.storage import url_spellings
 from app.wording import plural
 
 log = logging.getLogger(__name__)

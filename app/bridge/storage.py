@@ -19,19 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import ValidationError
 
+from app.bridge.cached_sign_in import SERVICE, canonical_url
 from app.secrets.keyring_store import keyring_problem
 
 log = logging.getLogger(__name__)
 
-SERVICE = "mcp-tray-bridge"
 LOOPBACK_SPELLINGS = ("127.0.0.1", "localhost")
-
-
-def canonical_url(url: str) -> str:
-    """The server URL as a keyring account: lower-case scheme and host, no fragment, no trailing slash."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 
 
 def url_spellings(url: str) -> list[str]:

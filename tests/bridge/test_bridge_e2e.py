@@ -20,7 +20,8 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import stdio_client
 
-from app.bridge.storage import SERVICE, Record, canonical_url
+from app.bridge.cached_sign_in import SERVICE, canonical_url
+from app.bridge.storage import Record
 from app.server.runner import ServerRunner
 from bench.support.mcp_session import text_of
 from tests.conftest import parts_of

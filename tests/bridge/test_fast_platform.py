@@ -14,7 +14,7 @@ from pathlib import Path
 import keyring
 import pytest
 
-from app.bridge import cached_sign_in, fast, storage
+from app.bridge import cached_sign_in, fast
 from tests.support.bridge import real_keyring_or_skip
 from tests.support.serve import REPO
 
@@ -29,11 +29,11 @@ def stored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no keyringrc.cfg there
     record = '{"tokens": {"access_token": "quick"}, "expires_at": 1}'
-    keyring.set_password(storage.SERVICE, storage.canonical_url(URL), record)
+    keyring.set_password(cached_sign_in.SERVICE, cached_sign_in.canonical_url(URL), record)
     try:
         yield record
     finally:
-        keyring.delete_password(storage.SERVICE, storage.canonical_url(URL))
+        keyring.delete_password(cached_sign_in.SERVICE, cached_sign_in.canonical_url(URL))
 
 
 @linux

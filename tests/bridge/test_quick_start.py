@@ -16,7 +16,7 @@ from mcp.client.stdio import stdio_client
 from mcp.shared import inbound
 from mcp_types import PROTOCOL_VERSION_META_KEY, JSONRPCNotification, JSONRPCRequest
 
-from app.bridge import cached_sign_in, fast, pump, storage
+from app.bridge import cached_sign_in, fast, pump
 from app.server.runner import ServerRunner
 from bench.support.mcp_session import text_of
 from tests.conftest import parts_of
@@ -31,8 +31,7 @@ def _imported(stderr: str) -> set[str]:
     return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
 
-def test_constants_match_the_sdk_and_the_storage() -> None:
-    assert cached_sign_in.SERVICE == storage.SERVICE
+def test_constants_match_the_sdk() -> None:
     assert fast.PROTOCOL_VERSION_HEADER == inbound.MCP_PROTOCOL_VERSION_HEADER.lower()
     assert fast.METHOD_HEADER == inbound.MCP_METHOD_HEADER.lower()
     assert fast.NAME_HEADER == inbound.MCP_NAME_HEADER.lower()
@@ -40,7 +39,6 @@ def test_constants_match_the_sdk_and_the_storage() -> None:
     assert fast.PROTOCOL_VERSION_META_KEY == PROTOCOL_VERSION_META_KEY
     for value in ["add", "ünïcode", " edge ", "=?base64?eA==?=", "tab\there", ""]:
         assert fast.encode_header_value(value) == inbound.encode_header_value(value)
-    assert cached_sign_in._canonical("HTTP://LocalHost:8787/mcp/") == storage.canonical_url("HTTP://LocalHost:8787/mcp/")
 
 
 @pytest.mark.parametrize("message", [
@@ -120,7 +118,7 @@ async def test_second_start_pumps_without_the_sdk_and_hears_list_changed(
         assert run.consents() == 1
     finally:
         server.tools.enable("add")
-        keyring.delete_password(storage.SERVICE, storage.canonical_url(url))
+        keyring.delete_password(cached_sign_in.SERVICE, cached_sign_in.canonical_url(url))
 
 
 @pytest.mark.e2e
@@ -143,4 +141,4 @@ async def test_a_revoke_during_the_quick_pump_hands_over_and_asks_once(server: S
         assert {"app.bridge.fast", "app.bridge.run"} <= _imported(run.stderr())
         assert time.monotonic() - began < 60
     finally:
-        keyring.delete_password(storage.SERVICE, storage.canonical_url(url))
+        keyring.delete_password(cached_sign_in.SERVICE, cached_sign_in.canonical_url(url))

@@ -13,8 +13,8 @@ from keyring.backends import fail
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from app.bridge.cached_sign_in import SERVICE, canonical_url
 from app.bridge.reset import mcp_remote_files, reset_client_sign_in
-from app.bridge.storage import SERVICE, canonical_url
 from app.server.runner import ServerRunner
 from bench.support.mcp_session import text_of
 from tests.support.bridge import real_keyring_or_skip

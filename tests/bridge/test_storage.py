@@ -12,7 +12,8 @@ from keyring.backends import fail
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl
 
-from app.bridge.storage import BridgeStorage, Record, canonical_url, url_spellings
+from app.bridge.cached_sign_in import canonical_url
+from app.bridge.storage import BridgeStorage, Record, url_spellings
 
 
 def test_canonical_url_ignores_case_fragment_and_trailing_slash() -> None:
